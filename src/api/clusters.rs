@@ -1,0 +1,375 @@
+//! Clusters: CreateCluster, DescribeClusters, ListClusters, UpdateCluster,
+//! UpdateClusterSettings, PutClusterCapacityProviders, DeleteCluster.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::tags::{Tag, check_tags, store_tags, tags_json};
+use super::{Ctx, account_settings, capacity_providers, paging};
+use crate::domain::arn::NameOrArn;
+use crate::domain::is_valid_name;
+use crate::error::Result;
+use crate::store::{Doc, Named, NamedRow};
+
+/// The cluster every operation uses when none is named.
+pub const DEFAULT_CLUSTER: &str = "default";
+
+/// The counts a cluster reports. They are counted from the tasks, services and container
+/// instances of the cluster; berth stores none of those yet (they arrive with the tasks,
+/// EC2-mode and services issues), so every count is truly zero today.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    registered_container_instances: u64,
+    running_tasks: u64,
+    pending_tasks: u64,
+    active_services: u64,
+}
+
+async fn counts(_ctx: &Ctx<'_>, _cluster: &NamedRow) -> Result<Counts> {
+    Ok(Counts::default())
+}
+
+/// Which optional parts of a cluster to return (DescribeClusters' `include`).
+#[derive(Debug, Default, Clone, Copy)]
+struct Include {
+    attachments: bool,
+    configurations: bool,
+    settings: bool,
+    statistics: bool,
+    tags: bool,
+}
+
+impl Include {
+    /// What CreateCluster, UpdateCluster, PutClusterCapacityProviders and DeleteCluster return.
+    const WRITE: Include = Include { attachments: false, configurations: true, settings: true, statistics: false, tags: true };
+
+    fn from_fields(fields: &[String]) -> Self {
+        let has = |f: &str| fields.iter().any(|x| x == f);
+        Include {
+            attachments: has("ATTACHMENTS"),
+            configurations: has("CONFIGURATIONS"),
+            settings: has("SETTINGS"),
+            statistics: has("STATISTICS"),
+            tags: has("TAGS"),
+        }
+    }
+}
+
+/// The Cluster shape for a stored cluster.
+async fn cluster_json(ctx: &Ctx<'_>, row: &NamedRow, include: Include) -> Result<Value> {
+    let c = counts(ctx, row).await?;
+    let mut out = Map::new();
+    out.insert("clusterArn".into(), json!(row.arn));
+    out.insert("clusterName".into(), json!(row.name));
+    out.insert("status".into(), json!(row.status));
+    out.insert("registeredContainerInstancesCount".into(), json!(c.registered_container_instances));
+    out.insert("runningTasksCount".into(), json!(c.running_tasks));
+    out.insert("pendingTasksCount".into(), json!(c.pending_tasks));
+    out.insert("activeServicesCount".into(), json!(c.active_services));
+    let statistics = if include.statistics {
+        json!([
+            {"name": "runningEC2TasksCount", "value": "0"},
+            {"name": "runningFargateTasksCount", "value": c.running_tasks.to_string()},
+            {"name": "pendingEC2TasksCount", "value": "0"},
+            {"name": "pendingFargateTasksCount", "value": c.pending_tasks.to_string()},
+            {"name": "activeEC2ServiceCount", "value": "0"},
+            {"name": "activeFargateServiceCount", "value": c.active_services.to_string()},
+            {"name": "drainingEC2ServiceCount", "value": "0"},
+            {"name": "drainingFargateServiceCount", "value": "0"},
+        ])
+    } else {
+        json!([])
+    };
+    out.insert("statistics".into(), statistics);
+    if include.tags {
+        out.insert("tags".into(), tags_json(ctx, &row.arn).await?);
+    }
+    for key in ["capacityProviders", "defaultCapacityProviderStrategy"] {
+        out.insert(key.into(), row.doc.get(key).cloned().unwrap_or_else(|| json!([])));
+    }
+    if include.settings {
+        out.insert("settings".into(), row.doc.get("settings").cloned().unwrap_or_else(|| json!([])));
+    }
+    if include.configurations
+        && let Some(configuration) = row.doc.get("configuration")
+    {
+        out.insert("configuration".into(), configuration.clone());
+    }
+    if let Some(defaults) = row.doc.get("serviceConnectDefaults") {
+        out.insert("serviceConnectDefaults".into(), defaults.clone());
+    }
+    if include.attachments {
+        out.insert("attachments".into(), json!([]));
+    }
+    Ok(Value::Object(out))
+}
+
+/// The cluster a request names (a name or an ARN; `default` when absent), if it exists in any
+/// status.
+async fn find(ctx: &Ctx<'_>, reference: Option<&str>) -> Result<Option<NamedRow>> {
+    let reference = reference.unwrap_or(DEFAULT_CLUSTER);
+    match NameOrArn::parse(reference, "cluster") {
+        NameOrArn::Name(name) => Ok(ctx.store.get_named(Named::Cluster, ctx.region(), name, None).await?),
+        NameOrArn::Arn { arn, name } => Ok(ctx.store.get_named(Named::Cluster, ctx.region(), name, Some(arn)).await?),
+        NameOrArn::Invalid => Ok(None),
+    }
+}
+
+/// The ACTIVE cluster a request names, or AWS's ClusterNotFoundException.
+///
+/// # Errors
+/// `ClusterNotFoundException` when it does not exist or is INACTIVE.
+pub async fn active_cluster(ctx: &Ctx<'_>, reference: Option<&str>) -> Result<NamedRow> {
+    match find(ctx, reference).await? {
+        Some(row) if row.status == "ACTIVE" => Ok(row),
+        Some(_) => Err(ecs_error!(ClusterNotFoundException, "The referenced cluster was inactive.")),
+        None => Err(ecs_error!(ClusterNotFoundException, "Cluster not found.")),
+    }
+}
+
+#[derive(Deserialize, Debug, Clone)]
+struct StrategyItem {
+    #[serde(rename = "capacityProvider")]
+    capacity_provider: String,
+}
+
+/// Checks a cluster's capacity providers and default strategy as AWS does.
+async fn check_capacity_providers(ctx: &Ctx<'_>, providers: &[String], strategy: &[Value]) -> Result<()> {
+    for name in providers {
+        if !capacity_providers::usable(ctx, name).await? {
+            return Err(ecs_error!(
+                InvalidParameterException,
+                "The specified capacity provider '{name}' does not exist. Specify a valid capacity provider and try again."
+            ));
+        }
+    }
+    let strategy: Vec<StrategyItem> = super::parse(Value::Array(strategy.to_vec()))?;
+    for item in &strategy {
+        if !providers.contains(&item.capacity_provider) {
+            return Err(ecs_error!(
+                InvalidParameterException,
+                "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again."
+            ));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    if strategy.iter().any(|i| !seen.insert(&i.capacity_provider)) {
+        return Err(ecs_error!(InvalidParameterException, "A capacity provider strategy cannot contain duplicate capacity providers."));
+    }
+    Ok(())
+}
+
+/// The default `settings` of a new cluster: Container Insights as the account setting says.
+async fn default_settings(ctx: &Ctx<'_>) -> Result<Value> {
+    let insights = account_settings::effective(ctx, "containerInsights").await?;
+    Ok(json!([{"name": "containerInsights", "value": insights}]))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CreateClusterInput {
+    cluster_name: Option<String>,
+    #[serde(default)]
+    tags: Vec<Tag>,
+    settings: Option<Vec<Value>>,
+    configuration: Option<Value>,
+    #[serde(default)]
+    capacity_providers: Vec<String>,
+    #[serde(default)]
+    default_capacity_provider_strategy: Vec<Value>,
+    service_connect_defaults: Option<Value>,
+}
+
+pub(super) async fn create_cluster(ctx: &Ctx<'_>, input: CreateClusterInput) -> Result<Value> {
+    let name = input.cluster_name.unwrap_or_else(|| DEFAULT_CLUSTER.to_owned());
+    if !is_valid_name(&name) {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "Cluster name must be 1 to 255 letters, numbers, hyphens and underscores: '{name}'."
+        ));
+    }
+    let tags = check_tags(&input.tags)?;
+    check_capacity_providers(ctx, &input.capacity_providers, &input.default_capacity_provider_strategy).await?;
+    if let Some(existing) = ctx.store.get_named(Named::Cluster, ctx.region(), &name, None).await?
+        && existing.status == "ACTIVE"
+    {
+        // CreateCluster is idempotent on the name: the existing cluster comes back unchanged.
+        return Ok(json!({"cluster": cluster_json(ctx, &existing, Include::WRITE).await?}));
+    }
+    let arn = ctx.scope.cluster(&name);
+    let mut doc = Doc::new();
+    let settings = match input.settings {
+        Some(settings) => Value::Array(settings),
+        None => default_settings(ctx).await?,
+    };
+    doc.insert("settings".into(), settings);
+    doc.insert("capacityProviders".into(), json!(input.capacity_providers));
+    doc.insert("defaultCapacityProviderStrategy".into(), Value::Array(input.default_capacity_provider_strategy));
+    if let Some(configuration) = input.configuration {
+        doc.insert("configuration".into(), configuration);
+    }
+    if let Some(defaults) = input.service_connect_defaults {
+        doc.insert("serviceConnectDefaults".into(), defaults);
+    }
+    let row = NamedRow { name, arn, status: "ACTIVE".into(), doc };
+    ctx.store.put_named(Named::Cluster, ctx.region(), &row).await?;
+    store_tags(ctx, &row.arn, &tags).await?;
+    Ok(json!({"cluster": cluster_json(ctx, &row, Include::WRITE).await?}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct DescribeClustersInput {
+    clusters: Option<Vec<String>>,
+    #[serde(default)]
+    include: Vec<String>,
+}
+
+pub(super) async fn describe_clusters(ctx: &Ctx<'_>, input: DescribeClustersInput) -> Result<Value> {
+    let include = Include::from_fields(&input.include);
+    let references = input.clusters.unwrap_or_else(|| vec![DEFAULT_CLUSTER.to_owned()]);
+    let mut clusters = Vec::new();
+    let mut failures = Vec::new();
+    for reference in &references {
+        match find(ctx, Some(reference)).await? {
+            Some(row) => clusters.push(cluster_json(ctx, &row, include).await?),
+            None => {
+                let arn = if reference.starts_with("arn:") { reference.clone() } else { ctx.scope.cluster(reference) };
+                failures.push(json!({"arn": arn, "reason": "MISSING"}));
+            }
+        }
+    }
+    Ok(json!({"clusters": clusters, "failures": failures}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ListClustersInput {
+    next_token: Option<String>,
+    max_results: Option<i64>,
+}
+
+pub(super) async fn list_clusters(ctx: &Ctx<'_>, input: ListClustersInput) -> Result<Value> {
+    const LIST: &str = "ListClusters";
+    let size = paging::page_size(input.max_results, 100, 100)?;
+    let after = paging::decode(LIST, input.next_token.as_deref())?.and_then(|k| k.into_iter().next()).unwrap_or_default();
+    let mut rows = ctx.store.list_named(Named::Cluster, ctx.region(), &after, size + 1).await?;
+    let next = paging::next_token(LIST, &mut rows, size, |r| vec![r.name.clone()]);
+    let arns: Vec<&str> = rows.iter().map(|r| r.arn.as_str()).collect();
+    Ok(json!({"clusterArns": arns, "nextToken": next}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct UpdateClusterInput {
+    cluster: String,
+    settings: Option<Vec<Value>>,
+    configuration: Option<Value>,
+    service_connect_defaults: Option<Value>,
+}
+
+pub(super) async fn update_cluster(ctx: &Ctx<'_>, input: UpdateClusterInput) -> Result<Value> {
+    let mut row = active_cluster(ctx, Some(&input.cluster)).await?;
+    if let Some(settings) = input.settings {
+        merge_settings(&mut row.doc, settings);
+    }
+    if let Some(configuration) = input.configuration {
+        row.doc.insert("configuration".into(), configuration);
+    }
+    if let Some(defaults) = input.service_connect_defaults {
+        row.doc.insert("serviceConnectDefaults".into(), defaults);
+    }
+    ctx.store.put_named(Named::Cluster, ctx.region(), &row).await?;
+    Ok(json!({"cluster": cluster_json(ctx, &row, Include::WRITE).await?}))
+}
+
+/// Replaces settings by name, keeping the others.
+fn merge_settings(doc: &mut Doc, settings: Vec<Value>) {
+    let mut current = match doc.remove("settings") {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
+    for setting in settings {
+        let name = setting.get("name").cloned();
+        match current.iter_mut().find(|s| s.get("name") == name.as_ref()) {
+            Some(slot) => *slot = setting,
+            None => current.push(setting),
+        }
+    }
+    doc.insert("settings".into(), Value::Array(current));
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct UpdateClusterSettingsInput {
+    cluster: String,
+    settings: Vec<Value>,
+}
+
+pub(super) async fn update_cluster_settings(ctx: &Ctx<'_>, input: UpdateClusterSettingsInput) -> Result<Value> {
+    let mut row = active_cluster(ctx, Some(&input.cluster)).await?;
+    merge_settings(&mut row.doc, input.settings);
+    ctx.store.put_named(Named::Cluster, ctx.region(), &row).await?;
+    Ok(json!({"cluster": cluster_json(ctx, &row, Include::WRITE).await?}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct PutClusterCapacityProvidersInput {
+    cluster: String,
+    capacity_providers: Vec<String>,
+    default_capacity_provider_strategy: Vec<Value>,
+}
+
+pub(super) async fn put_cluster_capacity_providers(
+    ctx: &Ctx<'_>,
+    input: PutClusterCapacityProvidersInput,
+) -> Result<Value> {
+    let mut row = active_cluster(ctx, Some(&input.cluster)).await?;
+    check_capacity_providers(ctx, &input.capacity_providers, &input.default_capacity_provider_strategy).await?;
+    row.doc.insert("capacityProviders".into(), json!(input.capacity_providers));
+    row.doc.insert("defaultCapacityProviderStrategy".into(), Value::Array(input.default_capacity_provider_strategy));
+    ctx.store.put_named(Named::Cluster, ctx.region(), &row).await?;
+    Ok(json!({"cluster": cluster_json(ctx, &row, Include::WRITE).await?}))
+}
+
+/// The names of the ACTIVE clusters in the region that use capacity provider `name`.
+pub(super) async fn clusters_using(ctx: &Ctx<'_>, provider: &str) -> Result<Vec<String>> {
+    // A region has few clusters; a page of 1,000 covers any realistic local setup.
+    let rows = ctx.store.list_named(Named::Cluster, ctx.region(), "", 1000).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| {
+            r.doc.get("capacityProviders").and_then(Value::as_array).is_some_and(|ps| ps.iter().any(|p| p == provider))
+        })
+        .map(|r| r.name)
+        .collect())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct DeleteClusterInput {
+    cluster: String,
+}
+
+pub(super) async fn delete_cluster(ctx: &Ctx<'_>, input: DeleteClusterInput) -> Result<Value> {
+    let Some(mut row) = find(ctx, Some(&input.cluster)).await?.filter(|r| r.status == "ACTIVE") else {
+        return Err(ecs_error!(ClusterNotFoundException, "Cluster not found."));
+    };
+    let c = counts(ctx, &row).await?;
+    if c.registered_container_instances > 0 {
+        return Err(ecs_error!(
+            ClusterContainsContainerInstancesException,
+            "The Cluster cannot be deleted while Container Instances are active or draining."
+        ));
+    }
+    if c.active_services > 0 {
+        return Err(ecs_error!(ClusterContainsServicesException, "The Cluster cannot be deleted while Services are active."));
+    }
+    if c.running_tasks + c.pending_tasks > 0 {
+        return Err(ecs_error!(ClusterContainsTasksException, "The Cluster cannot be deleted while Tasks are active."));
+    }
+    row.status = "INACTIVE".into();
+    ctx.store.put_named(Named::Cluster, ctx.region(), &row).await?;
+    Ok(json!({"cluster": cluster_json(ctx, &row, Include::WRITE).await?}))
+}

@@ -1,0 +1,177 @@
+//! The ECS operations: one handler per operation, one file per resource.
+//!
+//! A handler gets its input already checked against the model (types, required members, enums,
+//! lengths), as a typed struct, applies ECS's rules, writes through the store and answers the
+//! output shape as JSON. Handlers know nothing of HTTP, SQL or Docker.
+
+mod account_settings;
+mod attributes;
+mod capacity_providers;
+mod clusters;
+mod paging;
+mod tags;
+mod task_definitions;
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::domain::arn::Scope;
+use crate::error::{EcsError, Result};
+use crate::store::Store;
+
+/// The ECS service: the store and the identity berth answers as.
+#[derive(Debug)]
+pub struct Api {
+    store: Store,
+    account: String,
+    default_region: String,
+}
+
+/// What one call runs with: the store, and the region and account its resources live in.
+pub struct Ctx<'a> {
+    /// The store.
+    pub store: &'a Store,
+    /// The region (from the request's SigV4 credential scope, else berth's default) and account.
+    pub scope: Scope<'a>,
+}
+
+impl Ctx<'_> {
+    /// The region of the call.
+    #[must_use]
+    pub fn region(&self) -> &str {
+        self.scope.region
+    }
+}
+
+macro_rules! operations {
+    ($($op:ident => $handler:path,)*) => {
+        /// The operations berth implements, as named in the model.
+        pub const IMPLEMENTED: &[&str] = &[$(stringify!($op),)*];
+
+        async fn dispatch(ctx: &Ctx<'_>, op: &str, input: Value) -> Result<Value> {
+            match op {
+                $(stringify!($op) => $handler(ctx, parse(input)?).await,)*
+                _ => Err(ecs_error!(
+                    UnsupportedFeatureException,
+                    "{op} is not implemented by berth yet; the README lists what is"
+                )),
+            }
+        }
+    };
+}
+
+operations! {
+    CreateCluster => clusters::create_cluster,
+    DescribeClusters => clusters::describe_clusters,
+    ListClusters => clusters::list_clusters,
+    UpdateCluster => clusters::update_cluster,
+    UpdateClusterSettings => clusters::update_cluster_settings,
+    PutClusterCapacityProviders => clusters::put_cluster_capacity_providers,
+    DeleteCluster => clusters::delete_cluster,
+    RegisterTaskDefinition => task_definitions::register_task_definition,
+    DescribeTaskDefinition => task_definitions::describe_task_definition,
+    ListTaskDefinitions => task_definitions::list_task_definitions,
+    ListTaskDefinitionFamilies => task_definitions::list_task_definition_families,
+    DeregisterTaskDefinition => task_definitions::deregister_task_definition,
+    DeleteTaskDefinitions => task_definitions::delete_task_definitions,
+    CreateCapacityProvider => capacity_providers::create_capacity_provider,
+    DescribeCapacityProviders => capacity_providers::describe_capacity_providers,
+    UpdateCapacityProvider => capacity_providers::update_capacity_provider,
+    DeleteCapacityProvider => capacity_providers::delete_capacity_provider,
+    TagResource => tags::tag_resource,
+    UntagResource => tags::untag_resource,
+    ListTagsForResource => tags::list_tags_for_resource,
+    PutAccountSetting => account_settings::put_account_setting,
+    PutAccountSettingDefault => account_settings::put_account_setting_default,
+    DeleteAccountSetting => account_settings::delete_account_setting,
+    ListAccountSettings => account_settings::list_account_settings,
+    PutAttributes => attributes::put_attributes,
+    DeleteAttributes => attributes::delete_attributes,
+    ListAttributes => attributes::list_attributes,
+}
+
+/// Turns a checked request body into a handler's input type. The model check ran first, so a
+/// failure here means a shape the model allows but the handler's type does not.
+fn parse<T: DeserializeOwned>(input: Value) -> Result<T> {
+    serde_json::from_value(input).map_err(|e| ecs_error!(SerializationException, "Could not read the request: {e}"))
+}
+
+impl Api {
+    /// The API over `store`, answering as `account` in `default_region` unless a request's
+    /// credential scope names another region.
+    #[must_use]
+    pub fn new(store: Store, account: String, default_region: String) -> Self {
+        Self { store, account, default_region }
+    }
+
+    /// Runs one operation. `op` is a model operation name; `input` passed the model check.
+    ///
+    /// # Errors
+    /// The operation's ECS error.
+    pub async fn call(&self, op: &str, region: Option<String>, input: Value) -> Result<Value> {
+        let region = region.as_deref().unwrap_or(&self.default_region);
+        let ctx = Ctx { store: &self.store, scope: Scope { region, account: &self.account } };
+        dispatch(&ctx, op, input).await
+    }
+
+    /// Deletes all state (`POST /_berth/reset`).
+    ///
+    /// # Errors
+    /// `ServerException` if the store fails.
+    pub async fn reset(&self) -> Result<()> {
+        self.store.reset().await.map_err(EcsError::from)
+    }
+
+    /// The store, for shutdown.
+    #[must_use]
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// The operation coverage table of the README, generated from the model and [`IMPLEMENTED`].
+#[must_use]
+pub fn coverage_table() -> String {
+    let model = crate::protocol::model::Model::get();
+    let names: Vec<&str> = model.operation_names().collect();
+    let done = names.iter().filter(|n| IMPLEMENTED.contains(n)).count();
+    let mut out = format!("{done} of {} ECS operations are implemented.\n\n| Operation | berth |\n|---|---|\n", names.len());
+    for name in names {
+        let mark = if IMPLEMENTED.contains(&name) { "yes" } else { "not yet" };
+        out.push_str(&format!("| {name} | {mark} |\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_implemented_operation_is_in_the_model() {
+        let model = crate::protocol::model::Model::get();
+        for op in IMPLEMENTED {
+            assert!(model.operation(op).is_some(), "{op} is not an ECS operation");
+        }
+    }
+
+    /// The README's coverage table is generated: `BERTH_UPDATE_README=1 cargo test` rewrites it.
+    #[test]
+    fn readme_coverage_table_is_current() {
+        const BEGIN: &str = "<!-- coverage:begin -->\n";
+        const END: &str = "<!-- coverage:end -->";
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+        let readme = std::fs::read_to_string(path).unwrap();
+        let start = readme.find(BEGIN).expect("README has a coverage:begin marker") + BEGIN.len();
+        let end = readme.find(END).expect("README has a coverage:end marker");
+        let table = coverage_table();
+        if readme[start..end] != table {
+            if std::env::var_os("BERTH_UPDATE_README").is_some() {
+                let updated = format!("{}{}{}", &readme[..start], table, &readme[end..]);
+                std::fs::write(path, updated).unwrap();
+            } else {
+                panic!("README coverage table is stale: run BERTH_UPDATE_README=1 cargo test --lib");
+            }
+        }
+    }
+}

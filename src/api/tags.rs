@@ -1,0 +1,132 @@
+//! TagResource, UntagResource, ListTagsForResource, and the tag helpers every resource uses.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Ctx;
+use crate::domain::arn::Arn;
+use crate::error::Result;
+use crate::store::Named;
+
+/// AWS's limit of tags per resource.
+pub const MAX_TAGS: usize = 50;
+
+/// A tag as the API sends it.
+#[derive(Debug, Deserialize, Clone)]
+pub struct Tag {
+    key: Option<String>,
+    value: Option<String>,
+}
+
+/// Checks tags given to a create or tag call and returns them as (key, value) pairs.
+/// Lengths, characters and the count per call were checked against the model already.
+///
+/// # Errors
+/// `InvalidParameterException` for a missing key or a key with the reserved `aws:` prefix.
+pub fn check_tags(tags: &[Tag]) -> Result<Vec<(String, String)>> {
+    tags.iter()
+        .map(|t| {
+            let key = t.key.clone().filter(|k| !k.is_empty()).ok_or_else(|| {
+                ecs_error!(InvalidParameterException, "Tag keys must be between 1 and 128 characters long.")
+            })?;
+            if key.to_ascii_lowercase().starts_with("aws:") {
+                return Err(ecs_error!(
+                    InvalidParameterException,
+                    "Tag keys beginning with the 'aws:' prefix are reserved for AWS use and cannot be set: {key}"
+                ));
+            }
+            Ok((key, t.value.clone().unwrap_or_default()))
+        })
+        .collect()
+}
+
+/// Adds tags to a resource, refusing the whole call if the resource would end up with more than
+/// [`MAX_TAGS`].
+///
+/// # Errors
+/// `ServerException` if the store fails.
+pub async fn store_tags(ctx: &Ctx<'_>, arn: &str, tags: &[(String, String)]) -> Result<()> {
+    if !tags.is_empty() {
+        ctx.store
+            .tag_resource(arn, tags, MAX_TAGS)
+            .await?
+            .map_err(|n| ecs_error!(InvalidParameterException, "A resource can have at most {MAX_TAGS} tags; this call would leave {n}."))?;
+    }
+    Ok(())
+}
+
+/// A resource's tags as the API returns them: `[{"key", "value"}]`.
+///
+/// # Errors
+/// `ServerException` if the store fails.
+pub async fn tags_json(ctx: &Ctx<'_>, arn: &str) -> Result<Value> {
+    let tags = ctx.store.get_tags(arn).await?;
+    Ok(Value::Array(tags.into_iter().map(|(key, value)| json!({"key": key, "value": value})).collect()))
+}
+
+/// Checks that `arn` names a taggable resource that exists.
+async fn existing_resource(ctx: &Ctx<'_>, arn: &str) -> Result<()> {
+    let parsed = Arn::parse(arn)
+        .filter(|a| a.service == "ecs")
+        .ok_or_else(|| ecs_error!(InvalidParameterException, "The ARN '{arn}' is not a valid ECS resource ARN."))?;
+    let exists = match parsed.resource_type {
+        "cluster" => ctx.store.get_named(Named::Cluster, ctx.region(), "", Some(arn)).await?.is_some(),
+        "capacity-provider" => {
+            ctx.store.get_named(Named::CapacityProvider, ctx.region(), "", Some(arn)).await?.is_some()
+        }
+        "task-definition" => {
+            let found = parsed.resource_id.rsplit_once(':').and_then(|(f, r)| Some((f, r.parse::<i64>().ok()?)));
+            match found {
+                Some((family, revision)) if parsed.region == ctx.region() => {
+                    ctx.store.get_task_definition(ctx.region(), family, Some(revision)).await?.is_some()
+                }
+                _ => false,
+            }
+        }
+        // Services, tasks, container instances and task sets come with later issues; until then
+        // none exist to be tagged.
+        "service" | "task" | "container-instance" | "task-set" => false,
+        other => {
+            return Err(ecs_error!(InvalidParameterException, "Resources of type '{other}' cannot be tagged."));
+        }
+    };
+    if exists { Ok(()) } else { Err(ecs_error!(ResourceNotFoundException, "The specified resource could not be found.")) }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct TagResourceInput {
+    resource_arn: String,
+    tags: Vec<Tag>,
+}
+
+pub(super) async fn tag_resource(ctx: &Ctx<'_>, input: TagResourceInput) -> Result<Value> {
+    let tags = check_tags(&input.tags)?;
+    existing_resource(ctx, &input.resource_arn).await?;
+    store_tags(ctx, &input.resource_arn, &tags).await?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct UntagResourceInput {
+    resource_arn: String,
+    tag_keys: Vec<String>,
+}
+
+pub(super) async fn untag_resource(ctx: &Ctx<'_>, input: UntagResourceInput) -> Result<Value> {
+    existing_resource(ctx, &input.resource_arn).await?;
+    ctx.store.untag_resource(&input.resource_arn, &input.tag_keys).await?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ListTagsForResourceInput {
+    resource_arn: String,
+}
+
+pub(super) async fn list_tags_for_resource(ctx: &Ctx<'_>, input: ListTagsForResourceInput) -> Result<Value> {
+    existing_resource(ctx, &input.resource_arn).await?;
+    Ok(json!({"tags": tags_json(ctx, &input.resource_arn).await?}))
+}

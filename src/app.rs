@@ -1,0 +1,120 @@
+//! Wiring: opens the store, binds the listener, serves HTTP until shutdown, then drains
+//! connections (8 s at most) and closes the store.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::api::Api;
+use crate::config::Config;
+use crate::store::Store;
+
+/// How long open connections may take to finish after shutdown begins.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(8);
+
+/// Why berth could not start. Each message is one line a user can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data dir could not be created.
+    #[error("cannot create data dir {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The database could not be opened.
+    #[error("cannot open the database in {path}: {source}")]
+    Store {
+        /// The directory.
+        path: String,
+        /// The cause.
+        source: crate::store::Error,
+    },
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A started berth: store open, listener bound.
+pub struct App {
+    api: Arc<Api>,
+    listener: TcpListener,
+}
+
+impl App {
+    /// Opens the store in the data dir and binds the listen address.
+    ///
+    /// # Errors
+    /// When the data dir, the database or the address is unusable.
+    pub async fn start(config: &Config) -> Result<Self, StartError> {
+        let path = config.data_dir.display().to_string();
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir { path: path.clone(), source })?;
+        let store = Store::open(&config.data_dir).await.map_err(|source| StartError::Store { path, source })?;
+        let listener =
+            TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
+        if !config.docker_hosts.is_empty() {
+            tracing::warn!(hosts = ?config.docker_hosts, "--docker-host is recorded, but this berth does not run tasks yet");
+        }
+        let api = Arc::new(Api::new(store, config.account_id.clone(), config.region.clone()));
+        Ok(Self { api, listener })
+    }
+
+    /// The address actually bound (useful with port 0).
+    ///
+    /// # Errors
+    /// If the OS cannot say.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then drains connections and closes the store.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(conn) => conn,
+                        Err(e) => {
+                            // Out of file descriptors and the like: back off instead of spinning.
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let api = self.api.clone();
+                    let service = service_fn(move |req| crate::protocol::serve(api.clone(), req));
+                    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    let conn = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!(%peer, error = %e, "connection ended with an error");
+                        }
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        tracing::info!("shutting down");
+        drop(self.listener);
+        if tokio::time::timeout(DRAIN_DEADLINE, graceful.shutdown()).await.is_err() {
+            tracing::warn!("connections still open after {DRAIN_DEADLINE:?}; closing them");
+        }
+        self.api.store().close().await;
+    }
+}

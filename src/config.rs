@@ -1,0 +1,55 @@
+//! Typed configuration of `berth serve`: flags, each also read from a `BERTH_*` variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// How berth serves.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free one; the bound address is printed on stdout).
+    #[arg(long, env = "BERTH_LISTEN", default_value = "127.0.0.1:4566")]
+    pub listen: SocketAddr,
+
+    /// Directory for berth's state (the SQLite database); created if missing.
+    #[arg(long, env = "BERTH_DATA_DIR", default_value = ".berth")]
+    pub data_dir: PathBuf,
+
+    /// Docker engine to run tasks on (repeatable; unix://, tcp://). Tasks arrive with a later
+    /// release: today the value is checked and recorded only.
+    #[arg(long = "docker-host", env = "BERTH_DOCKER_HOST", value_delimiter = ',')]
+    pub docker_hosts: Vec<String>,
+
+    /// Region used when a request's SigV4 credential scope names none.
+    #[arg(long, env = "BERTH_REGION", default_value = "us-east-1", value_parser = parse_region)]
+    pub region: String,
+
+    /// The 12-digit account id in every ARN berth mints.
+    #[arg(long, env = "BERTH_ACCOUNT_ID", default_value = "000000000000", value_parser = parse_account)]
+    pub account_id: String,
+}
+
+fn parse_region(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok { Ok(s.to_owned()) } else { Err(format!("'{s}' is not a region name such as us-east-1")) }
+}
+
+fn parse_account(s: &str) -> Result<String, String> {
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("'{s}' is not a 12-digit account id"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation() {
+        assert!(parse_region("eu-central-1").is_ok());
+        assert!(parse_region("EU").is_err());
+        assert!(parse_account("123456789012").is_ok());
+        assert!(parse_account("12345").is_err());
+    }
+}

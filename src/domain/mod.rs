@@ -1,0 +1,43 @@
+//! Pure types and rules of ECS: ARNs, names, time. No IO, no async.
+
+pub mod arn;
+pub mod task_definition;
+
+use std::time::SystemTime;
+
+use aws_smithy_types::DateTime;
+
+/// Now, as the epoch seconds (millisecond precision) that the JSON protocol sends for timestamps.
+#[must_use]
+pub fn now() -> f64 {
+    let t = DateTime::from(SystemTime::now());
+    (t.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+/// True for a valid ECS resource name: 1 to 255 letters, numbers, hyphens and underscores
+/// (clusters, task definition families, container names, capacity providers).
+#[must_use]
+pub fn is_valid_name(name: &str) -> bool {
+    (1..=255).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(is_valid_name("my-cluster_1"));
+        assert!(is_valid_name(&"a".repeat(255)));
+        assert!(!is_valid_name(&"a".repeat(256)));
+        assert!(!is_valid_name(""));
+        assert!(!is_valid_name("has space"));
+        assert!(!is_valid_name("dot.ted"));
+    }
+
+    #[test]
+    fn now_is_recent_epoch_seconds() {
+        let t = now();
+        assert!(t > 1.7e9 && t < 4.0e9, "{t}");
+    }
+}

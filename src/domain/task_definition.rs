@@ -1,0 +1,449 @@
+//! RegisterTaskDefinition's rules: validation, the defaults AWS fills in, and the derived
+//! `compatibilities` and `requiresAttributes`. Pure: a request in, the stored document out.
+
+use serde_json::{Map, Value, json};
+
+use super::is_valid_name;
+
+/// Why a task definition was refused, with the ECS error code it maps to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// `ClientException`.
+    Client(String),
+    /// `InvalidParameterException`.
+    InvalidParameter(String),
+}
+
+type Result<T> = std::result::Result<T, Rejection>;
+
+fn client(message: impl Into<String>) -> Rejection {
+    Rejection::Client(message.into())
+}
+
+/// AWS's limit of containers per task definition.
+pub const MAX_CONTAINERS: usize = 10;
+
+/// Fargate's valid task sizes: CPU units and the memory (MiB) each allows.
+#[must_use]
+pub fn fargate_memory_options(cpu: u32) -> Vec<u32> {
+    let range = |from: u32, to: u32, step: u32| (from..=to).step_by(step as usize).collect::<Vec<_>>();
+    match cpu {
+        256 => vec![512, 1024, 2048],
+        512 => range(1024, 4096, 1024),
+        1024 => range(2048, 8192, 1024),
+        2048 => range(4096, 16384, 1024),
+        4096 => range(8192, 30720, 1024),
+        8192 => range(16384, 61440, 4096),
+        16384 => range(32768, 122_880, 8192),
+        _ => Vec::new(),
+    }
+}
+
+/// Parses a task-level `cpu`: CPU units (`"1024"`) or vCPUs (`"1 vCPU"`, `".5 vcpu"`).
+#[must_use]
+pub fn parse_cpu(s: &str) -> Option<u32> {
+    parse_units(s, &["vcpu"], 1024.0)
+}
+
+/// Parses a task-level `memory`: MiB (`"2048"`) or GB (`"2 GB"`, `"0.5gb"`).
+#[must_use]
+pub fn parse_memory(s: &str) -> Option<u32> {
+    parse_units(s, &["gb"], 1024.0)
+}
+
+fn parse_units(s: &str, suffixes: &[&str], scale: f64) -> Option<u32> {
+    let lower = s.trim().to_ascii_lowercase();
+    let (number, factor) = match suffixes.iter().find_map(|suffix| lower.strip_suffix(suffix)) {
+        Some(n) => (n.trim(), scale),
+        None => (lower.as_str(), 1.0),
+    };
+    let value: f64 = number.parse().ok()?;
+    let units = value * factor;
+    if !(1.0..=f64::from(u32::MAX)).contains(&units) || units.fract() != 0.0 {
+        return None;
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Some(units as u32)
+}
+
+fn str_of<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    m.get(key).and_then(Value::as_str)
+}
+
+fn list_of<'a>(m: &'a Map<String, Value>, key: &str) -> &'a [Value] {
+    m.get(key).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+}
+
+/// Validates a RegisterTaskDefinition request (already checked against the model) and returns
+/// the task definition document without the fields the store assigns (ARN, revision, status,
+/// registeredAt, registeredBy).
+///
+/// # Errors
+/// The first rule the request breaks, with AWS's error code.
+pub fn normalize(request: &Map<String, Value>) -> Result<Map<String, Value>> {
+    let family = str_of(request, "family").unwrap_or_default();
+    if !is_valid_name(family) {
+        return Err(client(format!(
+            "Family '{family}' is invalid: up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed."
+        )));
+    }
+    let mut doc = request.clone();
+    doc.remove("tags");
+
+    let requires: Vec<&str> = list_of(request, "requiresCompatibilities").iter().filter_map(Value::as_str).collect();
+    let fargate = requires.contains(&"FARGATE");
+    let network_mode = str_of(request, "networkMode");
+    let awsvpc_like = matches!(network_mode, Some("awsvpc" | "host"));
+
+    // Task size.
+    let task_cpu = match str_of(request, "cpu") {
+        Some(s) => Some(parse_cpu(s).ok_or_else(|| client(format!("Invalid 'cpu' setting for task: '{s}'.")))?),
+        None => None,
+    };
+    let task_memory = match str_of(request, "memory") {
+        Some(s) => Some(parse_memory(s).ok_or_else(|| client(format!("Invalid 'memory' setting for task: '{s}'.")))?),
+        None => None,
+    };
+    if let Some(cpu) = task_cpu {
+        doc.insert("cpu".into(), json!(cpu.to_string()));
+    }
+    if let Some(memory) = task_memory {
+        doc.insert("memory".into(), json!(memory.to_string()));
+    }
+    if fargate {
+        if network_mode != Some("awsvpc") {
+            return Err(client("Fargate only supports network mode ‘awsvpc’."));
+        }
+        let Some(cpu) = task_cpu else {
+            return Err(client("Fargate requires that 'cpu' be defined at the task level."));
+        };
+        let Some(memory) = task_memory else {
+            return Err(client("Fargate requires that 'memory' be defined at the task level."));
+        };
+        if !fargate_memory_options(cpu).contains(&memory) {
+            return Err(client(format!(
+                "No Fargate configuration exists for given values: {cpu} CPU, {memory} memory. See the Amazon ECS documentation for the valid values."
+            )));
+        }
+    }
+
+    // Containers.
+    let containers = list_of(request, "containerDefinitions");
+    if containers.is_empty() {
+        return Err(client("Container list cannot be empty."));
+    }
+    if containers.len() > MAX_CONTAINERS {
+        return Err(client(format!(
+            "Too many containers: a task definition can have at most {MAX_CONTAINERS} container definitions."
+        )));
+    }
+    let volume_names: Vec<&str> =
+        list_of(request, "volumes").iter().filter_map(|v| v.get("name").and_then(Value::as_str)).collect();
+    let mut names: Vec<&str> = Vec::new();
+    for c in containers {
+        let c = c.as_object().ok_or_else(|| client("Container definitions must be objects."))?;
+        let name = str_of(c, "name").unwrap_or_default();
+        if name.is_empty() {
+            return Err(client("Container.name should not be null or empty."));
+        }
+        if !is_valid_name(name) {
+            return Err(client(format!(
+                "Container name '{name}' is invalid: up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed."
+            )));
+        }
+        if names.contains(&name) {
+            return Err(client(format!("Duplicate container name '{name}': container names must be unique within a task definition.")));
+        }
+        names.push(name);
+        if str_of(c, "image").is_none_or(str::is_empty) {
+            return Err(client("Container.image should not be null or empty."));
+        }
+    }
+    let mut normalized = Vec::with_capacity(containers.len());
+    let mut any_essential = false;
+    for c in containers.iter().filter_map(Value::as_object) {
+        let name = str_of(c, "name").unwrap_or_default();
+        let mut c = c.clone();
+        check_container_memory(name, &c, task_memory, fargate)?;
+        let essential = c.get("essential").and_then(Value::as_bool).unwrap_or(true);
+        any_essential |= essential;
+        c.entry("cpu").or_insert(json!(0));
+        c.insert("portMappings".into(), Value::Array(port_mappings(name, &c, network_mode)?));
+        c.insert("essential".into(), json!(essential));
+        for key in ["environment", "mountPoints", "volumesFrom"] {
+            c.entry(key).or_insert(json!([]));
+        }
+        if awsvpc_like && !list_of(&c, "links").is_empty() {
+            return Err(client(format!("Links are not supported when networkMode={}.", network_mode.unwrap_or_default())));
+        }
+        for dep in list_of(&c, "dependsOn") {
+            let target = dep.get("containerName").and_then(Value::as_str).unwrap_or_default();
+            if !names.contains(&target) {
+                return Err(client(format!("Container '{name}' depends on container '{target}', which is not in the task definition.")));
+            }
+            if target == name {
+                return Err(client(format!("Container '{name}' cannot depend on itself.")));
+            }
+        }
+        for from in list_of(&c, "volumesFrom") {
+            let source = from.get("sourceContainer").and_then(Value::as_str).unwrap_or_default();
+            if !names.contains(&source) || source == name {
+                return Err(client(format!("Container '{name}' has volumesFrom '{source}', which is not another container of the task definition.")));
+            }
+        }
+        for mount in list_of(&c, "mountPoints") {
+            let source = mount.get("sourceVolume").and_then(Value::as_str).unwrap_or_default();
+            if !volume_names.contains(&source) {
+                return Err(client(format!("Invalid 'mountPoints' setting for container '{name}': volume '{source}' is not defined in the task definition's volumes.")));
+            }
+        }
+        normalized.push(Value::Object(c));
+    }
+    if !any_essential {
+        return Err(client("Task definition does not have any essential container."));
+    }
+    doc.insert("containerDefinitions".into(), Value::Array(normalized));
+    for key in ["volumes", "placementConstraints"] {
+        doc.entry(key).or_insert(json!([]));
+    }
+    let compatibilities = compatibilities(&doc, task_cpu, task_memory);
+    for required in &requires {
+        if !compatibilities.contains(required) {
+            return Err(client(format!("Task definition does not support launch_type {required}.")));
+        }
+    }
+    doc.insert("compatibilities".into(), json!(compatibilities));
+    doc.insert("requiresAttributes".into(), requires_attributes(&doc));
+    Ok(doc)
+}
+
+fn check_container_memory(name: &str, c: &Map<String, Value>, task_memory: Option<u32>, fargate: bool) -> Result<()> {
+    let memory = c.get("memory").and_then(Value::as_i64);
+    let reservation = c.get("memoryReservation").and_then(Value::as_i64);
+    if memory.is_none() && reservation.is_none() && task_memory.is_none() && !fargate {
+        return Err(client(format!(
+            "Invalid setting for container '{name}'. At least one of 'memory' or 'memoryReservation' must be specified."
+        )));
+    }
+    for (field, value) in [("memory", memory), ("memoryReservation", reservation)] {
+        if let Some(v) = value
+            && v < 6
+        {
+            return Err(client(format!("Invalid '{field}' setting for container '{name}': the minimum is 6 MiB, got {v}.")));
+        }
+    }
+    if let (Some(m), Some(r)) = (memory, reservation)
+        && r > m
+    {
+        return Err(client(format!(
+            "Invalid setting for container '{name}'. 'memory' must be greater than or equal to 'memoryReservation'."
+        )));
+    }
+    if let (Some(task), Some(m)) = (task_memory, memory.or(reservation))
+        && m > i64::from(task)
+    {
+        return Err(client(format!(
+            "Invalid setting for container '{name}'. The container memory ({m} MiB) is greater than the task memory ({task} MiB)."
+        )));
+    }
+    Ok(())
+}
+
+fn port_mappings(name: &str, c: &Map<String, Value>, network_mode: Option<&str>) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for mapping in list_of(c, "portMappings") {
+        let Some(mapping) = mapping.as_object() else { continue };
+        let mut m = mapping.clone();
+        let container_port = m.get("containerPort").and_then(Value::as_i64);
+        if container_port.is_none() && m.get("containerPortRange").is_none() {
+            return Err(Rejection::InvalidParameter(format!(
+                "Container '{name}': a port mapping needs containerPort or containerPortRange."
+            )));
+        }
+        m.entry("protocol").or_insert(json!("tcp"));
+        if let Some(port) = container_port {
+            if !(1..=65535).contains(&port) {
+                return Err(client(format!("Invalid 'containerPort' setting for container '{name}': {port}.")));
+            }
+            match (network_mode, m.get("hostPort").and_then(Value::as_i64)) {
+                (Some(mode @ ("awsvpc" | "host")), Some(host)) if host != port => {
+                    return Err(client(format!(
+                        "When networkMode={mode}, the host ports and container ports in port mappings must match."
+                    )));
+                }
+                (Some("awsvpc" | "host"), None) => {
+                    m.insert("hostPort".into(), json!(port));
+                }
+                _ => {}
+            }
+        }
+        out.push(Value::Object(m));
+    }
+    Ok(out)
+}
+
+/// Which launch types the definition can run on, as AWS computes them.
+fn compatibilities(doc: &Map<String, Value>, cpu: Option<u32>, memory: Option<u32>) -> Vec<&'static str> {
+    let requires: Vec<&str> = list_of(doc, "requiresCompatibilities").iter().filter_map(Value::as_str).collect();
+    let awsvpc = str_of(doc, "networkMode") == Some("awsvpc");
+    let mut out = Vec::new();
+    if !awsvpc {
+        out.push("EXTERNAL");
+    }
+    out.push("EC2");
+    let containers = list_of(doc, "containerDefinitions");
+    let fargate_size = matches!((cpu, memory), (Some(c), Some(m)) if fargate_memory_options(c).contains(&m));
+    let fargate_features = containers.iter().all(|c| {
+        !c.get("privileged").and_then(Value::as_bool).unwrap_or(false) && c.get("links").is_none_or(Value::is_null)
+    }) && list_of(doc, "volumes").iter().all(|v| v.get("host").and_then(|h| h.get("sourcePath")).is_none())
+        && list_of(doc, "placementConstraints").is_empty();
+    if awsvpc && fargate_size && fargate_features {
+        out.push("FARGATE");
+    }
+    if requires.contains(&"MANAGED_INSTANCES") {
+        out.push("MANAGED_INSTANCES");
+    }
+    out
+}
+
+/// The agent capabilities a container instance needs to run the definition.
+fn requires_attributes(doc: &Map<String, Value>) -> Value {
+    let mut names: Vec<String> = Vec::new();
+    let mut add = |n: &str| {
+        if !names.iter().any(|x| x == n) {
+            names.push(n.to_owned());
+        }
+    };
+    let execution_role = doc.get("executionRoleArn").is_some_and(|v| !v.is_null());
+    if str_of(doc, "networkMode") == Some("awsvpc") {
+        add("ecs.capability.task-eni");
+    }
+    if doc.get("taskRoleArn").is_some_and(|v| !v.is_null()) {
+        add("com.amazonaws.ecs.capability.task-iam-role");
+    }
+    for c in list_of(doc, "containerDefinitions").iter().filter_map(Value::as_object) {
+        let image = str_of(c, "image").unwrap_or_default();
+        let ecr = image.contains(".dkr.ecr.");
+        if ecr {
+            add("com.amazonaws.ecs.capability.ecr-auth");
+            if execution_role {
+                add("ecs.capability.execution-role-ecr-pull");
+            }
+        }
+        if c.get("healthCheck").is_some() {
+            add("ecs.capability.container-health-check");
+        }
+        if !list_of(c, "dependsOn").is_empty() {
+            add("ecs.capability.container-ordering");
+        }
+        if c.get("dockerLabels").is_some() {
+            add("com.amazonaws.ecs.capability.docker-remote-api.1.18");
+        }
+        if c.get("memoryReservation").is_some() {
+            add("com.amazonaws.ecs.capability.docker-remote-api.1.21");
+        }
+        if let Some(driver) = c.get("logConfiguration").and_then(|l| l.get("logDriver")).and_then(Value::as_str) {
+            add("com.amazonaws.ecs.capability.docker-remote-api.1.19");
+            add(&format!("com.amazonaws.ecs.capability.logging-driver.{driver}"));
+            if driver == "awslogs" && execution_role {
+                add("ecs.capability.execution-role-awslogs");
+            }
+        }
+        for secret in list_of(c, "secrets") {
+            let from = secret.get("valueFrom").and_then(Value::as_str).unwrap_or_default();
+            if from.contains(":secretsmanager:") {
+                add("ecs.capability.secrets.asm.environment-variables");
+            } else {
+                add("ecs.capability.secrets.ssm.environment-variables");
+            }
+        }
+    }
+    if list_of(doc, "volumes").iter().any(|v| v.get("efsVolumeConfiguration").is_some()) {
+        add("ecs.capability.efs");
+    }
+    Value::Array(names.into_iter().map(|name| json!({"name": name})).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn fills_aws_defaults() {
+        let doc = normalize(&request(json!({"family": "web", "containerDefinitions": [
+            {"name": "app", "image": "busybox", "memory": 128, "portMappings": [{"containerPort": 80}]}
+        ]})))
+        .unwrap();
+        let c = &doc["containerDefinitions"][0];
+        assert_eq!(c["cpu"], 0);
+        assert_eq!(c["essential"], true);
+        assert_eq!(c["environment"], json!([]));
+        assert_eq!(c["portMappings"], json!([{"containerPort": 80, "protocol": "tcp"}]));
+        assert_eq!(doc["compatibilities"], json!(["EXTERNAL", "EC2"]));
+        assert_eq!(doc["volumes"], json!([]));
+    }
+
+    #[test]
+    fn fargate_rules() {
+        let base = |extra: Value| {
+            let mut r = request(json!({"family": "f", "requiresCompatibilities": ["FARGATE"],
+                "containerDefinitions": [{"name": "a", "image": "i", "portMappings": [{"containerPort": 8080}]}]}));
+            r.extend(request(extra));
+            normalize(&r)
+        };
+        assert!(matches!(base(json!({"cpu": "256", "memory": "512"})), Err(Rejection::Client(m)) if m.contains("awsvpc")));
+        assert!(matches!(base(json!({"networkMode": "awsvpc", "memory": "512"})), Err(Rejection::Client(m)) if m.contains("'cpu'")));
+        assert!(matches!(base(json!({"networkMode": "awsvpc", "cpu": "256", "memory": "4096"})),
+            Err(Rejection::Client(m)) if m.contains("No Fargate configuration")));
+        let doc = base(json!({"networkMode": "awsvpc", "cpu": ".25 vCPU", "memory": "0.5 GB"})).unwrap();
+        assert_eq!(doc["cpu"], "256");
+        assert_eq!(doc["memory"], "512");
+        assert_eq!(doc["compatibilities"], json!(["EC2", "FARGATE"]));
+        assert_eq!(doc["containerDefinitions"][0]["portMappings"][0]["hostPort"], 8080);
+        assert_eq!(doc["requiresAttributes"], json!([{"name": "ecs.capability.task-eni"}]));
+    }
+
+    #[test]
+    fn every_fargate_size_in_the_table_is_valid() {
+        for (cpu, count) in [(256, 3), (512, 4), (1024, 7), (2048, 13), (4096, 23), (8192, 12), (16384, 12)] {
+            assert_eq!(fargate_memory_options(cpu).len(), count, "cpu {cpu}");
+        }
+        assert!(fargate_memory_options(100).is_empty());
+    }
+
+    #[test]
+    fn container_rules() {
+        let one = |c: Value| normalize(&request(json!({"family": "f", "containerDefinitions": [c]})));
+        assert!(matches!(one(json!({"name": "a", "image": "i"})), Err(Rejection::Client(m)) if m.contains("At least one of 'memory'")));
+        assert!(matches!(one(json!({"name": "a", "image": "i", "memory": 64, "memoryReservation": 128})),
+            Err(Rejection::Client(m)) if m.contains("memoryReservation")));
+        assert!(matches!(one(json!({"name": "a", "image": "i", "memory": 64, "essential": false})),
+            Err(Rejection::Client(m)) if m.contains("essential")));
+        assert!(matches!(one(json!({"name": "a", "image": "i", "memory": 64, "dependsOn": [{"containerName": "b", "condition": "START"}]})),
+            Err(Rejection::Client(m)) if m.contains("'b'")));
+        assert!(matches!(one(json!({"image": "i", "memory": 64})), Err(Rejection::Client(m)) if m.contains("Container.name")));
+        let two = normalize(&request(json!({"family": "f", "containerDefinitions": [
+            {"name": "a", "image": "i", "memory": 64}, {"name": "a", "image": "i", "memory": 64}]})));
+        assert!(matches!(two, Err(Rejection::Client(m)) if m.contains("Duplicate")));
+    }
+
+    #[test]
+    fn awsvpc_ports_must_match() {
+        let r = normalize(&request(json!({"family": "f", "networkMode": "awsvpc", "containerDefinitions": [
+            {"name": "a", "image": "i", "memory": 64, "portMappings": [{"containerPort": 80, "hostPort": 8080}]}]})));
+        assert!(matches!(r, Err(Rejection::Client(m)) if m.contains("must match")));
+    }
+
+    #[test]
+    fn units() {
+        assert_eq!(parse_cpu("1 vCPU"), Some(1024));
+        assert_eq!(parse_cpu("512"), Some(512));
+        assert_eq!(parse_cpu("abc"), None);
+        assert_eq!(parse_memory("2GB"), Some(2048));
+        assert_eq!(parse_memory("0"), None);
+    }
+}

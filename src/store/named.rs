@@ -1,0 +1,107 @@
+//! Resources named within a region, with a unique ARN and a status: clusters and capacity
+//! providers. Both tables have the same columns, so one piece of code serves them.
+
+use sqlx::Row;
+
+use super::{Doc, Result, Store, doc_text, parse_doc};
+
+/// Which table of named resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named {
+    /// `clusters`.
+    Cluster,
+    /// `capacity_providers`.
+    CapacityProvider,
+}
+
+impl Named {
+    fn table(self) -> &'static str {
+        match self {
+            Named::Cluster => "clusters",
+            Named::CapacityProvider => "capacity_providers",
+        }
+    }
+}
+
+/// A stored named resource.
+#[derive(Debug, Clone)]
+pub struct NamedRow {
+    /// The resource's name.
+    pub name: String,
+    /// The resource's ARN.
+    pub arn: String,
+    /// ACTIVE or INACTIVE.
+    pub status: String,
+    /// The resource as the API returns it, without derived fields.
+    pub doc: Doc,
+}
+
+fn row(r: &sqlx::sqlite::SqliteRow) -> Result<NamedRow> {
+    Ok(NamedRow {
+        name: r.try_get("name")?,
+        arn: r.try_get("arn")?,
+        status: r.try_get("status")?,
+        doc: parse_doc(r.try_get("doc")?)?,
+    })
+}
+
+impl Store {
+    /// The resource called `name` in `region`, or the one with ARN `arn` when given.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn get_named(&self, kind: Named, region: &str, name: &str, arn: Option<&str>) -> Result<Option<NamedRow>> {
+        let table = kind.table();
+        let found = match arn {
+            Some(arn) => {
+                sqlx::query(&format!("SELECT name, arn, status, doc FROM {table} WHERE arn = ?"))
+                    .bind(arn)
+                    .fetch_optional(&self.read)
+                    .await?
+            }
+            None => {
+                sqlx::query(&format!("SELECT name, arn, status, doc FROM {table} WHERE region = ? AND name = ?"))
+                    .bind(region)
+                    .bind(name)
+                    .fetch_optional(&self.read)
+                    .await?
+            }
+        };
+        found.as_ref().map(row).transpose()
+    }
+
+    /// Creates or replaces a row.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn put_named(&self, kind: Named, region: &str, item: &NamedRow) -> Result<()> {
+        let table = kind.table();
+        sqlx::query(&format!("INSERT OR REPLACE INTO {table} (region, name, arn, status, doc) VALUES (?, ?, ?, ?, ?)"))
+            .bind(region)
+            .bind(&item.name)
+            .bind(&item.arn)
+            .bind(&item.status)
+            .bind(doc_text(&item.doc))
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// ACTIVE rows in name order, with names after `after`, at most `limit`.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn list_named(&self, kind: Named, region: &str, after: &str, limit: u32) -> Result<Vec<NamedRow>> {
+        let table = kind.table();
+        let rows = sqlx::query(&format!(
+            "SELECT name, arn, status, doc FROM {table} \
+             WHERE region = ? AND status = 'ACTIVE' AND name > ? ORDER BY name LIMIT ?"
+        ))
+        .bind(region)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(row).collect()
+    }
+}

@@ -1,0 +1,183 @@
+//! The harness: the real berth binary on 127.0.0.1:0 with a temporary data dir, driven by the
+//! real aws-sdk-ecs client (and raw HTTP for protocol tests).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A running berth. Dropping it kills the process; the data dir lives as long as `dir`.
+pub struct Berth {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    dir: Option<tempfile::TempDir>,
+    data_dir: PathBuf,
+}
+
+impl Berth {
+    /// Starts berth with a fresh temporary data dir.
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().to_path_buf();
+        let mut berth = Self::start_in(&data_dir).await;
+        berth.dir = Some(dir);
+        berth
+    }
+
+    /// Starts berth on an existing data dir (the caller keeps it alive).
+    pub async fn start_in(data_dir: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        tokio::time::timeout(Duration::from_secs(30), BufReader::new(stdout).read_line(&mut line))
+            .await
+            .expect("berth printed its address within 30 s")
+            .unwrap();
+        let url = line.trim().strip_prefix("berth listening on ").expect("address line").to_owned();
+        let addr = url.trim_start_matches("http://").to_owned();
+        Self { child, url, addr, dir: None, data_dir: data_dir.to_path_buf() }
+    }
+
+    /// The data dir.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Takes ownership of the temporary data dir (to restart on it after this berth is gone).
+    pub fn take_dir(&mut self) -> tempfile::TempDir {
+        self.dir.take().unwrap()
+    }
+
+    /// `kill -9`, and wait until the process is gone.
+    pub async fn kill9(&mut self) {
+        self.child.start_kill().unwrap();
+        self.child.wait().await.unwrap();
+    }
+
+    /// An ECS client for region us-east-1.
+    pub fn client(&self) -> Client {
+        self.client_in("us-east-1")
+    }
+
+    /// An ECS client signing for `region`.
+    pub fn client_in(&self, region: &str) -> Client {
+        let config = aws_sdk_ecs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .credentials_provider(Credentials::new("AKIDBERTHTEST", "secret", None, None, "berth-tests"))
+            .endpoint_url(&self.url)
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        Client::from_conf(config)
+    }
+
+    /// Sends an ECS call as raw JSON with `X-Amz-Target: AmazonEC2ContainerServiceV20141113.<op>`.
+    pub async fn call(&self, op: &str, body: &str) -> Response {
+        let target = format!("AmazonEC2ContainerServiceV20141113.{op}");
+        self.raw("POST", "/", &[("X-Amz-Target", &target), ("Content-Type", "application/x-amz-json-1.1")], body.as_bytes())
+            .await
+    }
+
+    /// Sends one raw HTTP/1.1 request and reads the whole response.
+    pub async fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
+        let mut stream = tokio::net::TcpStream::connect(&self.addr).await.unwrap();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n", self.addr, body.len());
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).await.unwrap();
+        // The server may answer (and close) before reading a body it refuses: ignore write errors.
+        let _ = stream.write_all(body).await;
+        let mut raw = Vec::new();
+        tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut raw)).await.expect("response within 30 s").unwrap();
+        Response::parse(&raw)
+    }
+}
+
+/// A raw HTTP response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    fn parse(raw: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(raw);
+        let (head, body) = text.split_once("\r\n\r\n").expect("HTTP response");
+        let mut lines = head.lines();
+        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        Self { status, headers, body: body.to_owned() }
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
+    }
+
+    /// Asserts an AWS JSON error with `code` and returns its message.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) -> String {
+        assert_eq!(self.status, status, "{}", self.body);
+        let body = self.json();
+        assert_eq!(body["__type"], code, "{}", self.body);
+        assert_eq!(self.header("x-amzn-errortype"), Some(code));
+        body["message"].as_str().unwrap().to_owned()
+    }
+}
+
+/// A unique name for a test's resources.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+/// The ECS error code of an SDK error.
+#[track_caller]
+pub fn code<E, R>(result: Result<impl std::fmt::Debug, aws_sdk_ecs::error::SdkError<E, R>>) -> String
+where
+    E: aws_sdk_ecs::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    let err = result.expect_err("the call fails");
+    let service = err.as_service_error().unwrap_or_else(|| panic!("a service error, got {err:?}"));
+    service.code().unwrap_or_default().to_owned()
+}
+
+/// Code and message of an SDK error.
+#[track_caller]
+pub fn error<E, R>(result: Result<impl std::fmt::Debug, aws_sdk_ecs::error::SdkError<E, R>>) -> (String, String)
+where
+    E: aws_sdk_ecs::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    let err = result.expect_err("the call fails");
+    let service = err.as_service_error().unwrap_or_else(|| panic!("a service error, got {err:?}"));
+    (service.code().unwrap_or_default().to_owned(), service.message().unwrap_or_default().to_owned())
+}

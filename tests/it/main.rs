@@ -1,0 +1,16 @@
+//! Black-box tests: the real berth binary, driven by aws-sdk-ecs, raw HTTP, boto3 and aws-cli.
+//! One test binary (one link of the AWS SDK) with a module per resource.
+
+#![allow(missing_docs, clippy::unwrap_used)]
+
+mod common;
+
+mod account_settings;
+mod attributes;
+mod capacity_providers;
+mod clients;
+mod clusters;
+mod durability;
+mod protocol;
+mod tags;
+mod task_definitions;
