@@ -61,10 +61,12 @@ impl App {
     /// When the data dir, the database or the address is unusable.
     pub async fn start(config: &Config) -> Result<Self, StartError> {
         let path = config.data_dir.display().to_string();
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir { path: path.clone(), source })?;
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|source| StartError::DataDir { path: path.clone(), source })?;
         let store = Store::open(&config.data_dir).await.map_err(|source| StartError::Store { path, source })?;
-        let listener =
-            TcpListener::bind(config.listen).await.map_err(|source| StartError::Listen { addr: config.listen, source })?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Listen { addr: config.listen, source })?;
         if !config.docker_hosts.is_empty() {
             tracing::warn!(hosts = ?config.docker_hosts, "--docker-host is recorded, but this berth does not run tasks yet");
         }

@@ -41,7 +41,8 @@ struct Include {
 
 impl Include {
     /// What CreateCluster, UpdateCluster, PutClusterCapacityProviders and DeleteCluster return.
-    const WRITE: Include = Include { attachments: false, configurations: true, settings: true, statistics: false, tags: true };
+    const WRITE: Include =
+        Include { attachments: false, configurations: true, settings: true, statistics: false, tags: true };
 
     fn from_fields(fields: &[String]) -> Self {
         let has = |f: &str| fields.iter().any(|x| x == f);
@@ -154,7 +155,10 @@ async fn check_capacity_providers(ctx: &Ctx<'_>, providers: &[String], strategy:
     }
     let mut seen = std::collections::HashSet::new();
     if strategy.iter().any(|i| !seen.insert(&i.capacity_provider)) {
-        return Err(ecs_error!(InvalidParameterException, "A capacity provider strategy cannot contain duplicate capacity providers."));
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "A capacity provider strategy cannot contain duplicate capacity providers."
+        ));
     }
     Ok(())
 }
@@ -182,6 +186,9 @@ pub(super) struct CreateClusterInput {
 
 pub(super) async fn create_cluster(ctx: &Ctx<'_>, input: CreateClusterInput) -> Result<Value> {
     let name = input.cluster_name.unwrap_or_else(|| DEFAULT_CLUSTER.to_owned());
+    if let Some(settings) = &input.settings {
+        check_settings(settings)?;
+    }
     if !is_valid_name(&name) {
         return Err(ecs_error!(
             InvalidParameterException,
@@ -193,7 +200,22 @@ pub(super) async fn create_cluster(ctx: &Ctx<'_>, input: CreateClusterInput) -> 
     if let Some(existing) = ctx.store.get_named(Named::Cluster, ctx.region(), &name, None).await?
         && existing.status == "ACTIVE"
     {
-        // CreateCluster is idempotent on the name: the existing cluster comes back unchanged.
+        // CreateCluster is idempotent on the name: the existing cluster comes back unchanged,
+        // unless the request asks for something else than what the cluster has.
+        let stored_tags = ctx.store.get_tags(&existing.arn).await?;
+        let differs = |key: &str, given: Option<Value>| given.is_some_and(|g| existing.doc.get(key) != Some(&g));
+        let inconsistent = differs("settings", input.settings.map(Value::Array))
+            || differs("configuration", input.configuration)
+            || differs("serviceConnectDefaults", input.service_connect_defaults)
+            || (!input.capacity_providers.is_empty()
+                && differs("capacityProviders", Some(json!(input.capacity_providers))))
+            || (!tags.is_empty() && tags != stored_tags);
+        if inconsistent {
+            return Err(ecs_error!(
+                InvalidParameterException,
+                "Arguments on this idempotent request are inconsistent with arguments used in previous request(s)."
+            ));
+        }
         return Ok(json!({"cluster": cluster_json(ctx, &existing, Include::WRITE).await?}));
     }
     let arn = ctx.scope.cluster(&name);
@@ -228,6 +250,12 @@ pub(super) struct DescribeClustersInput {
 pub(super) async fn describe_clusters(ctx: &Ctx<'_>, input: DescribeClustersInput) -> Result<Value> {
     let include = Include::from_fields(&input.include);
     let references = input.clusters.unwrap_or_else(|| vec![DEFAULT_CLUSTER.to_owned()]);
+    if references.iter().any(String::is_empty) {
+        return Err(ecs_error!(InvalidParameterException, "Clusters can not be blank."));
+    }
+    if references.len() > 100 {
+        return Err(ecs_error!(InvalidParameterException, "clusters can have at most 100 entries."));
+    }
     let mut clusters = Vec::new();
     let mut failures = Vec::new();
     for reference in &references {
@@ -252,7 +280,8 @@ pub(super) struct ListClustersInput {
 pub(super) async fn list_clusters(ctx: &Ctx<'_>, input: ListClustersInput) -> Result<Value> {
     const LIST: &str = "ListClusters";
     let size = paging::page_size(input.max_results, 100, 100)?;
-    let after = paging::decode(LIST, input.next_token.as_deref())?.and_then(|k| k.into_iter().next()).unwrap_or_default();
+    let after =
+        paging::decode(LIST, input.next_token.as_deref())?.and_then(|k| k.into_iter().next()).unwrap_or_default();
     let mut rows = ctx.store.list_named(Named::Cluster, ctx.region(), &after, size + 1).await?;
     let next = paging::next_token(LIST, &mut rows, size, |r| vec![r.name.clone()]);
     let arns: Vec<&str> = rows.iter().map(|r| r.arn.as_str()).collect();
@@ -271,6 +300,7 @@ pub(super) struct UpdateClusterInput {
 pub(super) async fn update_cluster(ctx: &Ctx<'_>, input: UpdateClusterInput) -> Result<Value> {
     let mut row = active_cluster(ctx, Some(&input.cluster)).await?;
     if let Some(settings) = input.settings {
+        check_settings(&settings)?;
         merge_settings(&mut row.doc, settings);
     }
     if let Some(configuration) = input.configuration {
@@ -281,6 +311,22 @@ pub(super) async fn update_cluster(ctx: &Ctx<'_>, input: UpdateClusterInput) -> 
     }
     ctx.store.put_named(Named::Cluster, ctx.region(), &row).await?;
     Ok(json!({"cluster": cluster_json(ctx, &row, Include::WRITE).await?}))
+}
+
+/// Checks cluster settings: the only one is containerInsights (its name is an enum the model
+/// checked), whose value must be one of AWS's.
+fn check_settings(settings: &[Value]) -> Result<()> {
+    for setting in settings {
+        let value = setting.get("value").and_then(Value::as_str);
+        if !matches!(value, Some("enabled" | "disabled" | "enhanced")) {
+            return Err(ecs_error!(
+                InvalidParameterException,
+                "Invalid setting 'value': containerInsights takes enabled, disabled or enhanced, got {}.",
+                value.unwrap_or("nothing")
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Replaces settings by name, keeping the others.
@@ -308,6 +354,7 @@ pub(super) struct UpdateClusterSettingsInput {
 
 pub(super) async fn update_cluster_settings(ctx: &Ctx<'_>, input: UpdateClusterSettingsInput) -> Result<Value> {
     let mut row = active_cluster(ctx, Some(&input.cluster)).await?;
+    check_settings(&input.settings)?;
     merge_settings(&mut row.doc, input.settings);
     ctx.store.put_named(Named::Cluster, ctx.region(), &row).await?;
     Ok(json!({"cluster": cluster_json(ctx, &row, Include::WRITE).await?}))
@@ -353,9 +400,13 @@ pub(super) struct DeleteClusterInput {
 }
 
 pub(super) async fn delete_cluster(ctx: &Ctx<'_>, input: DeleteClusterInput) -> Result<Value> {
-    let Some(mut row) = find(ctx, Some(&input.cluster)).await?.filter(|r| r.status == "ACTIVE") else {
+    let Some(mut row) = find(ctx, Some(&input.cluster)).await? else {
         return Err(ecs_error!(ClusterNotFoundException, "Cluster not found."));
     };
+    if row.status == "INACTIVE" {
+        // Deleting a deleted cluster answers it again, as AWS does.
+        return Ok(json!({"cluster": cluster_json(ctx, &row, Include::WRITE).await?}));
+    }
     let c = counts(ctx, &row).await?;
     if c.registered_container_instances > 0 {
         return Err(ecs_error!(
@@ -364,7 +415,10 @@ pub(super) async fn delete_cluster(ctx: &Ctx<'_>, input: DeleteClusterInput) -> 
         ));
     }
     if c.active_services > 0 {
-        return Err(ecs_error!(ClusterContainsServicesException, "The Cluster cannot be deleted while Services are active."));
+        return Err(ecs_error!(
+            ClusterContainsServicesException,
+            "The Cluster cannot be deleted while Services are active."
+        ));
     }
     if c.running_tasks + c.pending_tasks > 0 {
         return Err(ecs_error!(ClusterContainsTasksException, "The Cluster cannot be deleted while Tasks are active."));

@@ -135,7 +135,8 @@ pub fn coverage_table() -> String {
     let model = crate::protocol::model::Model::get();
     let names: Vec<&str> = model.operation_names().collect();
     let done = names.iter().filter(|n| IMPLEMENTED.contains(n)).count();
-    let mut out = format!("{done} of {} ECS operations are implemented.\n\n| Operation | berth |\n|---|---|\n", names.len());
+    let mut out =
+        format!("{done} of {} ECS operations are implemented.\n\n| Operation | berth |\n|---|---|\n", names.len());
     for name in names {
         let mark = if IMPLEMENTED.contains(&name) { "yes" } else { "not yet" };
         out.push_str(&format!("| {name} | {mark} |\n"));

@@ -37,7 +37,9 @@ impl Reference {
             s
         };
         match body.rsplit_once(':') {
-            Some((family, revision)) => Some(Reference { family: family.to_owned(), revision: Some(revision.parse().ok()?) }),
+            Some((family, revision)) => {
+                Some(Reference { family: family.to_owned(), revision: Some(revision.parse().ok()?) })
+            }
             None => Some(Reference { family: body.to_owned(), revision: None }),
         }
     }
@@ -130,10 +132,8 @@ pub(super) async fn list_task_definitions(ctx: &Ctx<'_>, input: ListTaskDefiniti
     };
     // familyPrefix is the full family name here (unlike ListTaskDefinitionFamilies).
     let family = input.family_prefix.as_deref().filter(|f| !f.is_empty());
-    let mut keys = ctx
-        .store
-        .list_task_definitions(ctx.region(), family, status, descending, after.as_ref(), size + 1)
-        .await?;
+    let mut keys =
+        ctx.store.list_task_definitions(ctx.region(), family, status, descending, after.as_ref(), size + 1).await?;
     let next = paging::next_token(LIST, &mut keys, size, |k| vec![k.family.clone(), k.revision.to_string()]);
     let arns: Vec<String> = keys.iter().map(|k| ctx.scope.task_definition(&k.family, k.revision)).collect();
     Ok(json!({"taskDefinitionArns": arns, "nextToken": next}))
@@ -159,7 +159,8 @@ pub(super) async fn list_task_definition_families(
         Some("INACTIVE") => FamilyStatus::Inactive,
         _ => FamilyStatus::All,
     };
-    let after = paging::decode(LIST, input.next_token.as_deref())?.and_then(|k| k.into_iter().next()).unwrap_or_default();
+    let after =
+        paging::decode(LIST, input.next_token.as_deref())?.and_then(|k| k.into_iter().next()).unwrap_or_default();
     let prefix = input.family_prefix.unwrap_or_default();
     let mut families = ctx.store.list_task_definition_families(ctx.region(), &prefix, status, &after, size + 1).await?;
     let next = paging::next_token(LIST, &mut families, size, |f| vec![f.clone()]);
@@ -197,10 +198,14 @@ pub(super) async fn deregister_task_definition(ctx: &Ctx<'_>, input: DeregisterT
     match outcome {
         Some(Ok(doc)) => Ok(json!({"taskDefinition": doc})),
         // Deregistering an INACTIVE revision again answers it as it is.
-        Some(Err(status)) if status == "INACTIVE" => {
-            Ok(json!({"taskDefinition": ctx.store.get_task_definition(ctx.region(), &key.family, Some(key.revision)).await?}))
-        }
-        Some(Err(_)) | None => Err(ecs_error!(ClientException, "The specified task definition does not exist.")),
+        Some(Err(status)) if status == "INACTIVE" => Ok(
+            json!({"taskDefinition": ctx.store.get_task_definition(ctx.region(), &key.family, Some(key.revision)).await?}),
+        ),
+        Some(Err(_)) => Err(ecs_error!(
+            ClientException,
+            "The task definition could not be deregistered because it is in the process of being deleted."
+        )),
+        None => Err(ecs_error!(ClientException, "The specified task definition does not exist.")),
     }
 }
 
@@ -211,17 +216,25 @@ pub(super) struct DeleteTaskDefinitionsInput {
 }
 
 pub(super) async fn delete_task_definitions(ctx: &Ctx<'_>, input: DeleteTaskDefinitionsInput) -> Result<Value> {
-    if input.task_definitions.is_empty() || input.task_definitions.len() > 10 {
+    if input.task_definitions.is_empty() {
         return Err(ecs_error!(
             InvalidParameterException,
-            "taskDefinitions must name between 1 and 10 task definitions, got {}.",
-            input.task_definitions.len()
+            "size of TaskDefinition references list must be greater than 0"
         ));
+    }
+    if input.task_definitions.len() > 10 {
+        return Err(ecs_error!(InvalidParameterException, "Size of TaskDefinition references list cannot exceed 10"));
     }
     let mut deleted = Vec::new();
     let mut failures = Vec::new();
     for reference in &input.task_definitions {
-        let key = exact_revision(ctx, reference)?;
+        let Ok(key) = exact_revision(ctx, reference) else {
+            failures.push(json!({
+                "arn": reference,
+                "reason": "The specified task definition identifier is invalid. Specify a valid name or ARN and try again.",
+            }));
+            continue;
+        };
         let arn = ctx.scope.task_definition(&key.family, key.revision);
         let at = now();
         let outcome = ctx
@@ -238,7 +251,10 @@ pub(super) async fn delete_task_definitions(ctx: &Ctx<'_>, input: DeleteTaskDefi
                 "reason": "The specified task definition is still in ACTIVE status. Please deregister the target and try again.",
             })),
             Some(Err(_)) => failures.push(json!({"arn": arn, "reason": "The specified task definition is already being deleted."})),
-            None => failures.push(json!({"arn": arn, "reason": "The specified task definition does not exist."})),
+            None => failures.push(json!({
+                "arn": arn,
+                "reason": "The specified task definition does not exist. Specify a valid account, family, revision and try again.",
+            })),
         }
     }
     Ok(json!({"taskDefinitions": deleted, "failures": failures}))

@@ -20,6 +20,10 @@ fn client(message: impl Into<String>) -> Rejection {
     Rejection::Client(message.into())
 }
 
+fn invalid(message: impl Into<String>) -> Rejection {
+    Rejection::InvalidParameter(message.into())
+}
+
 /// AWS's limit of containers per task definition.
 pub const MAX_CONTAINERS: usize = 10;
 
@@ -83,9 +87,13 @@ fn list_of<'a>(m: &'a Map<String, Value>, key: &str) -> &'a [Value] {
 pub fn normalize(request: &Map<String, Value>) -> Result<Map<String, Value>> {
     let family = str_of(request, "family").unwrap_or_default();
     if !is_valid_name(family) {
-        return Err(client(format!(
-            "Family '{family}' is invalid: up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed."
-        )));
+        return Err(client(if family.is_empty() {
+            "Family can not be blank.".to_owned()
+        } else {
+            format!(
+                "Family contains invalid characters: '{family}'. Up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed."
+            )
+        }));
     }
     let mut doc = request.clone();
     doc.remove("tags");
@@ -97,11 +105,11 @@ pub fn normalize(request: &Map<String, Value>) -> Result<Map<String, Value>> {
 
     // Task size.
     let task_cpu = match str_of(request, "cpu") {
-        Some(s) => Some(parse_cpu(s).ok_or_else(|| client(format!("Invalid 'cpu' setting for task: '{s}'.")))?),
+        Some(s) => Some(parse_cpu(s).ok_or_else(|| invalid(format!("Invalid 'cpu' setting for task: '{s}'.")))?),
         None => None,
     };
     let task_memory = match str_of(request, "memory") {
-        Some(s) => Some(parse_memory(s).ok_or_else(|| client(format!("Invalid 'memory' setting for task: '{s}'.")))?),
+        Some(s) => Some(parse_memory(s).ok_or_else(|| invalid(format!("Invalid 'memory' setting for task: '{s}'.")))?),
         None => None,
     };
     if let Some(cpu) = task_cpu {
@@ -133,9 +141,7 @@ pub fn normalize(request: &Map<String, Value>) -> Result<Map<String, Value>> {
         return Err(client("Container list cannot be empty."));
     }
     if containers.len() > MAX_CONTAINERS {
-        return Err(client(format!(
-            "Too many containers: a task definition can have at most {MAX_CONTAINERS} container definitions."
-        )));
+        return Err(client(format!("A task definition can contain at most {MAX_CONTAINERS} containers.")));
     }
     let volume_names: Vec<&str> =
         list_of(request, "volumes").iter().filter_map(|v| v.get("name").and_then(Value::as_str)).collect();
@@ -148,11 +154,11 @@ pub fn normalize(request: &Map<String, Value>) -> Result<Map<String, Value>> {
         }
         if !is_valid_name(name) {
             return Err(client(format!(
-                "Container name '{name}' is invalid: up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed."
+                "Container.name contains invalid characters: '{name}'. Up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed."
             )));
         }
         if names.contains(&name) {
-            return Err(client(format!("Duplicate container name '{name}': container names must be unique within a task definition.")));
+            return Err(client(format!("Container names must be unique: '{name}' appears more than once.")));
         }
         names.push(name);
         if str_of(c, "image").is_none_or(str::is_empty) {
@@ -170,16 +176,34 @@ pub fn normalize(request: &Map<String, Value>) -> Result<Map<String, Value>> {
         c.entry("cpu").or_insert(json!(0));
         c.insert("portMappings".into(), Value::Array(port_mappings(name, &c, network_mode)?));
         c.insert("essential".into(), json!(essential));
-        for key in ["environment", "mountPoints", "volumesFrom"] {
+        for key in ["environment", "mountPoints", "volumesFrom", "systemControls"] {
             c.entry(key).or_insert(json!([]));
         }
+        if let Some(Value::Object(health)) = c.get_mut("healthCheck") {
+            health.entry("interval").or_insert(json!(30));
+            health.entry("timeout").or_insert(json!(5));
+            health.entry("retries").or_insert(json!(3));
+        }
+        if let Some(Value::Object(log)) = c.get_mut("logConfiguration") {
+            log.entry("secretOptions").or_insert(json!([]));
+        }
         if awsvpc_like && !list_of(&c, "links").is_empty() {
-            return Err(client(format!("Links are not supported when networkMode={}.", network_mode.unwrap_or_default())));
+            return Err(client(format!(
+                "Links are not supported when networkMode={}.",
+                network_mode.unwrap_or_default()
+            )));
         }
         for dep in list_of(&c, "dependsOn") {
             let target = dep.get("containerName").and_then(Value::as_str).unwrap_or_default();
             if !names.contains(&target) {
-                return Err(client(format!("Container '{name}' depends on container '{target}', which is not in the task definition.")));
+                // AWS's message, literal " + " included.
+                return Err(client(format!("Cannot depend on container + '{target}' because it does not exist")));
+            }
+            let condition = dep.get("condition").and_then(Value::as_str).unwrap_or_default();
+            if matches!(condition, "SUCCESS" | "COMPLETE") && essential_by_name(containers, target) {
+                return Err(client(
+                    "A dependency container with SUCCESS or COMPLETE condition cannot be an essential container",
+                ));
             }
             if target == name {
                 return Err(client(format!("Container '{name}' cannot depend on itself.")));
@@ -188,19 +212,31 @@ pub fn normalize(request: &Map<String, Value>) -> Result<Map<String, Value>> {
         for from in list_of(&c, "volumesFrom") {
             let source = from.get("sourceContainer").and_then(Value::as_str).unwrap_or_default();
             if !names.contains(&source) || source == name {
-                return Err(client(format!("Container '{name}' has volumesFrom '{source}', which is not another container of the task definition.")));
+                return Err(client(format!(
+                    "Container '{name}' has volumesFrom '{source}', which is not another container of the task definition."
+                )));
             }
         }
         for mount in list_of(&c, "mountPoints") {
             let source = mount.get("sourceVolume").and_then(Value::as_str).unwrap_or_default();
             if !volume_names.contains(&source) {
-                return Err(client(format!("Invalid 'mountPoints' setting for container '{name}': volume '{source}' is not defined in the task definition's volumes.")));
+                return Err(client(format!(
+                    "Invalid 'mountPoints' setting for container '{name}': volume '{source}' is not defined in the task definition's volumes."
+                )));
             }
         }
         normalized.push(Value::Object(c));
     }
     if !any_essential {
-        return Err(client("Task definition does not have any essential container."));
+        return Err(client("Task definition doesn't have any essential container."));
+    }
+    if let Some(task) = task_memory {
+        let reserved: i64 = containers.iter().filter_map(|c| c.get("memoryReservation").and_then(Value::as_i64)).sum();
+        if reserved > i64::from(task) {
+            return Err(client(
+                "The sum of all container 'memoryReservation' values cannot be greater than the value of the task 'memory'.",
+            ));
+        }
     }
     doc.insert("containerDefinitions".into(), Value::Array(normalized));
     for key in ["volumes", "placementConstraints"] {
@@ -213,8 +249,19 @@ pub fn normalize(request: &Map<String, Value>) -> Result<Map<String, Value>> {
         }
     }
     doc.insert("compatibilities".into(), json!(compatibilities));
-    doc.insert("requiresAttributes".into(), requires_attributes(&doc));
+    // A definition that needs no capability has no requiresAttributes at all, as on AWS.
+    let attributes = requires_attributes(&doc);
+    if attributes.as_array().is_some_and(|a| !a.is_empty()) {
+        doc.insert("requiresAttributes".into(), attributes);
+    }
     Ok(doc)
+}
+
+fn essential_by_name(containers: &[Value], name: &str) -> bool {
+    containers
+        .iter()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
+        .is_some_and(|c| c.get("essential").and_then(Value::as_bool).unwrap_or(true))
 }
 
 fn check_container_memory(name: &str, c: &Map<String, Value>, task_memory: Option<u32>, fargate: bool) -> Result<()> {
@@ -229,7 +276,9 @@ fn check_container_memory(name: &str, c: &Map<String, Value>, task_memory: Optio
         if let Some(v) = value
             && v < 6
         {
-            return Err(client(format!("Invalid '{field}' setting for container '{name}': the minimum is 6 MiB, got {v}.")));
+            return Err(client(format!(
+                "Invalid '{field}' setting for container '{name}': the minimum is 6 MiB, got {v}."
+            )));
         }
     }
     if let (Some(m), Some(r)) = (memory, reservation)
@@ -256,14 +305,12 @@ fn port_mappings(name: &str, c: &Map<String, Value>, network_mode: Option<&str>)
         let mut m = mapping.clone();
         let container_port = m.get("containerPort").and_then(Value::as_i64);
         if container_port.is_none() && m.get("containerPortRange").is_none() {
-            return Err(Rejection::InvalidParameter(format!(
-                "Container '{name}': a port mapping needs containerPort or containerPortRange."
-            )));
+            return Err(client(format!("Invalid 'containerPort' setting for container '{name}'.")));
         }
         m.entry("protocol").or_insert(json!("tcp"));
         if let Some(port) = container_port {
             if !(1..=65535).contains(&port) {
-                return Err(client(format!("Invalid 'containerPort' setting for container '{name}': {port}.")));
+                return Err(client(format!("Invalid 'containerPort' setting for container '{name}'.")));
             }
             match (network_mode, m.get("hostPort").and_then(Value::as_i64)) {
                 (Some(mode @ ("awsvpc" | "host")), Some(host)) if host != port => {
@@ -293,14 +340,15 @@ fn compatibilities(doc: &Map<String, Value>, cpu: Option<u32>, memory: Option<u3
     out.push("EC2");
     let containers = list_of(doc, "containerDefinitions");
     let fargate_size = matches!((cpu, memory), (Some(c), Some(m)) if fargate_memory_options(c).contains(&m));
-    let fargate_features = containers.iter().all(|c| {
-        !c.get("privileged").and_then(Value::as_bool).unwrap_or(false) && c.get("links").is_none_or(Value::is_null)
-    }) && list_of(doc, "volumes").iter().all(|v| v.get("host").and_then(|h| h.get("sourcePath")).is_none())
-        && list_of(doc, "placementConstraints").is_empty();
+    let fargate_features =
+        containers.iter().all(|c| {
+            !c.get("privileged").and_then(Value::as_bool).unwrap_or(false) && c.get("links").is_none_or(Value::is_null)
+        }) && list_of(doc, "volumes").iter().all(|v| v.get("host").and_then(|h| h.get("sourcePath")).is_none())
+            && list_of(doc, "placementConstraints").is_empty();
     if awsvpc && fargate_size && fargate_features {
         out.push("FARGATE");
     }
-    if requires.contains(&"MANAGED_INSTANCES") {
+    if awsvpc || requires.contains(&"MANAGED_INSTANCES") {
         out.push("MANAGED_INSTANCES");
     }
     out
@@ -316,6 +364,7 @@ fn requires_attributes(doc: &Map<String, Value>) -> Value {
     };
     let execution_role = doc.get("executionRoleArn").is_some_and(|v| !v.is_null());
     if str_of(doc, "networkMode") == Some("awsvpc") {
+        add("com.amazonaws.ecs.capability.docker-remote-api.1.18");
         add("ecs.capability.task-eni");
     }
     if doc.get("taskRoleArn").is_some_and(|v| !v.is_null()) {
@@ -385,6 +434,8 @@ mod tests {
         assert_eq!(c["portMappings"], json!([{"containerPort": 80, "protocol": "tcp"}]));
         assert_eq!(doc["compatibilities"], json!(["EXTERNAL", "EC2"]));
         assert_eq!(doc["volumes"], json!([]));
+        assert!(doc.get("requiresAttributes").is_none());
+        assert!(doc.get("networkMode").is_none());
     }
 
     #[test]
@@ -395,16 +446,23 @@ mod tests {
             r.extend(request(extra));
             normalize(&r)
         };
-        assert!(matches!(base(json!({"cpu": "256", "memory": "512"})), Err(Rejection::Client(m)) if m.contains("awsvpc")));
-        assert!(matches!(base(json!({"networkMode": "awsvpc", "memory": "512"})), Err(Rejection::Client(m)) if m.contains("'cpu'")));
+        assert!(
+            matches!(base(json!({"cpu": "256", "memory": "512"})), Err(Rejection::Client(m)) if m.contains("awsvpc"))
+        );
+        assert!(
+            matches!(base(json!({"networkMode": "awsvpc", "memory": "512"})), Err(Rejection::Client(m)) if m.contains("'cpu'"))
+        );
         assert!(matches!(base(json!({"networkMode": "awsvpc", "cpu": "256", "memory": "4096"})),
             Err(Rejection::Client(m)) if m.contains("No Fargate configuration")));
         let doc = base(json!({"networkMode": "awsvpc", "cpu": ".25 vCPU", "memory": "0.5 GB"})).unwrap();
         assert_eq!(doc["cpu"], "256");
         assert_eq!(doc["memory"], "512");
-        assert_eq!(doc["compatibilities"], json!(["EC2", "FARGATE"]));
+        assert_eq!(doc["compatibilities"], json!(["EC2", "FARGATE", "MANAGED_INSTANCES"]));
         assert_eq!(doc["containerDefinitions"][0]["portMappings"][0]["hostPort"], 8080);
-        assert_eq!(doc["requiresAttributes"], json!([{"name": "ecs.capability.task-eni"}]));
+        assert_eq!(
+            doc["requiresAttributes"],
+            json!([{"name": "com.amazonaws.ecs.capability.docker-remote-api.1.18"}, {"name": "ecs.capability.task-eni"}])
+        );
     }
 
     #[test]
@@ -418,17 +476,23 @@ mod tests {
     #[test]
     fn container_rules() {
         let one = |c: Value| normalize(&request(json!({"family": "f", "containerDefinitions": [c]})));
-        assert!(matches!(one(json!({"name": "a", "image": "i"})), Err(Rejection::Client(m)) if m.contains("At least one of 'memory'")));
+        assert!(
+            matches!(one(json!({"name": "a", "image": "i"})), Err(Rejection::Client(m)) if m.contains("At least one of 'memory'"))
+        );
         assert!(matches!(one(json!({"name": "a", "image": "i", "memory": 64, "memoryReservation": 128})),
             Err(Rejection::Client(m)) if m.contains("memoryReservation")));
         assert!(matches!(one(json!({"name": "a", "image": "i", "memory": 64, "essential": false})),
             Err(Rejection::Client(m)) if m.contains("essential")));
-        assert!(matches!(one(json!({"name": "a", "image": "i", "memory": 64, "dependsOn": [{"containerName": "b", "condition": "START"}]})),
-            Err(Rejection::Client(m)) if m.contains("'b'")));
-        assert!(matches!(one(json!({"image": "i", "memory": 64})), Err(Rejection::Client(m)) if m.contains("Container.name")));
+        assert!(
+            matches!(one(json!({"name": "a", "image": "i", "memory": 64, "dependsOn": [{"containerName": "b", "condition": "START"}]})),
+            Err(Rejection::Client(m)) if m == "Cannot depend on container + 'b' because it does not exist")
+        );
+        assert!(
+            matches!(one(json!({"image": "i", "memory": 64})), Err(Rejection::Client(m)) if m.contains("Container.name"))
+        );
         let two = normalize(&request(json!({"family": "f", "containerDefinitions": [
             {"name": "a", "image": "i", "memory": 64}, {"name": "a", "image": "i", "memory": 64}]})));
-        assert!(matches!(two, Err(Rejection::Client(m)) if m.contains("Duplicate")));
+        assert!(matches!(two, Err(Rejection::Client(m)) if m.contains("unique")));
     }
 
     #[test]

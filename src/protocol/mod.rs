@@ -86,7 +86,9 @@ async fn ecs_call(api: &Api, req: Request<Incoming>, target: &str) -> Result<Val
         return Err(ecs_error!(UnknownOperationException, "ECS has no operation '{op_name}'"));
     };
     if let Some(ct) = header(&req, CONTENT_TYPE.as_str())
-        && !(ct.starts_with(JSON_11) || ct.starts_with("application/x-amz-json-1.0") || ct.starts_with("application/json"))
+        && !(ct.starts_with(JSON_11)
+            || ct.starts_with("application/x-amz-json-1.0")
+            || ct.starts_with("application/json"))
     {
         return Err(ecs_error!(SerializationException, "Content-Type '{ct}' is not supported: use {JSON_11}"));
     }

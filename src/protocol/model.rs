@@ -395,8 +395,8 @@ mod tests {
         assert_eq!(e.code, Code::InvalidParameterException);
         assert!(e.message.contains("EC2, FARGATE, EXTERNAL"), "{e}");
         let long_key = "k".repeat(129);
-        let e = check("TagResource", json!({"resourceArn": "a", "tags": [{"key": long_key, "value": "v"}]}))
-            .unwrap_err();
+        let e =
+            check("TagResource", json!({"resourceArn": "a", "tags": [{"key": long_key, "value": "v"}]})).unwrap_err();
         assert!(e.message.contains("tags[0].key"), "{e}");
     }
 }

@@ -21,13 +21,19 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn account_settings(&self, region: &str) -> Result<Vec<AccountSetting>> {
-        let rows = sqlx::query("SELECT principal_arn, name, value FROM account_settings WHERE region = ? ORDER BY name, principal_arn")
-            .bind(region)
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT principal_arn, name, value FROM account_settings WHERE region = ? ORDER BY name, principal_arn",
+        )
+        .bind(region)
+        .fetch_all(&self.read)
+        .await?;
         rows.iter()
             .map(|r| {
-                Ok(AccountSetting { principal_arn: r.try_get("principal_arn")?, name: r.try_get("name")?, value: r.try_get("value")? })
+                Ok(AccountSetting {
+                    principal_arn: r.try_get("principal_arn")?,
+                    name: r.try_get("name")?,
+                    value: r.try_get("value")?,
+                })
             })
             .collect()
     }

@@ -50,7 +50,13 @@ impl Store {
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn get_named(&self, kind: Named, region: &str, name: &str, arn: Option<&str>) -> Result<Option<NamedRow>> {
+    pub async fn get_named(
+        &self,
+        kind: Named,
+        region: &str,
+        name: &str,
+        arn: Option<&str>,
+    ) -> Result<Option<NamedRow>> {
         let table = kind.table();
         let found = match arn {
             Some(arn) => {

@@ -49,13 +49,15 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let doc = build(revision);
-        sqlx::query("INSERT INTO task_definitions (region, family, revision, status, doc) VALUES (?, ?, ?, 'ACTIVE', ?)")
-            .bind(region)
-            .bind(family)
-            .bind(revision)
-            .bind(doc_text(&doc))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO task_definitions (region, family, revision, status, doc) VALUES (?, ?, ?, 'ACTIVE', ?)",
+        )
+        .bind(region)
+        .bind(family)
+        .bind(revision)
+        .bind(doc_text(&doc))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(doc)
     }
@@ -103,12 +105,13 @@ impl Store {
         edit: impl FnOnce(&mut Doc),
     ) -> Result<Option<std::result::Result<Doc, String>>> {
         let mut tx = self.write.begin().await?;
-        let Some(found) = sqlx::query("SELECT status, doc FROM task_definitions WHERE region = ? AND family = ? AND revision = ?")
-            .bind(region)
-            .bind(&key.family)
-            .bind(key.revision)
-            .fetch_optional(&mut *tx)
-            .await?
+        let Some(found) =
+            sqlx::query("SELECT status, doc FROM task_definitions WHERE region = ? AND family = ? AND revision = ?")
+                .bind(region)
+                .bind(&key.family)
+                .bind(key.revision)
+                .fetch_optional(&mut *tx)
+                .await?
         else {
             return Ok(None);
         };
@@ -128,12 +131,14 @@ impl Store {
             .await?;
         let delta = i64::from(to == "ACTIVE") - i64::from(status == "ACTIVE");
         if delta != 0 {
-            sqlx::query("UPDATE task_definition_families SET active_count = active_count + ? WHERE region = ? AND family = ?")
-                .bind(delta)
-                .bind(region)
-                .bind(&key.family)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE task_definition_families SET active_count = active_count + ? WHERE region = ? AND family = ?",
+            )
+            .bind(delta)
+            .bind(region)
+            .bind(&key.family)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(Some(Ok(doc)))
