@@ -1,7 +1,7 @@
 //! The harness: the real berth binary on 127.0.0.1:0 with a temporary data dir, driven by the
 //! real aws-sdk-ecs client (and raw HTTP for protocol tests).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -19,7 +19,6 @@ pub struct Berth {
     /// `127.0.0.1:PORT`.
     pub addr: String,
     dir: Option<tempfile::TempDir>,
-    data_dir: PathBuf,
 }
 
 impl Berth {
@@ -51,12 +50,7 @@ impl Berth {
             .unwrap();
         let url = line.trim().strip_prefix("berth listening on ").expect("address line").to_owned();
         let addr = url.trim_start_matches("http://").to_owned();
-        Self { child, url, addr, dir: None, data_dir: data_dir.to_path_buf() }
-    }
-
-    /// The data dir.
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
+        Self { child, url, addr, dir: None }
     }
 
     /// Takes ownership of the temporary data dir (to restart on it after this berth is gone).
@@ -68,6 +62,14 @@ impl Berth {
     pub async fn kill9(&mut self) {
         self.child.start_kill().unwrap();
         self.child.wait().await.unwrap();
+    }
+
+    /// SIGTERM, and the exit status.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().unwrap().to_string();
+        let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        tokio::time::timeout(Duration::from_secs(15), self.child.wait()).await.expect("exit within 15 s").unwrap()
     }
 
     /// An ECS client for region us-east-1.
@@ -90,14 +92,23 @@ impl Berth {
     /// Sends an ECS call as raw JSON with `X-Amz-Target: AmazonEC2ContainerServiceV20141113.<op>`.
     pub async fn call(&self, op: &str, body: &str) -> Response {
         let target = format!("AmazonEC2ContainerServiceV20141113.{op}");
-        self.raw("POST", "/", &[("X-Amz-Target", &target), ("Content-Type", "application/x-amz-json-1.1")], body.as_bytes())
-            .await
+        self.raw(
+            "POST",
+            "/",
+            &[("X-Amz-Target", &target), ("Content-Type", "application/x-amz-json-1.1")],
+            body.as_bytes(),
+        )
+        .await
     }
 
     /// Sends one raw HTTP/1.1 request and reads the whole response.
     pub async fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
         let mut stream = tokio::net::TcpStream::connect(&self.addr).await.unwrap();
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n", self.addr, body.len());
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.addr,
+            body.len()
+        );
         for (k, v) in headers {
             head.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -106,7 +117,10 @@ impl Berth {
         // The server may answer (and close) before reading a body it refuses: ignore write errors.
         let _ = stream.write_all(body).await;
         let mut raw = Vec::new();
-        tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut raw)).await.expect("response within 30 s").unwrap();
+        tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut raw))
+            .await
+            .expect("response within 30 s")
+            .unwrap();
         Response::parse(&raw)
     }
 }

@@ -1,6 +1,7 @@
 //! Black-box tests: the real berth binary, driven by aws-sdk-ecs, raw HTTP, boto3 and aws-cli.
 //! One test binary (one link of the AWS SDK) with a module per resource.
 
+#![recursion_limit = "256"]
 #![allow(missing_docs, clippy::unwrap_used)]
 
 mod common;
