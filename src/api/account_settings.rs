@@ -83,6 +83,12 @@ pub(super) struct PutAccountSettingInput {
 
 pub(super) async fn put_account_setting(ctx: &Ctx<'_>, input: PutAccountSettingInput) -> Result<Value> {
     let principal = input.principal_arn.unwrap_or_else(|| ctx.scope.root_principal());
+    if input.name == "fargateTaskRetirementWaitPeriod" && principal != ctx.scope.root_principal() {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "fargateTaskRetirementWaitPeriod can only be set for the root user: use PutAccountSettingDefault or the root principal."
+        ));
+    }
     put(ctx, principal, input.name, input.value).await
 }
 
@@ -128,6 +134,9 @@ pub(super) struct ListAccountSettingsInput {
 
 pub(super) async fn list_account_settings(ctx: &Ctx<'_>, input: ListAccountSettingsInput) -> Result<Value> {
     const LIST: &str = "ListAccountSettings";
+    if input.value.is_some() && input.name.is_none() {
+        return Err(ecs_error!(InvalidParameterException, "value can only be given with name."));
+    }
     let root = ctx.scope.root_principal();
     let principal = input.principal_arn.unwrap_or_else(|| root.clone());
     let stored = ctx.store.account_settings(ctx.region()).await?;

@@ -31,7 +31,9 @@ fn valid_attribute_name(name: &str) -> bool {
 fn valid_attribute_value(value: &str) -> bool {
     (1..=128).contains(&value.len())
         && value.trim() == value
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@' | b'/' | b'\\' | b':' | b' '))
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@' | b'/' | b'\\' | b':' | b' '))
 }
 
 /// The ARN of the container instance `target` names in `cluster`, if it exists. Container
@@ -42,7 +44,12 @@ async fn container_instance(_ctx: &Ctx<'_>, _cluster: &NamedRow, _target: &str) 
 }
 
 /// Checks attributes and resolves their targets.
-async fn rows(ctx: &Ctx<'_>, cluster: &NamedRow, attributes: Vec<Attribute>, with_values: bool) -> Result<Vec<AttributeRow>> {
+async fn rows(
+    ctx: &Ctx<'_>,
+    cluster: &NamedRow,
+    attributes: Vec<Attribute>,
+    with_values: bool,
+) -> Result<Vec<AttributeRow>> {
     let mut out = Vec::with_capacity(attributes.len());
     for a in attributes {
         if !valid_attribute_name(&a.name) {
@@ -86,6 +93,13 @@ pub(super) struct AttributesInput {
 
 pub(super) async fn put_attributes(ctx: &Ctx<'_>, input: AttributesInput) -> Result<Value> {
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
+    if input.attributes.len() > MAX_ATTRIBUTES {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "You can specify up to {MAX_ATTRIBUTES} attributes in a single call; got {}.",
+            input.attributes.len()
+        ));
+    }
     let rows = rows(ctx, &cluster, input.attributes, true).await?;
     for target in rows.iter().map(|r| &r.target_id) {
         let existing = ctx

@@ -8,7 +8,6 @@ use serde_json::{Map, Value, json};
 
 use super::tags::{Tag, check_tags, store_tags, tags_json};
 use super::{Ctx, clusters, paging};
-use crate::domain::arn::NameOrArn;
 use crate::domain::is_valid_name;
 use crate::error::Result;
 use crate::store::{Doc, Named, NamedRow};
@@ -16,26 +15,26 @@ use crate::store::{Doc, Named, NamedRow};
 /// The providers every account has.
 const BUILT_IN: [&str; 2] = ["FARGATE", "FARGATE_SPOT"];
 
-/// True if `name` (or ARN) is a capacity provider a cluster can use: a built-in one or an
-/// ACTIVE one of the region.
+/// The built-in provider `reference` names (by name, or by its ARN in this region), if any.
+fn built_in(ctx: &Ctx<'_>, reference: &str) -> Option<&'static str> {
+    BUILT_IN.iter().copied().find(|n| *n == reference || ctx.scope.capacity_provider(n) == reference)
+}
+
+/// The name of the capacity provider `reference` (a name or ARN) names, if a cluster can use
+/// it: a built-in one or an ACTIVE one of the region.
 ///
 /// # Errors
 /// `ServerException` if the store fails.
-pub async fn usable(ctx: &Ctx<'_>, reference: &str) -> Result<bool> {
-    if BUILT_IN.contains(&reference) {
-        return Ok(true);
+pub async fn usable(ctx: &Ctx<'_>, reference: &str) -> Result<Option<String>> {
+    if let Some(name) = built_in(ctx, reference) {
+        return Ok(Some(name.to_owned()));
     }
-    Ok(find(ctx, reference).await?.is_some_and(|r| r.status == "ACTIVE"))
+    Ok(find(ctx, reference).await?.filter(|r| r.status == "ACTIVE").map(|r| r.name))
 }
 
+/// The stored provider a name or ARN refers to, in any status.
 async fn find(ctx: &Ctx<'_>, reference: &str) -> Result<Option<NamedRow>> {
-    Ok(match NameOrArn::parse(reference, "capacity-provider") {
-        NameOrArn::Name(name) => ctx.store.get_named(Named::CapacityProvider, ctx.region(), name, None).await?,
-        NameOrArn::Arn { arn, name } => {
-            ctx.store.get_named(Named::CapacityProvider, ctx.region(), name, Some(arn)).await?
-        }
-        NameOrArn::Invalid => None,
-    })
+    ctx.find_named(Named::CapacityProvider, reference).await
 }
 
 fn built_in_json(ctx: &Ctx<'_>, name: &str) -> Value {
@@ -86,17 +85,11 @@ pub(super) struct CreateCapacityProviderInput {
 
 pub(super) async fn create_capacity_provider(ctx: &Ctx<'_>, input: CreateCapacityProviderInput) -> Result<Value> {
     let name = input.name;
-    if !is_valid_name(&name) {
-        return Err(ecs_error!(
-            ClientException,
-            "The capacity provider name must be 1 to 255 letters, numbers, hyphens and underscores: '{name}'."
-        ));
-    }
     let lower = name.to_ascii_lowercase();
-    if ["aws", "ecs", "fargate"].iter().any(|p| lower.starts_with(p)) {
+    if !is_valid_name(&name) || ["aws", "ecs", "fargate"].iter().any(|p| lower.starts_with(p)) {
         return Err(ecs_error!(
             ClientException,
-            "Invalid capacity provider name: '{name}'. Capacity provider names cannot start with 'aws', 'ecs' or 'fargate'."
+            "The specified capacity provider name is invalid. Up to 255 characters are allowed, including letters (upper and lowercase), numbers, underscores, and hyphens. The name cannot be prefixed with \"aws\", \"ecs\", or \"fargate\". Specify a valid name and try again."
         ));
     }
     if input.managed_instances_provider.is_some() {
@@ -109,7 +102,8 @@ pub(super) async fn create_capacity_provider(ctx: &Ctx<'_>, input: CreateCapacit
         return Err(ecs_error!(ClientException, "autoScalingGroupProvider is required."));
     };
     let tags = check_tags(&input.tags)?;
-    if let Some(existing) = ctx.store.get_named(Named::CapacityProvider, ctx.region(), &name, None).await?
+    let previous = ctx.store.get_named(Named::CapacityProvider, ctx.region(), &name).await?;
+    if let Some(existing) = &previous
         && existing.status == "ACTIVE"
     {
         return Err(ecs_error!(
@@ -117,10 +111,26 @@ pub(super) async fn create_capacity_provider(ctx: &Ctx<'_>, input: CreateCapacit
             "The specified capacity provider already exists. To change the configuration of an existing capacity provider, update the capacity provider."
         ));
     }
+    // One Auto Scaling group backs at most one provider.
+    let asg_arn = asg.get("autoScalingGroupArn");
+    let providers = ctx.store.all_named(Named::CapacityProvider, ctx.region()).await?;
+    if providers
+        .iter()
+        .any(|p| p.doc.get("autoScalingGroupProvider").and_then(|a| a.get("autoScalingGroupArn")) == asg_arn)
+    {
+        return Err(ecs_error!(
+            ClientException,
+            "The specified Auto Scaling group ARN is already being used by another capacity provider. Specify a unique Auto Scaling group ARN and try again."
+        ));
+    }
     let mut doc = Doc::new();
     doc.insert("autoScalingGroupProvider".into(), Value::Object(with_defaults(asg)));
     doc.insert("type".into(), json!("EC2_AUTOSCALING"));
     let row = NamedRow { arn: ctx.scope.capacity_provider(&name), name, status: "ACTIVE".into(), doc };
+    if previous.is_some() {
+        // Created again after a delete: same ARN, none of the old provider's tags.
+        ctx.store.delete_tags(&row.arn).await?;
+    }
     ctx.store.put_named(Named::CapacityProvider, ctx.region(), &row).await?;
     store_tags(ctx, &row.arn, &tags).await?;
     Ok(json!({"capacityProvider": provider_json(ctx, &row, true).await?}))
@@ -136,43 +146,54 @@ pub(super) struct DescribeCapacityProvidersInput {
     next_token: Option<String>,
 }
 
-pub(super) async fn describe_capacity_providers(
-    ctx: &Ctx<'_>,
-    input: DescribeCapacityProvidersInput,
-) -> Result<Value> {
+pub(super) async fn describe_capacity_providers(ctx: &Ctx<'_>, input: DescribeCapacityProvidersInput) -> Result<Value> {
     const LIST: &str = "DescribeCapacityProviders";
     let with_tags = input.include.iter().any(|f| f == "TAGS");
     let mut providers = Vec::new();
     let mut failures = Vec::new();
     if let Some(references) = input.capacity_providers {
+        if references.len() > 100 {
+            return Err(ecs_error!(InvalidParameterException, "capacityProviders can have at most 100 entries."));
+        }
         for reference in &references {
-            if BUILT_IN.contains(&reference.as_str()) {
-                providers.push(built_in_json(ctx, reference));
+            if let Some(name) = built_in(ctx, reference) {
+                providers.push(built_in_json(ctx, name));
             } else if let Some(row) = find(ctx, reference).await? {
                 providers.push(provider_json(ctx, &row, with_tags).await?);
             } else {
-                let arn = if reference.starts_with("arn:") { reference.clone() } else { ctx.scope.capacity_provider(reference) };
+                let arn = if reference.starts_with("arn:") {
+                    reference.clone()
+                } else {
+                    ctx.scope.capacity_provider(reference)
+                };
                 failures.push(json!({"arn": arn, "reason": "MISSING"}));
             }
         }
         return Ok(json!({"capacityProviders": providers, "failures": failures}));
     }
-    // Every provider: the built-in ones first, then the region's ACTIVE ones by name. The
-    // token holds the last name returned ("" before the built-ins are done).
+    // Every provider: the region's ACTIVE ones by name, then the built-in ones, as AWS lists
+    // them. The token holds the last name returned; no stored provider can be called like a
+    // built-in one (their names cannot start with "fargate"), so the name says where to resume.
     let size = paging::page_size(input.max_results, 10, 10)?;
     let after = paging::decode(LIST, input.next_token.as_deref())?.and_then(|k| k.into_iter().next());
-    let mut names: Vec<Value> = Vec::new();
-    if after.is_none() {
-        names.extend(BUILT_IN.iter().map(|n| built_in_json(ctx, n)));
+    let (after_row, built_ins): (Option<&str>, &[&str]) = match after.as_deref() {
+        None => (Some(""), &BUILT_IN),
+        Some(last) => match BUILT_IN.iter().position(|n| *n == last) {
+            Some(i) => (None, &BUILT_IN[i + 1..]),
+            None => (Some(last), &BUILT_IN),
+        },
+    };
+    let mut page: Vec<Value> = Vec::new();
+    if let Some(after_row) = after_row {
+        for row in ctx.store.list_named(Named::CapacityProvider, ctx.region(), after_row, size + 1).await? {
+            page.push(provider_json(ctx, &row, with_tags).await?);
+        }
     }
-    let rows = ctx.store.list_named(Named::CapacityProvider, ctx.region(), after.as_deref().unwrap_or(""), size + 1).await?;
-    for row in &rows {
-        names.push(provider_json(ctx, row, with_tags).await?);
-    }
-    let next = paging::next_token(LIST, &mut names, size, |v| {
-        vec![v.get("name").and_then(Value::as_str).filter(|n| !BUILT_IN.contains(n)).unwrap_or("").to_owned()]
+    page.extend(built_ins.iter().map(|n| built_in_json(ctx, n)));
+    let next = paging::next_token(LIST, &mut page, size, |v| {
+        vec![v.get("name").and_then(Value::as_str).unwrap_or_default().to_owned()]
     });
-    Ok(json!({"capacityProviders": names, "failures": failures, "nextToken": next}))
+    Ok(json!({"capacityProviders": page, "failures": failures, "nextToken": next}))
 }
 
 #[derive(Deserialize)]
@@ -184,14 +205,17 @@ pub(super) struct UpdateCapacityProviderInput {
 }
 
 pub(super) async fn update_capacity_provider(ctx: &Ctx<'_>, input: UpdateCapacityProviderInput) -> Result<Value> {
-    if BUILT_IN.contains(&input.name.as_str()) {
-        return Err(ecs_error!(ClientException, "The {} capacity provider cannot be updated.", input.name));
+    if let Some(name) = built_in(ctx, &input.name) {
+        return Err(ecs_error!(ClientException, "The {name} capacity provider cannot be updated."));
     }
     let Some(mut row) = find(ctx, &input.name).await?.filter(|r| r.status == "ACTIVE") else {
         return Err(ecs_error!(ClientException, "The specified capacity provider does not exist."));
     };
     if input.managed_instances_provider.is_some() {
-        return Err(ecs_error!(UnsupportedFeatureException, "Managed instances capacity providers are not supported by berth."));
+        return Err(ecs_error!(
+            UnsupportedFeatureException,
+            "Managed instances capacity providers are not supported by berth."
+        ));
     }
     if let Some(update) = input.auto_scaling_group_provider {
         let mut asg = match row.doc.remove("autoScalingGroupProvider") {
@@ -216,8 +240,8 @@ pub(super) struct DeleteCapacityProviderInput {
 }
 
 pub(super) async fn delete_capacity_provider(ctx: &Ctx<'_>, input: DeleteCapacityProviderInput) -> Result<Value> {
-    if BUILT_IN.contains(&input.capacity_provider.as_str()) {
-        return Err(ecs_error!(ClientException, "The {} capacity provider cannot be deleted.", input.capacity_provider));
+    if let Some(name) = built_in(ctx, &input.capacity_provider) {
+        return Err(ecs_error!(ClientException, "The {name} capacity provider cannot be deleted."));
     }
     let Some(mut row) = find(ctx, &input.capacity_provider).await?.filter(|r| r.status == "ACTIVE") else {
         return Err(ecs_error!(ClientException, "The specified capacity provider does not exist."));

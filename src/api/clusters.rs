@@ -6,7 +6,6 @@ use serde_json::{Map, Value, json};
 
 use super::tags::{Tag, check_tags, store_tags, tags_json};
 use super::{Ctx, account_settings, capacity_providers, paging};
-use crate::domain::arn::NameOrArn;
 use crate::domain::is_valid_name;
 use crate::error::Result;
 use crate::store::{Doc, Named, NamedRow};
@@ -108,12 +107,7 @@ async fn cluster_json(ctx: &Ctx<'_>, row: &NamedRow, include: Include) -> Result
 /// The cluster a request names (a name or an ARN; `default` when absent), if it exists in any
 /// status.
 async fn find(ctx: &Ctx<'_>, reference: Option<&str>) -> Result<Option<NamedRow>> {
-    let reference = reference.unwrap_or(DEFAULT_CLUSTER);
-    match NameOrArn::parse(reference, "cluster") {
-        NameOrArn::Name(name) => Ok(ctx.store.get_named(Named::Cluster, ctx.region(), name, None).await?),
-        NameOrArn::Arn { arn, name } => Ok(ctx.store.get_named(Named::Cluster, ctx.region(), name, Some(arn)).await?),
-        NameOrArn::Invalid => Ok(None),
-    }
+    ctx.find_named(Named::Cluster, reference.unwrap_or(DEFAULT_CLUSTER)).await
 }
 
 /// The ACTIVE cluster a request names, or AWS's ClusterNotFoundException.
@@ -134,19 +128,22 @@ struct StrategyItem {
     capacity_provider: String,
 }
 
-/// Checks a cluster's capacity providers and default strategy as AWS does.
-async fn check_capacity_providers(ctx: &Ctx<'_>, providers: &[String], strategy: &[Value]) -> Result<()> {
-    for name in providers {
-        if !capacity_providers::usable(ctx, name).await? {
+/// Checks a cluster's capacity providers and default strategy as AWS does, and returns the
+/// providers by name (a cluster lists its providers by name, even when given ARNs).
+async fn check_capacity_providers(ctx: &Ctx<'_>, providers: &[String], strategy: &[Value]) -> Result<Vec<String>> {
+    let mut names = Vec::with_capacity(providers.len());
+    for reference in providers {
+        let Some(name) = capacity_providers::usable(ctx, reference).await? else {
             return Err(ecs_error!(
                 InvalidParameterException,
-                "The specified capacity provider '{name}' does not exist. Specify a valid capacity provider and try again."
+                "The specified capacity provider '{reference}' does not exist. Specify a valid capacity provider and try again."
             ));
-        }
+        };
+        names.push(name);
     }
     let strategy: Vec<StrategyItem> = super::parse(Value::Array(strategy.to_vec()))?;
     for item in &strategy {
-        if !providers.contains(&item.capacity_provider) {
+        if !providers.contains(&item.capacity_provider) && !names.contains(&item.capacity_provider) {
             return Err(ecs_error!(
                 InvalidParameterException,
                 "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again."
@@ -160,7 +157,7 @@ async fn check_capacity_providers(ctx: &Ctx<'_>, providers: &[String], strategy:
             "A capacity provider strategy cannot contain duplicate capacity providers."
         ));
     }
-    Ok(())
+    Ok(names)
 }
 
 /// The default `settings` of a new cluster: Container Insights as the account setting says.
@@ -196,8 +193,10 @@ pub(super) async fn create_cluster(ctx: &Ctx<'_>, input: CreateClusterInput) -> 
         ));
     }
     let tags = check_tags(&input.tags)?;
-    check_capacity_providers(ctx, &input.capacity_providers, &input.default_capacity_provider_strategy).await?;
-    if let Some(existing) = ctx.store.get_named(Named::Cluster, ctx.region(), &name, None).await?
+    let providers =
+        check_capacity_providers(ctx, &input.capacity_providers, &input.default_capacity_provider_strategy).await?;
+    let previous = ctx.store.get_named(Named::Cluster, ctx.region(), &name).await?;
+    if let Some(existing) = &previous
         && existing.status == "ACTIVE"
     {
         // CreateCluster is idempotent on the name: the existing cluster comes back unchanged,
@@ -207,8 +206,7 @@ pub(super) async fn create_cluster(ctx: &Ctx<'_>, input: CreateClusterInput) -> 
         let inconsistent = differs("settings", input.settings.map(Value::Array))
             || differs("configuration", input.configuration)
             || differs("serviceConnectDefaults", input.service_connect_defaults)
-            || (!input.capacity_providers.is_empty()
-                && differs("capacityProviders", Some(json!(input.capacity_providers))))
+            || (!providers.is_empty() && differs("capacityProviders", Some(json!(providers))))
             || (!tags.is_empty() && tags != stored_tags);
         if inconsistent {
             return Err(ecs_error!(
@@ -216,16 +214,20 @@ pub(super) async fn create_cluster(ctx: &Ctx<'_>, input: CreateClusterInput) -> 
                 "Arguments on this idempotent request are inconsistent with arguments used in previous request(s)."
             ));
         }
-        return Ok(json!({"cluster": cluster_json(ctx, &existing, Include::WRITE).await?}));
+        return Ok(json!({"cluster": cluster_json(ctx, existing, Include::WRITE).await?}));
     }
     let arn = ctx.scope.cluster(&name);
+    if previous.is_some() {
+        // Created again after a delete: same ARN, none of the old cluster's tags.
+        ctx.store.delete_tags(&arn).await?;
+    }
     let mut doc = Doc::new();
     let settings = match input.settings {
         Some(settings) => Value::Array(settings),
         None => default_settings(ctx).await?,
     };
     doc.insert("settings".into(), settings);
-    doc.insert("capacityProviders".into(), json!(input.capacity_providers));
+    doc.insert("capacityProviders".into(), json!(providers));
     doc.insert("defaultCapacityProviderStrategy".into(), Value::Array(input.default_capacity_provider_strategy));
     if let Some(configuration) = input.configuration {
         doc.insert("configuration".into(), configuration);
@@ -373,17 +375,18 @@ pub(super) async fn put_cluster_capacity_providers(
     input: PutClusterCapacityProvidersInput,
 ) -> Result<Value> {
     let mut row = active_cluster(ctx, Some(&input.cluster)).await?;
-    check_capacity_providers(ctx, &input.capacity_providers, &input.default_capacity_provider_strategy).await?;
-    row.doc.insert("capacityProviders".into(), json!(input.capacity_providers));
+    let providers =
+        check_capacity_providers(ctx, &input.capacity_providers, &input.default_capacity_provider_strategy).await?;
+    row.doc.insert("capacityProviders".into(), json!(providers));
     row.doc.insert("defaultCapacityProviderStrategy".into(), Value::Array(input.default_capacity_provider_strategy));
     ctx.store.put_named(Named::Cluster, ctx.region(), &row).await?;
     Ok(json!({"cluster": cluster_json(ctx, &row, Include::WRITE).await?}))
 }
 
-/// The names of the ACTIVE clusters in the region that use capacity provider `name`.
+/// The names of the ACTIVE clusters in the region that use capacity provider `provider` (by
+/// name: clusters store their providers by name).
 pub(super) async fn clusters_using(ctx: &Ctx<'_>, provider: &str) -> Result<Vec<String>> {
-    // A region has few clusters; a page of 1,000 covers any realistic local setup.
-    let rows = ctx.store.list_named(Named::Cluster, ctx.region(), "", 1000).await?;
+    let rows = ctx.store.all_named(Named::Cluster, ctx.region()).await?;
     Ok(rows
         .into_iter()
         .filter(|r| {

@@ -15,9 +15,9 @@ mod task_definitions;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::domain::arn::Scope;
+use crate::domain::arn::{NameOrArn, Scope};
 use crate::error::{EcsError, Result};
-use crate::store::Store;
+use crate::store::{Named, NamedRow, Store};
 
 /// The ECS service: the store and the identity berth answers as.
 #[derive(Debug)]
@@ -40,6 +40,25 @@ impl Ctx<'_> {
     #[must_use]
     pub fn region(&self) -> &str {
         self.scope.region
+    }
+
+    /// The cluster or capacity provider a client names by name or ARN, in any status. An ARN
+    /// finds only the resource it names: of this region and account.
+    ///
+    /// # Errors
+    /// `ServerException` if the store fails.
+    pub async fn find_named(&self, kind: Named, reference: &str) -> Result<Option<NamedRow>> {
+        let resource_type = match kind {
+            Named::Cluster => "cluster",
+            Named::CapacityProvider => "capacity-provider",
+        };
+        Ok(match NameOrArn::parse(reference, resource_type) {
+            NameOrArn::Name(name) => self.store.get_named(kind, self.region(), name).await?,
+            NameOrArn::Arn { arn, name } => {
+                self.store.get_named(kind, self.region(), name).await?.filter(|row| row.arn == arn)
+            }
+            NameOrArn::Invalid => None,
+        })
     }
 }
 

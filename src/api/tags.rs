@@ -47,10 +47,12 @@ pub fn check_tags(tags: &[Tag]) -> Result<Vec<(String, String)>> {
 /// `ServerException` if the store fails.
 pub async fn store_tags(ctx: &Ctx<'_>, arn: &str, tags: &[(String, String)]) -> Result<()> {
     if !tags.is_empty() {
-        ctx.store
-            .tag_resource(arn, tags, MAX_TAGS)
-            .await?
-            .map_err(|n| ecs_error!(InvalidParameterException, "A resource can have at most {MAX_TAGS} tags; this call would leave {n}."))?;
+        ctx.store.tag_resource(arn, tags, MAX_TAGS).await?.map_err(|n| {
+            ecs_error!(
+                InvalidParameterException,
+                "A resource can have at most {MAX_TAGS} tags; this call would leave {n}."
+            )
+        })?;
     }
     Ok(())
 }
@@ -70,14 +72,20 @@ async fn existing_resource(ctx: &Ctx<'_>, arn: &str) -> Result<()> {
         .filter(|a| a.service == "ecs")
         .ok_or_else(|| ecs_error!(InvalidParameterException, "The ARN '{arn}' is not a valid ECS resource ARN."))?;
     let exists = match parsed.resource_type {
-        "cluster" => ctx.store.get_named(Named::Cluster, ctx.region(), "", Some(arn)).await?.is_some(),
-        "capacity-provider" => {
-            ctx.store.get_named(Named::CapacityProvider, ctx.region(), "", Some(arn)).await?.is_some()
-        }
+        "cluster" => match ctx.find_named(Named::Cluster, arn).await? {
+            Some(cluster) if cluster.status == "INACTIVE" => {
+                return Err(ecs_error!(
+                    InvalidParameterException,
+                    "The specified cluster is inactive. Specify an active cluster and try again."
+                ));
+            }
+            found => found.is_some(),
+        },
+        "capacity-provider" => ctx.find_named(Named::CapacityProvider, arn).await?.is_some(),
         "task-definition" => {
             let found = parsed.resource_id.rsplit_once(':').and_then(|(f, r)| Some((f, r.parse::<i64>().ok()?)));
             match found {
-                Some((family, revision)) if parsed.region == ctx.region() => {
+                Some((family, revision)) if ctx.scope.task_definition(family, revision) == arn => {
                     ctx.store.get_task_definition(ctx.region(), family, Some(revision)).await?.is_some()
                 }
                 _ => false,
@@ -90,7 +98,11 @@ async fn existing_resource(ctx: &Ctx<'_>, arn: &str) -> Result<()> {
             return Err(ecs_error!(InvalidParameterException, "Resources of type '{other}' cannot be tagged."));
         }
     };
-    if exists { Ok(()) } else { Err(ecs_error!(ResourceNotFoundException, "The specified resource could not be found.")) }
+    if exists {
+        Ok(())
+    } else {
+        Err(ecs_error!(ResourceNotFoundException, "The specified resource could not be found."))
+    }
 }
 
 #[derive(Deserialize)]

@@ -46,34 +46,34 @@ fn row(r: &sqlx::sqlite::SqliteRow) -> Result<NamedRow> {
 }
 
 impl Store {
-    /// The resource called `name` in `region`, or the one with ARN `arn` when given.
+    /// The resource called `name` in `region`, in any status.
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn get_named(
-        &self,
-        kind: Named,
-        region: &str,
-        name: &str,
-        arn: Option<&str>,
-    ) -> Result<Option<NamedRow>> {
+    pub async fn get_named(&self, kind: Named, region: &str, name: &str) -> Result<Option<NamedRow>> {
         let table = kind.table();
-        let found = match arn {
-            Some(arn) => {
-                sqlx::query(&format!("SELECT name, arn, status, doc FROM {table} WHERE arn = ?"))
-                    .bind(arn)
-                    .fetch_optional(&self.read)
-                    .await?
-            }
-            None => {
-                sqlx::query(&format!("SELECT name, arn, status, doc FROM {table} WHERE region = ? AND name = ?"))
-                    .bind(region)
-                    .bind(name)
-                    .fetch_optional(&self.read)
-                    .await?
-            }
-        };
+        let found = sqlx::query(&format!("SELECT name, arn, status, doc FROM {table} WHERE region = ? AND name = ?"))
+            .bind(region)
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?;
         found.as_ref().map(row).transpose()
+    }
+
+    /// Every ACTIVE row of the region, in name order. For scans over clusters or capacity
+    /// providers, of which a region has few.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn all_named(&self, kind: Named, region: &str) -> Result<Vec<NamedRow>> {
+        let table = kind.table();
+        let rows = sqlx::query(&format!(
+            "SELECT name, arn, status, doc FROM {table} WHERE region = ? AND status = 'ACTIVE' ORDER BY name"
+        ))
+        .bind(region)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(row).collect()
     }
 
     /// Creates or replaces a row.

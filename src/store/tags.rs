@@ -54,6 +54,15 @@ impl Store {
         Ok(Ok(()))
     }
 
+    /// Removes every tag of a resource (a resource created again under an old ARN starts bare).
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn delete_tags(&self, arn: &str) -> Result<()> {
+        sqlx::query("DELETE FROM tags WHERE resource_arn = ?").bind(arn).execute(&self.write).await?;
+        Ok(())
+    }
+
     /// Removes the named tag keys (absent keys are ignored, as on AWS).
     ///
     /// # Errors
