@@ -84,10 +84,20 @@ async fn create_describe_list_delete() {
         "ClusterNotFoundException"
     );
 
-    // Creating it again brings it back, same ARN.
+    // Tags of an INACTIVE cluster cannot be changed or read.
+    let (code_, message) = error(ecs.list_tags_for_resource().resource_arn(&arn).send().await);
+    assert_eq!(code_, "InvalidParameterException");
+    assert_eq!(message, "The specified cluster is inactive. Specify an active cluster and try again.");
+
+    // Creating it again brings it back, same ARN, without the old cluster's tags.
     let again = ecs.create_cluster().cluster_name(&name).send().await.unwrap();
     assert_eq!(again.cluster().unwrap().status(), Some("ACTIVE"));
     assert_eq!(again.cluster().unwrap().cluster_arn(), Some(arn.as_str()));
+    assert!(ecs.list_tags_for_resource().resource_arn(&arn).send().await.unwrap().tags().is_empty());
+    // An ARN of another region does not find it.
+    let elsewhere = arn.replace("us-east-1", "eu-west-1");
+    let described = ecs.describe_clusters().clusters(&elsewhere).send().await.unwrap();
+    assert_eq!(described.failures()[0].arn(), Some(elsewhere.as_str()));
 }
 
 #[tokio::test]
