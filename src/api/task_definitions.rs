@@ -191,7 +191,6 @@ pub(super) async fn deregister_task_definition(ctx: &Ctx<'_>, input: DeregisterT
     let outcome = ctx
         .store
         .transition_task_definition(ctx.region(), &key, &["ACTIVE"], "INACTIVE", |doc| {
-            doc.insert("status".into(), json!("INACTIVE"));
             doc.insert("deregisteredAt".into(), json!(at));
         })
         .await?;
@@ -240,7 +239,6 @@ pub(super) async fn delete_task_definitions(ctx: &Ctx<'_>, input: DeleteTaskDefi
         let outcome = ctx
             .store
             .transition_task_definition(ctx.region(), &key, &["INACTIVE"], "DELETE_IN_PROGRESS", |doc| {
-                doc.insert("status".into(), json!("DELETE_IN_PROGRESS"));
                 doc.insert("deleteRequestedAt".into(), json!(at));
             })
             .await?;

@@ -90,8 +90,8 @@ impl Store {
         found.as_deref().map(parse_doc).transpose()
     }
 
-    /// Moves a revision from one of `from` to status `to`, letting `edit` update its document in
-    /// the same transaction. Returns the updated document, or None when the revision does not
+    /// Moves a revision from one of `from` to status `to` (column and document alike), letting
+    /// `edit` update the rest of its document in the same transaction. Returns the updated document, or None when the revision does not
     /// exist, and `Err(status)` inside Ok when it exists with a status not in `from`.
     ///
     /// # Errors
@@ -120,6 +120,7 @@ impl Store {
             return Ok(Some(Err(status)));
         }
         let mut doc = parse_doc(found.try_get("doc")?)?;
+        doc.insert("status".into(), serde_json::Value::from(to));
         edit(&mut doc);
         sqlx::query("UPDATE task_definitions SET status = ?, doc = ? WHERE region = ? AND family = ? AND revision = ?")
             .bind(to)
