@@ -21,5 +21,6 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod domain;
+pub mod driver;
 pub mod protocol;
 pub mod store;

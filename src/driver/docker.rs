@@ -1,0 +1,384 @@
+//! The Docker engine through bollard: one [`Docker`] per engine berth manages.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::errors::Error as BollardError;
+use bollard::models::{ContainerCreateBody, ContainerInspectResponse, HostConfig, NetworkCreateRequest};
+use bollard::query_parameters::{
+    CreateContainerOptions, CreateImageOptions, InspectContainerOptions, InspectNetworkOptions, ListContainersOptions,
+    RemoveContainerOptions, StopContainerOptions,
+};
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+
+use super::{ContainerSpec, ContainerState, Error, LABEL_MANAGED, NetworkAttachment, PortBinding, Protocol, Result};
+
+/// Seconds bollard waits for an answer; container stops pass their own, longer, timeouts.
+const TIMEOUT_SECS: u64 = 120;
+
+/// A connection to one Docker engine.
+#[derive(Debug, Clone)]
+pub struct Docker {
+    client: bollard::Docker,
+    host: String,
+}
+
+impl Docker {
+    /// Connects to the engine at `host` (`unix:///path`, `tcp://host:port`, `http://...`), or
+    /// with None to the local one (`DOCKER_HOST` or the standard socket), and negotiates the API
+    /// version so that engines from Docker 20.10 on work.
+    ///
+    /// # Errors
+    /// `Unavailable` when the engine does not answer.
+    pub async fn connect(host: Option<&str>) -> Result<Self> {
+        let name = host.map_or_else(
+            || std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned()),
+            str::to_owned,
+        );
+        let unavailable = |e: BollardError| Error::Unavailable { host: name.clone(), message: e.to_string() };
+        let client = match host {
+            None => bollard::Docker::connect_with_local_defaults(),
+            Some(h) if h.starts_with("unix://") => {
+                bollard::Docker::connect_with_unix(h, TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
+            }
+            Some(h) => bollard::Docker::connect_with_http(h, TIMEOUT_SECS, bollard::API_DEFAULT_VERSION),
+        }
+        .map_err(unavailable)?;
+        let client = client.negotiate_version().await.map_err(unavailable)?;
+        Ok(Self { client, host: name })
+    }
+
+    /// The engine's address, as berth names it in messages.
+    #[must_use]
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn error(&self, e: BollardError) -> Error {
+        match e {
+            BollardError::DockerResponseServerError { status_code: 404, message } => Error::NotFound(message),
+            BollardError::DockerResponseServerError { status_code: 409, message } => Error::Conflict(message),
+            BollardError::DockerResponseServerError { status_code, message } if status_code < 500 => {
+                Error::Refused { status: status_code, message }
+            }
+            BollardError::DockerResponseServerError { status_code, message } => {
+                Error::Other(format!("{status_code}: {message}"))
+            }
+            e @ (BollardError::IOError { .. }
+            | BollardError::HyperResponseError { .. }
+            | BollardError::HyperLegacyError { .. }
+            | BollardError::RequestTimeoutError
+            | BollardError::SocketNotFoundError(_)) => {
+                Error::Unavailable { host: self.host.clone(), message: e.to_string() }
+            }
+            e => Error::Other(e.to_string()),
+        }
+    }
+
+    /// The engine's version and CPU architecture (Docker's names: `amd64`, `arm64`).
+    ///
+    /// # Errors
+    /// When the engine does not answer.
+    pub async fn version(&self) -> Result<(String, String)> {
+        let v = self.client.version().await.map_err(|e| self.error(e))?;
+        Ok((v.version.unwrap_or_default(), v.arch.unwrap_or_default()))
+    }
+
+    /// The id of berth's bridge network `name`, creating it (with `labels`) if missing. A network
+    /// of that name that berth did not create is left alone: that is a `Conflict`.
+    ///
+    /// # Errors
+    /// `Conflict` for a foreign network of that name; engine failures.
+    pub async fn ensure_network(&self, name: &str, labels: &BTreeMap<String, String>) -> Result<String> {
+        match self.client.inspect_network(name, None::<InspectNetworkOptions>).await {
+            Ok(network) => {
+                let ours = network.labels.as_ref().is_some_and(|l| l.get(LABEL_MANAGED).is_some_and(|v| v == "true"));
+                if ours {
+                    return Ok(network.id.unwrap_or_default());
+                }
+                return Err(Error::Conflict(format!("a network called {name} exists and is not berth's")));
+            }
+            Err(e) => match self.error(e) {
+                Error::NotFound(_) => {}
+                other => return Err(other),
+            },
+        }
+        let request = NetworkCreateRequest {
+            name: name.to_owned(),
+            driver: Some("bridge".to_owned()),
+            labels: Some(managed_labels(labels)),
+            ..Default::default()
+        };
+        match self.client.create_network(request).await {
+            Ok(created) => Ok(created.id),
+            // Created meanwhile by another call: use that one.
+            Err(e) => match self.error(e) {
+                Error::Conflict(_) => Box::pin(self.ensure_network(name, labels)).await,
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Removes berth's network `name` (absent is fine; a foreign one is left alone).
+    ///
+    /// # Errors
+    /// Engine failures, or `Conflict` while containers still use it.
+    pub async fn remove_network(&self, name: &str) -> Result<()> {
+        match self.client.inspect_network(name, None::<InspectNetworkOptions>).await {
+            Ok(network) if network.labels.as_ref().is_some_and(|l| l.contains_key(LABEL_MANAGED)) => {}
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                return match self.error(e) {
+                    Error::NotFound(_) => Ok(()),
+                    other => Err(other),
+                };
+            }
+        }
+        match self.client.remove_network(name).await {
+            Ok(()) => Ok(()),
+            Err(e) => match self.error(e) {
+                Error::NotFound(_) => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Makes sure the holder image ([`super::holder::IMAGE`]) exists, importing it from the root
+    /// file system berth builds when it does not.
+    ///
+    /// # Errors
+    /// When the engine's architecture has no holder executable, or the import fails.
+    pub async fn ensure_holder_image(&self) -> Result<()> {
+        if self.client.inspect_image(super::holder::IMAGE).await.is_ok() {
+            return Ok(());
+        }
+        let (_, arch) = self.version().await?;
+        let root_fs = super::holder::root_fs(&arch)?;
+        let (repo, tag) = super::holder::IMAGE.split_once(':').unwrap_or((super::holder::IMAGE, "latest"));
+        let options = CreateImageOptions {
+            from_src: Some("-".to_owned()),
+            repo: Some(repo.to_owned()),
+            tag: Some(tag.to_owned()),
+            changes: vec![
+                format!("ENTRYPOINT [\"{}\"]", super::holder::ENTRYPOINT),
+                format!("LABEL {LABEL_MANAGED}=true"),
+            ],
+            ..Default::default()
+        };
+        let body = bollard::body_full(Bytes::from(root_fs));
+        self.client
+            .create_image(Some(options), Some(body), None)
+            .try_collect::<Vec<_>>()
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
+    /// True if the image is on the engine.
+    ///
+    /// # Errors
+    /// Engine failures other than "no such image".
+    pub async fn has_image(&self, image: &str) -> Result<bool> {
+        match self.client.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(e) => match self.error(e) {
+                Error::NotFound(_) => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Creates a container (not started) and returns its id.
+    ///
+    /// # Errors
+    /// `Conflict` if the name is taken; `Refused`/`NotFound` for a bad spec or a missing image.
+    pub async fn create(&self, spec: &ContainerSpec) -> Result<String> {
+        let mut port_bindings = HashMap::new();
+        let mut exposed = Vec::new();
+        for p in &spec.ports {
+            let key = format!("{}/{}", p.container_port, p.protocol.as_str());
+            exposed.push(key.clone());
+            port_bindings.insert(
+                key,
+                Some(vec![bollard::models::PortBinding {
+                    host_ip: Some(p.host_ip.clone()),
+                    host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
+                }]),
+            );
+        }
+        let network_mode = spec.network.as_ref().map(|n| match n {
+            NetworkAttachment::Bridge(name) => name.clone(),
+            NetworkAttachment::Container(id) => format!("container:{id}"),
+            NetworkAttachment::Host => "host".to_owned(),
+            NetworkAttachment::None => "none".to_owned(),
+        });
+        let mib = |m: i64| m.saturating_mul(1024 * 1024);
+        let host_config = HostConfig {
+            network_mode,
+            port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+            memory: spec.memory_mib.map(mib),
+            memory_reservation: spec.memory_reservation_mib.map(mib),
+            cpu_shares: spec.cpu_shares,
+            init: spec.init.then_some(true),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            entrypoint: spec.entrypoint.clone(),
+            cmd: spec.command.clone(),
+            env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            labels: Some(managed_labels(&spec.labels)),
+            working_dir: spec.working_dir.clone(),
+            user: spec.user.clone(),
+            hostname: spec.hostname.clone(),
+            exposed_ports: (!exposed.is_empty()).then_some(exposed),
+            stop_timeout: spec.stop_timeout,
+            host_config: Some(host_config),
+            ..Default::default()
+        };
+        let options = CreateContainerOptions { name: Some(spec.name.clone()), ..Default::default() };
+        let created = self.client.create_container(Some(options), body).await.map_err(|e| self.error(e))?;
+        Ok(created.id)
+    }
+
+    /// Starts a container berth created.
+    ///
+    /// # Errors
+    /// `NotFound` if gone or not berth's; `Refused` when Docker cannot start it.
+    pub async fn start(&self, id: &str) -> Result<()> {
+        self.ours(id).await?;
+        self.client.start_container(id, None).await.map_err(|e| self.error(e))
+    }
+
+    /// The state of a container berth created.
+    ///
+    /// # Errors
+    /// `NotFound` if gone or not berth's.
+    pub async fn inspect(&self, id: &str) -> Result<ContainerState> {
+        self.ours(id).await
+    }
+
+    /// Stops a container: SIGTERM, then SIGKILL after `timeout_secs`. Stopping a stopped
+    /// container is fine.
+    ///
+    /// # Errors
+    /// `NotFound` if gone or not berth's.
+    pub async fn stop(&self, id: &str, timeout_secs: i32) -> Result<()> {
+        self.ours(id).await?;
+        let options = StopContainerOptions { t: Some(timeout_secs), ..Default::default() };
+        match self.client.stop_container(id, Some(options)).await {
+            Ok(()) => Ok(()),
+            // 304: already stopped.
+            Err(BollardError::DockerResponseServerError { status_code: 304, .. }) => Ok(()),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    /// Removes a container berth created, running or not, with its anonymous volumes. Absent is
+    /// fine.
+    ///
+    /// # Errors
+    /// `NotFound` for a container that is not berth's; engine failures.
+    pub async fn remove(&self, id: &str) -> Result<()> {
+        match self.ours(id).await {
+            Ok(_) => {}
+            Err(Error::NotFound(m)) if m.is_empty() => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        let options = RemoveContainerOptions { force: true, v: true, ..Default::default() };
+        match self.client.remove_container(id, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) => match self.error(e) {
+                Error::NotFound(_) => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Every container berth created on this engine (running or not) that also carries all of
+    /// `labels`.
+    ///
+    /// # Errors
+    /// Engine failures.
+    pub async fn list(&self, labels: &BTreeMap<String, String>) -> Result<Vec<ContainerState>> {
+        let mut filter = vec![format!("{LABEL_MANAGED}=true")];
+        filter.extend(labels.iter().map(|(k, v)| format!("{k}={v}")));
+        let options = ListContainersOptions {
+            all: true,
+            filters: Some(HashMap::from([("label".to_owned(), filter)])),
+            ..Default::default()
+        };
+        let summaries = self.client.list_containers(Some(options)).await.map_err(|e| self.error(e))?;
+        let mut out = Vec::with_capacity(summaries.len());
+        for id in summaries.into_iter().filter_map(|s| s.id) {
+            match self.inspect(&id).await {
+                Ok(state) => out.push(state),
+                // Removed between the list and the inspect.
+                Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Inspects `id` and checks it is berth's. A container that does not exist is
+    /// `NotFound("")`; one that is not berth's is `NotFound` with a reason.
+    async fn ours(&self, id: &str) -> Result<ContainerState> {
+        let inspected = match self.client.inspect_container(id, None::<InspectContainerOptions>).await {
+            Ok(c) => c,
+            Err(e) => {
+                return Err(match self.error(e) {
+                    Error::NotFound(_) => Error::NotFound(String::new()),
+                    other => other,
+                });
+            }
+        };
+        let state = container_state(inspected);
+        if state.labels.get(LABEL_MANAGED).is_none_or(|v| v != "true") {
+            return Err(Error::NotFound(format!("container {id} is not managed by berth")));
+        }
+        Ok(state)
+    }
+}
+
+fn managed_labels(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
+    let mut out: HashMap<String, String> = labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    out.insert(LABEL_MANAGED.to_owned(), "true".to_owned());
+    out
+}
+
+fn container_state(c: ContainerInspectResponse) -> ContainerState {
+    let state = c.state.unwrap_or_default();
+    let labels = c.config.and_then(|config| config.labels).unwrap_or_default().into_iter().collect();
+    let settings = c.network_settings.unwrap_or_default();
+    let addresses = settings
+        .networks
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(name, endpoint)| Some((name, endpoint.ip_address.filter(|ip| !ip.is_empty())?)))
+        .collect();
+    let mut ports = Vec::new();
+    for (key, bindings) in settings.ports.unwrap_or_default() {
+        let (port, protocol) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+        let Ok(container_port) = port.parse::<u16>() else { continue };
+        let protocol = if protocol == "udp" { Protocol::Udp } else { Protocol::Tcp };
+        for b in bindings.unwrap_or_default() {
+            if let Some(host_port) = b.host_port.and_then(|p| p.parse::<u16>().ok()) {
+                ports.push(PortBinding { container_port, protocol, host_ip: b.host_ip.unwrap_or_default(), host_port });
+            }
+        }
+    }
+    ports.sort_by_key(|p| (p.container_port, p.host_ip.clone()));
+    ContainerState {
+        id: c.id.unwrap_or_default(),
+        labels,
+        status: state.status.map(|s| s.to_string()).unwrap_or_default(),
+        running: state.running.unwrap_or(false),
+        exit_code: state.exit_code,
+        oom_killed: state.oom_killed.unwrap_or(false),
+        error: state.error.filter(|e| !e.is_empty()),
+        addresses,
+        ports,
+        health: state.health.and_then(|h| h.status).map(|s| s.to_string()),
+    }
+}

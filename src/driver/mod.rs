@@ -1,0 +1,173 @@
+//! The container driver: what berth needs from a container engine, in Docker's terms. It knows
+//! Docker, not ECS: the scheduler maps tasks onto [`ContainerSpec`]s and reads back
+//! [`ContainerState`]s.
+//!
+//! Every object the driver creates carries [`LABEL_MANAGED`]` = true` plus the labels the caller
+//! gives; the driver refuses to inspect, stop or remove any container without that label, so
+//! berth never touches objects it did not create.
+
+mod docker;
+pub mod holder;
+
+use std::collections::BTreeMap;
+
+pub use docker::Docker;
+
+/// The label on every Docker object berth creates.
+pub const LABEL_MANAGED: &str = "berth.managed";
+
+/// What can go wrong talking to Docker. 404 and 409 answers are told apart, as callers act on
+/// them (gone, already there).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The engine does not answer.
+    #[error("the Docker engine at {host} is unavailable: {message}")]
+    Unavailable {
+        /// The engine's address.
+        host: String,
+        /// What failed.
+        message: String,
+    },
+    /// The object does not exist, or is not berth's.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The object exists already, or is in a state that forbids the call.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Docker refused the request (a bad parameter, an image that cannot be found, ...).
+    #[error("Docker refused the request ({status}): {message}")]
+    Refused {
+        /// The HTTP status Docker answered.
+        status: u16,
+        /// Docker's message.
+        message: String,
+    },
+    /// Any other failure.
+    #[error("Docker error: {0}")]
+    Other(String),
+    /// The holder image could not be built.
+    #[error("cannot build the holder image: {0}")]
+    Holder(#[from] std::io::Error),
+}
+
+/// The driver's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Which network a container joins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkAttachment {
+    /// A user-defined bridge network, by name.
+    Bridge(String),
+    /// The network namespace of another container, by id (how a task's containers share one).
+    Container(String),
+    /// The host's network.
+    Host,
+    /// No network.
+    None,
+}
+
+/// A transport protocol of a published port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl Protocol {
+    fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+}
+
+/// A container port to publish on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSpec {
+    /// The port inside the container.
+    pub container_port: u16,
+    /// TCP or UDP.
+    pub protocol: Protocol,
+    /// The host address to bind, e.g. `127.0.0.1`.
+    pub host_ip: String,
+    /// The host port, or None for any free one.
+    pub host_port: Option<u16>,
+}
+
+/// A container to create.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerSpec {
+    /// The Docker container name (unique on the engine).
+    pub name: String,
+    /// The image reference.
+    pub image: String,
+    /// Overrides the image's entrypoint.
+    pub entrypoint: Option<Vec<String>>,
+    /// Overrides the image's command.
+    pub command: Option<Vec<String>>,
+    /// Environment variables.
+    pub env: Vec<(String, String)>,
+    /// Labels, besides [`LABEL_MANAGED`] which the driver adds.
+    pub labels: BTreeMap<String, String>,
+    /// Working directory.
+    pub working_dir: Option<String>,
+    /// User (name, uid, uid:gid).
+    pub user: Option<String>,
+    /// Hostname (not with a shared network namespace).
+    pub hostname: Option<String>,
+    /// Hard memory limit in MiB.
+    pub memory_mib: Option<i64>,
+    /// Soft memory limit in MiB.
+    pub memory_reservation_mib: Option<i64>,
+    /// Relative CPU weight (ECS CPU units map to shares one to one).
+    pub cpu_shares: Option<i64>,
+    /// The network to join; None for Docker's default.
+    pub network: Option<NetworkAttachment>,
+    /// Ports to publish.
+    pub ports: Vec<PortSpec>,
+    /// Run an init process as PID 1 (forwards signals, reaps zombies).
+    pub init: bool,
+    /// Seconds between SIGTERM and SIGKILL when stopped.
+    pub stop_timeout: Option<i64>,
+}
+
+/// A port as published by Docker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortBinding {
+    /// The port inside the container.
+    pub container_port: u16,
+    /// TCP or UDP.
+    pub protocol: Protocol,
+    /// The bound host address.
+    pub host_ip: String,
+    /// The bound host port.
+    pub host_port: u16,
+}
+
+/// What Docker says of a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerState {
+    /// The container id.
+    pub id: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// Docker's status word: created, running, exited, ...
+    pub status: String,
+    /// True while running.
+    pub running: bool,
+    /// The exit code, once exited.
+    pub exit_code: Option<i64>,
+    /// True if the kernel's OOM killer ended it.
+    pub oom_killed: bool,
+    /// Docker's error for a container that failed to start.
+    pub error: Option<String>,
+    /// The IP address on each network it joined, by network name.
+    pub addresses: BTreeMap<String, String>,
+    /// Its published ports.
+    pub ports: Vec<PortBinding>,
+    /// The health check status (starting, healthy, unhealthy), if it has one.
+    pub health: Option<String>,
+}
