@@ -167,6 +167,18 @@ impl Response {
     }
 }
 
+/// The test image: busybox FROM scratch, built by `scripts/test` (no image can be pulled here).
+pub const BUSYBOX: &str = "berth-test/busybox:latest";
+
+/// The local Docker engine, with the test image present.
+pub async fn docker() -> berth::driver::Docker {
+    let docker = berth::driver::Docker::connect(None)
+        .await
+        .unwrap_or_else(|e| panic!("no Docker engine: {e} (bash scripts/test starts one)"));
+    assert!(docker.has_image(BUSYBOX).await.unwrap(), "{BUSYBOX} is missing: bash scripts/test builds it");
+    docker
+}
+
 /// A unique name for a test's resources.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
