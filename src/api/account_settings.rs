@@ -32,6 +32,11 @@ fn aws_default(name: &str) -> &'static str {
 }
 
 fn check_value(name: &str, value: &str) -> Result<()> {
+    if name.ends_with("LongArnFormat") && value == "disabled" {
+        // AWS's answer since long ARNs became mandatory; Terraform's destroy of
+        // aws_ecs_account_setting_default expects exactly this message.
+        return Err(ecs_error!(InvalidParameterException, "You can no longer disable Long Arn settings."));
+    }
     if name == "guardDutyActivate" {
         return Err(ecs_error!(
             InvalidParameterException,

@@ -37,13 +37,17 @@ async fn find(ctx: &Ctx<'_>, reference: &str) -> Result<Option<NamedRow>> {
     ctx.find_named(Named::CapacityProvider, reference).await
 }
 
-fn built_in_json(ctx: &Ctx<'_>, name: &str) -> Value {
-    json!({
+fn built_in_json(ctx: &Ctx<'_>, name: &str, with_tags: bool) -> Value {
+    let mut out = json!({
         "capacityProviderArn": ctx.scope.capacity_provider(name),
         "name": name,
         "status": "ACTIVE",
         "type": name,
-    })
+    });
+    if with_tags {
+        out["tags"] = json!([]);
+    }
+    out
 }
 
 async fn provider_json(ctx: &Ctx<'_>, row: &NamedRow, with_tags: bool) -> Result<Value> {
@@ -157,7 +161,7 @@ pub(super) async fn describe_capacity_providers(ctx: &Ctx<'_>, input: DescribeCa
         }
         for reference in &references {
             if let Some(name) = built_in(ctx, reference) {
-                providers.push(built_in_json(ctx, name));
+                providers.push(built_in_json(ctx, name, with_tags));
             } else if let Some(row) = find(ctx, reference).await? {
                 providers.push(provider_json(ctx, &row, with_tags).await?);
             } else {
@@ -189,7 +193,7 @@ pub(super) async fn describe_capacity_providers(ctx: &Ctx<'_>, input: DescribeCa
             page.push(provider_json(ctx, &row, with_tags).await?);
         }
     }
-    page.extend(built_ins.iter().map(|n| built_in_json(ctx, n)));
+    page.extend(built_ins.iter().map(|n| built_in_json(ctx, n, with_tags)));
     let next = paging::next_token(LIST, &mut page, size, |v| {
         vec![v.get("name").and_then(Value::as_str).unwrap_or_default().to_owned()]
     });

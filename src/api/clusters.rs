@@ -128,9 +128,13 @@ struct StrategyItem {
     capacity_provider: String,
 }
 
-/// Checks a cluster's capacity providers and default strategy as AWS does, and returns the
-/// providers by name (a cluster lists its providers by name, even when given ARNs).
-async fn check_capacity_providers(ctx: &Ctx<'_>, providers: &[String], strategy: &[Value]) -> Result<Vec<String>> {
+/// Checks a cluster's capacity providers and default strategy as AWS does, and returns both
+/// with providers by name (a cluster lists its providers by name, even when given ARNs).
+async fn check_capacity_providers(
+    ctx: &Ctx<'_>,
+    providers: &[String],
+    strategy: Vec<Value>,
+) -> Result<(Vec<String>, Vec<Value>)> {
     let mut names = Vec::with_capacity(providers.len());
     for reference in providers {
         let Some(name) = capacity_providers::usable(ctx, reference).await? else {
@@ -139,25 +143,47 @@ async fn check_capacity_providers(ctx: &Ctx<'_>, providers: &[String], strategy:
                 "The specified capacity provider '{reference}' does not exist. Specify a valid capacity provider and try again."
             ));
         };
-        names.push(name);
-    }
-    let strategy: Vec<StrategyItem> = super::parse(Value::Array(strategy.to_vec()))?;
-    for item in &strategy {
-        if !providers.contains(&item.capacity_provider) && !names.contains(&item.capacity_provider) {
+        if names.contains(&name) {
             return Err(ecs_error!(
                 InvalidParameterException,
-                "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again."
+                "The capacity provider '{name}' is listed more than once."
             ));
         }
+        names.push(name);
     }
     let mut seen = std::collections::HashSet::new();
-    if strategy.iter().any(|i| !seen.insert(&i.capacity_provider)) {
-        return Err(ecs_error!(
-            InvalidParameterException,
-            "A capacity provider strategy cannot contain duplicate capacity providers."
-        ));
+    let mut items = Vec::with_capacity(strategy.len());
+    for mut item in strategy {
+        let given: StrategyItem = super::parse(item.clone())?;
+        let name = match providers.iter().position(|p| *p == given.capacity_provider) {
+            Some(i) => names[i].clone(),
+            None if names.contains(&given.capacity_provider) => given.capacity_provider,
+            None => {
+                return Err(ecs_error!(
+                    InvalidParameterException,
+                    "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again."
+                ));
+            }
+        };
+        if !seen.insert(name.clone()) {
+            return Err(ecs_error!(
+                InvalidParameterException,
+                "A capacity provider strategy cannot contain duplicate capacity providers."
+            ));
+        }
+        item["capacityProvider"] = json!(name);
+        items.push(item);
     }
-    Ok(names)
+    Ok((names, items))
+}
+
+/// Sets or (with an empty namespace, as the API documents) clears the Service Connect defaults.
+fn set_service_connect_defaults(doc: &mut Doc, defaults: Value) {
+    if defaults.get("namespace").and_then(Value::as_str).is_some_and(str::is_empty) {
+        doc.remove("serviceConnectDefaults");
+    } else {
+        doc.insert("serviceConnectDefaults".into(), defaults);
+    }
 }
 
 /// The default `settings` of a new cluster: Container Insights as the account setting says.
@@ -193,8 +219,8 @@ pub(super) async fn create_cluster(ctx: &Ctx<'_>, input: CreateClusterInput) -> 
         ));
     }
     let tags = check_tags(&input.tags)?;
-    let providers =
-        check_capacity_providers(ctx, &input.capacity_providers, &input.default_capacity_provider_strategy).await?;
+    let (providers, strategy) =
+        check_capacity_providers(ctx, &input.capacity_providers, input.default_capacity_provider_strategy).await?;
     let previous = ctx.store.get_named(Named::Cluster, ctx.region(), &name).await?;
     if let Some(existing) = &previous
         && existing.status == "ACTIVE"
@@ -228,12 +254,12 @@ pub(super) async fn create_cluster(ctx: &Ctx<'_>, input: CreateClusterInput) -> 
     };
     doc.insert("settings".into(), settings);
     doc.insert("capacityProviders".into(), json!(providers));
-    doc.insert("defaultCapacityProviderStrategy".into(), Value::Array(input.default_capacity_provider_strategy));
+    doc.insert("defaultCapacityProviderStrategy".into(), Value::Array(strategy));
     if let Some(configuration) = input.configuration {
         doc.insert("configuration".into(), configuration);
     }
     if let Some(defaults) = input.service_connect_defaults {
-        doc.insert("serviceConnectDefaults".into(), defaults);
+        set_service_connect_defaults(&mut doc, defaults);
     }
     let row = NamedRow { name, arn, status: "ACTIVE".into(), doc };
     ctx.store.put_named(Named::Cluster, ctx.region(), &row).await?;
@@ -309,7 +335,7 @@ pub(super) async fn update_cluster(ctx: &Ctx<'_>, input: UpdateClusterInput) -> 
         row.doc.insert("configuration".into(), configuration);
     }
     if let Some(defaults) = input.service_connect_defaults {
-        row.doc.insert("serviceConnectDefaults".into(), defaults);
+        set_service_connect_defaults(&mut row.doc, defaults);
     }
     ctx.store.put_named(Named::Cluster, ctx.region(), &row).await?;
     Ok(json!({"cluster": cluster_json(ctx, &row, Include::WRITE).await?}))
@@ -375,10 +401,10 @@ pub(super) async fn put_cluster_capacity_providers(
     input: PutClusterCapacityProvidersInput,
 ) -> Result<Value> {
     let mut row = active_cluster(ctx, Some(&input.cluster)).await?;
-    let providers =
-        check_capacity_providers(ctx, &input.capacity_providers, &input.default_capacity_provider_strategy).await?;
+    let (providers, strategy) =
+        check_capacity_providers(ctx, &input.capacity_providers, input.default_capacity_provider_strategy).await?;
     row.doc.insert("capacityProviders".into(), json!(providers));
-    row.doc.insert("defaultCapacityProviderStrategy".into(), Value::Array(input.default_capacity_provider_strategy));
+    row.doc.insert("defaultCapacityProviderStrategy".into(), Value::Array(strategy));
     ctx.store.put_named(Named::Cluster, ctx.region(), &row).await?;
     Ok(json!({"cluster": cluster_json(ctx, &row, Include::WRITE).await?}))
 }

@@ -24,6 +24,9 @@ fn invalid(message: impl Into<String>) -> Rejection {
     Rejection::InvalidParameter(message.into())
 }
 
+/// The task-level CPU units AWS accepts (0.125 to 192 vCPU).
+pub const TASK_CPU_RANGE: std::ops::RangeInclusive<u32> = 128..=196_608;
+
 /// AWS's limit of containers per task definition.
 pub const MAX_CONTAINERS: usize = 10;
 
@@ -61,6 +64,10 @@ fn parse_units(s: &str, suffixes: &[&str], scale: f64) -> Option<u32> {
         Some(n) => (n.trim(), scale),
         None => (lower.as_str(), 1.0),
     };
+    // Plain decimals only ("1e3" is not a size AWS accepts).
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return None;
+    }
     let value: f64 = number.parse().ok()?;
     let units = value * factor;
     if !(1.0..=f64::from(u32::MAX)).contains(&units) || units.fract() != 0.0 {
@@ -105,7 +112,11 @@ pub fn normalize(request: &Map<String, Value>) -> Result<Map<String, Value>> {
 
     // Task size.
     let task_cpu = match str_of(request, "cpu") {
-        Some(s) => Some(parse_cpu(s).ok_or_else(|| invalid(format!("Invalid 'cpu' setting for task: '{s}'.")))?),
+        Some(s) => Some(parse_cpu(s).filter(|units| TASK_CPU_RANGE.contains(units)).ok_or_else(|| {
+            invalid(format!(
+                "Invalid 'cpu' setting for task: '{s}'. Give 128 to 196608 CPU units or 0.125 to 192 vCPU."
+            ))
+        })?),
         None => None,
     };
     let task_memory = match str_of(request, "memory") {
@@ -145,6 +156,9 @@ pub fn normalize(request: &Map<String, Value>) -> Result<Map<String, Value>> {
     }
     let volume_names: Vec<&str> =
         list_of(request, "volumes").iter().filter_map(|v| v.get("name").and_then(Value::as_str)).collect();
+    if let Some((i, name)) = volume_names.iter().enumerate().find(|(i, n)| volume_names[..*i].contains(n)) {
+        return Err(client(format!("Volume names must be unique: '{name}' is given more than once (volumes[{i}]).")));
+    }
     let mut names: Vec<&str> = Vec::new();
     for c in containers {
         let c = c.as_object().ok_or_else(|| client("Container definitions must be objects."))?;
@@ -507,6 +521,8 @@ mod tests {
         assert_eq!(parse_cpu("1 vCPU"), Some(1024));
         assert_eq!(parse_cpu("512"), Some(512));
         assert_eq!(parse_cpu("abc"), None);
+        assert_eq!(parse_cpu("1e3"), None);
+        assert_eq!(parse_cpu(".5 vcpu"), Some(512));
         assert_eq!(parse_memory("2GB"), Some(2048));
         assert_eq!(parse_memory("0"), None);
     }

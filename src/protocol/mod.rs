@@ -94,14 +94,18 @@ async fn ecs_call(api: &Api, req: Request<Incoming>, target: &str) -> Result<Val
     }
     let region = header(&req, "authorization").and_then(credential_scope_region).map(str::to_owned);
     let body = read_body(req).await?;
-    let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
+    let mut input: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(serde_json::Map::new())
     } else {
         serde_json::from_slice(&body)
             .map_err(|e| ecs_error!(SerializationException, "The request body is not valid JSON: {e}"))?
     };
     model.check_input(operation, &input)?;
-    let output = api.call(op_name, region, input).await?;
+    // The protocol treats a null member as an absent one: handlers never see them, and
+    // responses never carry them (`"nextToken": null` is not something AWS sends).
+    strip_nulls(&mut input);
+    let mut output = api.call(op_name, region, input).await?;
+    strip_nulls(&mut output);
     if cfg!(debug_assertions)
         && let Err(e) = model.check_output(operation, &output)
     {
@@ -109,6 +113,18 @@ async fn ecs_call(api: &Api, req: Request<Incoming>, target: &str) -> Result<Val
         return Err(EcsError::internal(e));
     }
     Ok(output)
+}
+
+/// Removes every null object member, at any depth.
+fn strip_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
 }
 
 async fn read_body(req: Request<Incoming>) -> Result<Bytes, EcsError> {
@@ -168,6 +184,13 @@ fn error_response(e: &EcsError) -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::credential_scope_region;
+
+    #[test]
+    fn nulls_are_absent_members() {
+        let mut v = serde_json::json!({"a": null, "b": [{"c": null, "d": 1}], "e": {"f": null}});
+        super::strip_nulls(&mut v);
+        assert_eq!(v, serde_json::json!({"b": [{"d": 1}], "e": {}}));
+    }
 
     #[test]
     fn region_comes_from_the_credential_scope() {

@@ -196,31 +196,31 @@ async fn principals_fall_back_to_the_root_then_to_aws() {
     let ecs = berth.client();
     let out = ecs
         .put_account_setting()
-        .name(SettingName::ServiceLongArnFormat)
-        .value("disabled")
+        .name(SettingName::AwsvpcTrunking)
+        .value("enabled")
         .principal_arn(ROLE)
         .send()
         .await
         .unwrap();
-    assert_eq!(row(out.setting().unwrap()), expect("serviceLongArnFormat", "disabled", ROLE, "user"));
+    assert_eq!(row(out.setting().unwrap()), expect("awsvpcTrunking", "enabled", ROLE, "user"));
     // The role's own setting is the role's only.
-    assert_eq!(all(&ecs, Some(ROLE), false).await, [expect("serviceLongArnFormat", "disabled", ROLE, "user")]);
+    assert_eq!(all(&ecs, Some(ROLE), false).await, [expect("awsvpcTrunking", "enabled", ROLE, "user")]);
     assert!(all(&ecs, None, false).await.is_empty());
-    assert_eq!(all(&ecs, Some(ROLE), true).await, effective(ROLE, &[("serviceLongArnFormat", "disabled")]));
+    assert_eq!(all(&ecs, Some(ROLE), true).await, effective(ROLE, &[("awsvpcTrunking", "enabled")]));
     assert_eq!(all(&ecs, None, true).await, effective(ROOT, &[]));
     // An account default (the root's setting) applies to the role where it has none of its own.
     ecs.put_account_setting_default().name(SettingName::ContainerInsights).value("enabled").send().await.unwrap();
-    ecs.put_account_setting_default().name(SettingName::ServiceLongArnFormat).value("enabled").send().await.unwrap();
+    ecs.put_account_setting_default().name(SettingName::AwsvpcTrunking).value("disabled").send().await.unwrap();
     assert_eq!(
         all(&ecs, Some(ROLE), true).await,
-        effective(ROLE, &[("serviceLongArnFormat", "disabled"), ("containerInsights", "enabled")])
+        effective(ROLE, &[("awsvpcTrunking", "enabled"), ("containerInsights", "enabled")])
     );
     assert_eq!(all(&ecs, Some(ROLE), false).await.len(), 1);
     // Without its own, the role sees the root's.
-    ecs.delete_account_setting().name(SettingName::ServiceLongArnFormat).principal_arn(ROLE).send().await.unwrap();
+    ecs.delete_account_setting().name(SettingName::AwsvpcTrunking).principal_arn(ROLE).send().await.unwrap();
     assert_eq!(
         all(&ecs, Some(ROLE), true).await,
-        effective(ROLE, &[("serviceLongArnFormat", "enabled"), ("containerInsights", "enabled")])
+        effective(ROLE, &[("awsvpcTrunking", "disabled"), ("containerInsights", "enabled")])
     );
     assert!(all(&ecs, Some(ROLE), false).await.is_empty());
     // The Fargate retirement wait is the root's alone.
@@ -370,4 +370,19 @@ async fn settings_are_per_region() {
     assert_eq!(cluster.cluster().unwrap().settings()[0].value(), Some("disabled"));
     let cluster = west.create_cluster().cluster_name(unique("west")).send().await.unwrap();
     assert_eq!(cluster.cluster().unwrap().settings()[0].value(), Some("enabled"));
+}
+
+#[tokio::test]
+async fn long_arn_formats_cannot_be_disabled() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    for name in
+        [SettingName::ServiceLongArnFormat, SettingName::TaskLongArnFormat, SettingName::ContainerInstanceLongArnFormat]
+    {
+        let (code_, message) =
+            error(ecs.put_account_setting_default().name(name.clone()).value("disabled").send().await);
+        assert_eq!(code_, "InvalidParameterException");
+        assert_eq!(message, "You can no longer disable Long Arn settings.");
+        ecs.put_account_setting().name(name).value("enabled").send().await.unwrap();
+    }
 }

@@ -586,6 +586,28 @@ async fn a_provider_in_use_by_a_cluster_cannot_be_deleted() {
         .unwrap();
     // The cluster lists it by name, as AWS does.
     assert_eq!(out.cluster().unwrap().capacity_providers(), std::slice::from_ref(&by_arn));
+    // So does its default strategy, and a provider may be listed once only.
+    let out = ecs
+        .put_cluster_capacity_providers()
+        .cluster(&cluster)
+        .capacity_providers(arn(&by_arn))
+        .default_capacity_provider_strategy(strategy(&arn(&by_arn), 0, 1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.cluster().unwrap().default_capacity_provider_strategy()[0].capacity_provider(), by_arn);
+    assert_eq!(
+        code(
+            ecs.put_cluster_capacity_providers()
+                .cluster(&cluster)
+                .capacity_providers(&by_arn)
+                .capacity_providers(arn(&by_arn))
+                .set_default_capacity_provider_strategy(Some(vec![]))
+                .send()
+                .await
+        ),
+        "InvalidParameterException"
+    );
     assert_eq!(code(ecs.delete_capacity_provider().capacity_provider(&by_arn).send().await), "ResourceInUseException");
 
     // A deleted cluster holds no provider.

@@ -121,6 +121,19 @@ async fn region_comes_from_the_signature() {
 }
 
 #[tokio::test]
+async fn null_members_are_absent_members() {
+    let berth = Berth::start().await;
+    let created = berth.call("CreateCluster", r#"{"clusterName": "n", "tags": null, "settings": null}"#).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    // No null ever goes out either: a last page has no nextToken member at all.
+    let listed = berth.call("ListClusters", "{}").await.json();
+    assert!(listed.get("nextToken").is_none(), "{listed}");
+    let body = r#"{"family": "n", "containerDefinitions": [{"name": "a", "image": "i", "memory": 64, "cpu": null}]}"#;
+    let registered = berth.call("RegisterTaskDefinition", body).await.json();
+    assert_eq!(registered["taskDefinition"]["containerDefinitions"][0]["cpu"], 0);
+}
+
+#[tokio::test]
 async fn timestamps_are_epoch_seconds() {
     let berth = Berth::start().await;
     let body = json!({"family": "t", "containerDefinitions": [{"name": "a", "image": "i", "memory": 64}]});

@@ -164,6 +164,21 @@ async fn validation_errors() {
             "networkMode",
         ),
         (
+            json!({"family": "f", "cpu": "1e9", "containerDefinitions": [{"name": "a", "image": "i", "memory": 64}]}),
+            "InvalidParameterException",
+            "Invalid 'cpu' setting for task",
+        ),
+        (
+            json!({"family": "f", "cpu": "262144", "containerDefinitions": [{"name": "a", "image": "i", "memory": 64}]}),
+            "InvalidParameterException",
+            "Invalid 'cpu' setting for task",
+        ),
+        (
+            json!({"family": "f", "volumes": [{"name": "v"}, {"name": "v"}], "containerDefinitions": [{"name": "a", "image": "i", "memory": 64}]}),
+            "ClientException",
+            "Volume names must be unique",
+        ),
+        (
             json!({"family": "f", "cpu": "lots", "containerDefinitions": [{"name": "a", "image": "i", "memory": 64}]}),
             "InvalidParameterException",
             "Invalid 'cpu' setting for task",
