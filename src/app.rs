@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 
 use crate::api::Api;
 use crate::config::Config;
+use crate::scheduler::TaskRuntime;
 use crate::store::Store;
 
 /// How long open connections may take to finish after shutdown begins.
@@ -67,10 +68,12 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Listen { addr: config.listen, source })?;
-        if !config.docker_hosts.is_empty() {
-            tracing::warn!(hosts = ?config.docker_hosts, "--docker-host is recorded, but this berth does not run tasks yet");
+        if config.docker_hosts.len() > 1 {
+            tracing::warn!(hosts = ?config.docker_hosts, "several --docker-host given: tasks run on the first until placement spreads them");
         }
-        let api = Arc::new(Api::new(store, config.account_id.clone(), config.region.clone()));
+        let tasks = TaskRuntime::new(store.clone(), config.docker_hosts.first().cloned());
+        tasks.resume().await;
+        let api = Arc::new(Api::new(store, tasks, config.account_id.clone(), config.region.clone()));
         Ok(Self { api, listener })
     }
 

@@ -14,8 +14,8 @@ pub struct Config {
     #[arg(long, env = "BERTH_DATA_DIR", default_value = ".berth")]
     pub data_dir: PathBuf,
 
-    /// Docker engine to run tasks on (repeatable; unix://, tcp://). Tasks arrive with a later
-    /// release: today the value is checked and recorded only.
+    /// Docker engine to run tasks on (repeatable; unix://, tcp://); default: DOCKER_HOST or the
+    /// local socket. Tasks run on the first one until placement spreads them (EC2-mode issue).
     #[arg(long = "docker-host", env = "BERTH_DOCKER_HOST", value_delimiter = ',')]
     pub docker_hosts: Vec<String>,
 

@@ -23,4 +23,5 @@ pub mod config;
 pub mod domain;
 pub mod driver;
 pub mod protocol;
+pub mod scheduler;
 pub mod store;

@@ -13,9 +13,8 @@ use crate::store::{Doc, Named, NamedRow};
 /// The cluster every operation uses when none is named.
 pub const DEFAULT_CLUSTER: &str = "default";
 
-/// The counts a cluster reports. They are counted from the tasks, services and container
-/// instances of the cluster; berth stores none of those yet (they arrive with the tasks,
-/// EC2-mode and services issues), so every count is truly zero today.
+/// The counts a cluster reports, from its tasks. Services and container instances arrive with
+/// later issues; until then there are none to count.
 #[derive(Debug, Default, Clone, Copy)]
 struct Counts {
     registered_container_instances: u64,
@@ -24,8 +23,9 @@ struct Counts {
     active_services: u64,
 }
 
-async fn counts(_ctx: &Ctx<'_>, _cluster: &NamedRow) -> Result<Counts> {
-    Ok(Counts::default())
+async fn counts(ctx: &Ctx<'_>, cluster: &NamedRow) -> Result<Counts> {
+    let (running_tasks, pending_tasks) = ctx.store.count_tasks(ctx.region(), &cluster.name).await?;
+    Ok(Counts { running_tasks, pending_tasks, ..Counts::default() })
 }
 
 /// Which optional parts of a cluster to return (DescribeClusters' `include`).

@@ -11,18 +11,22 @@ mod clusters;
 mod paging;
 mod tags;
 mod task_definitions;
+mod tasks;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::domain::arn::{NameOrArn, Scope};
 use crate::error::{EcsError, Result};
+use crate::scheduler::TaskRuntime;
 use crate::store::{Named, NamedRow, Store};
+use std::sync::Arc;
 
 /// The ECS service: the store and the identity berth answers as.
 #[derive(Debug)]
 pub struct Api {
     store: Store,
+    tasks: Arc<TaskRuntime>,
     account: String,
     default_region: String,
 }
@@ -31,6 +35,8 @@ pub struct Api {
 pub struct Ctx<'a> {
     /// The store.
     pub store: &'a Store,
+    /// The scheduler that runs tasks.
+    pub tasks: &'a Arc<TaskRuntime>,
     /// The region (from the request's SigV4 credential scope, else berth's default) and account.
     pub scope: Scope<'a>,
 }
@@ -107,6 +113,10 @@ operations! {
     PutAttributes => attributes::put_attributes,
     DeleteAttributes => attributes::delete_attributes,
     ListAttributes => attributes::list_attributes,
+    RunTask => tasks::run_task,
+    StopTask => tasks::stop_task,
+    DescribeTasks => tasks::describe_tasks,
+    ListTasks => tasks::list_tasks,
 }
 
 /// Turns a checked request body into a handler's input type. The model check ran first, so a
@@ -119,8 +129,8 @@ impl Api {
     /// The API over `store`, answering as `account` in `default_region` unless a request's
     /// credential scope names another region.
     #[must_use]
-    pub fn new(store: Store, account: String, default_region: String) -> Self {
-        Self { store, account, default_region }
+    pub fn new(store: Store, tasks: Arc<TaskRuntime>, account: String, default_region: String) -> Self {
+        Self { store, tasks, account, default_region }
     }
 
     /// Runs one operation. `op` is a model operation name; `input` passed the model check.
@@ -129,7 +139,7 @@ impl Api {
     /// The operation's ECS error.
     pub async fn call(&self, op: &str, region: Option<String>, input: Value) -> Result<Value> {
         let region = region.as_deref().unwrap_or(&self.default_region);
-        let ctx = Ctx { store: &self.store, scope: Scope { region, account: &self.account } };
+        let ctx = Ctx { store: &self.store, tasks: &self.tasks, scope: Scope { region, account: &self.account } };
         dispatch(&ctx, op, input).await
     }
 
@@ -138,6 +148,7 @@ impl Api {
     /// # Errors
     /// `ServerException` if the store fails.
     pub async fn reset(&self) -> Result<()> {
+        self.tasks.remove_all().await;
         self.store.reset().await.map_err(EcsError::from)
     }
 

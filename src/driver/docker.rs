@@ -6,7 +6,7 @@ use bollard::errors::Error as BollardError;
 use bollard::models::{ContainerCreateBody, ContainerInspectResponse, HostConfig, NetworkCreateRequest};
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, InspectContainerOptions, InspectNetworkOptions, ListContainersOptions,
-    RemoveContainerOptions, StopContainerOptions,
+    RemoveContainerOptions, StopContainerOptions, WaitContainerOptions,
 };
 use bytes::Bytes;
 use futures_util::TryStreamExt;
@@ -271,6 +271,24 @@ impl Docker {
             // 304: already stopped.
             Err(BollardError::DockerResponseServerError { status_code: 304, .. }) => Ok(()),
             Err(e) => Err(self.error(e)),
+        }
+    }
+
+    /// Returns once the container is no longer running (at once if it is gone). A long-lived
+    /// request to the engine, not a polling loop.
+    ///
+    /// # Errors
+    /// When the engine fails or goes away.
+    pub async fn wait(&self, id: &str) -> Result<()> {
+        use futures_util::StreamExt;
+        let mut stream = self.client.wait_container(id, None::<WaitContainerOptions>);
+        match stream.next().await {
+            // A non-zero exit code comes back as an error of its own: still an exit.
+            None | Some(Ok(_) | Err(BollardError::DockerContainerWaitError { .. })) => Ok(()),
+            Some(Err(e)) => match self.error(e) {
+                Error::NotFound(_) => Ok(()),
+                other => Err(other),
+            },
         }
     }
 

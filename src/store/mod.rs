@@ -14,6 +14,7 @@ mod attributes;
 mod named;
 mod tags;
 mod task_definitions;
+mod tasks;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -26,6 +27,7 @@ pub use account_settings::AccountSetting;
 pub use attributes::{AttributeFilter, AttributeRow};
 pub use named::{Named, NamedRow};
 pub use task_definitions::{FamilyStatus, TaskDefinitionKey};
+pub use tasks::{TaskFilter, TaskKey};
 
 /// A JSON object as stored in a `doc` column.
 pub type Doc = Map<String, Value>;
@@ -100,6 +102,7 @@ impl Store {
             "tags",
             "account_settings",
             "attributes",
+            "tasks",
         ] {
             sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
         }

@@ -1,0 +1,327 @@
+//! Tasks: RunTask, StopTask, DescribeTasks, ListTasks. The handlers store the task and hand it
+//! to the scheduler, which runs its containers (see [`crate::scheduler`]).
+//!
+//! Only the Fargate-like mode exists so far: EC2 and EXTERNAL tasks need container instances,
+//! which arrive with the EC2-mode issue, so RunTask answers for them as AWS does for a cluster
+//! without instances.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::tags::{Tag, check_tags, store_tags, tags_json};
+use super::{Ctx, clusters, paging, task_definitions};
+use crate::domain::now;
+use crate::error::Result;
+use crate::store::{Doc, NamedRow, TaskFilter, TaskKey};
+
+fn key(ctx: &Ctx<'_>, cluster: &NamedRow, id: &str) -> TaskKey {
+    TaskKey { region: ctx.region().to_owned(), cluster: cluster.name.clone(), id: id.to_owned() }
+}
+
+/// The task id a reference names: the id itself or a task ARN of the cluster.
+fn task_id<'a>(cluster: &NamedRow, reference: &'a str) -> Option<&'a str> {
+    if !reference.starts_with("arn:") {
+        return Some(reference);
+    }
+    let arn = crate::domain::arn::Arn::parse(reference)?;
+    let (task_cluster, id) = arn.resource_id.split_once('/')?;
+    (arn.resource_type == "task" && task_cluster == cluster.name).then_some(id)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RunTaskInput {
+    cluster: Option<String>,
+    task_definition: String,
+    count: Option<i64>,
+    launch_type: Option<String>,
+    capacity_provider_strategy: Option<Vec<Value>>,
+    network_configuration: Option<Value>,
+    overrides: Option<Map<String, Value>>,
+    started_by: Option<String>,
+    group: Option<String>,
+    #[serde(default)]
+    tags: Vec<Tag>,
+    propagate_tags: Option<String>,
+    #[serde(default)]
+    enable_execute_command: bool,
+    platform_version: Option<String>,
+}
+
+/// The launch type a RunTask asks for: its own, its strategy's, or the cluster's default
+/// strategy's (FARGATE_SPOT runs as FARGATE), else EC2.
+fn launch_type(input: &RunTaskInput, cluster: &NamedRow) -> (String, Option<String>) {
+    if let Some(lt) = &input.launch_type {
+        return (lt.clone(), None);
+    }
+    let strategy = input
+        .capacity_provider_strategy
+        .clone()
+        .or_else(|| cluster.doc.get("defaultCapacityProviderStrategy").and_then(Value::as_array).cloned())
+        .unwrap_or_default();
+    match strategy.first().and_then(|s| s.get("capacityProvider")).and_then(Value::as_str) {
+        Some(p @ ("FARGATE" | "FARGATE_SPOT")) => ("FARGATE".to_owned(), Some(p.to_owned())),
+        _ => ("EC2".to_owned(), None),
+    }
+}
+
+pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value> {
+    let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
+    let count = input.count.unwrap_or(1);
+    if !(1..=10).contains(&count) {
+        return Err(ecs_error!(InvalidParameterException, "count must be between 1 and 10, got {count}."));
+    }
+    let Some(td) = task_definitions::find(ctx, &input.task_definition).await? else {
+        return Err(ecs_error!(ClientException, "TaskDefinition not found."));
+    };
+    if td.get("status").and_then(Value::as_str) != Some("ACTIVE") {
+        return Err(ecs_error!(ClientException, "TaskDefinition is inactive."));
+    }
+    let tags = check_tags(&input.tags)?;
+    let (launch_type, capacity_provider) = launch_type(&input, &cluster);
+    if launch_type != "FARGATE" {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "No Container Instances were found in your cluster. (berth runs {launch_type} tasks once container instances exist; use launchType FARGATE.)"
+        ));
+    }
+    let compatible =
+        td.get("compatibilities").and_then(Value::as_array).is_some_and(|c| c.iter().any(|x| x == "FARGATE"));
+    if !compatible {
+        return Err(ecs_error!(InvalidParameterException, "Task definition does not support launch_type FARGATE."));
+    }
+    let subnet = input
+        .network_configuration
+        .as_ref()
+        .and_then(|n| n.get("awsvpcConfiguration"))
+        .and_then(|a| a.get("subnets"))
+        .and_then(Value::as_array)
+        .and_then(|s| s.first())
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let Some(subnet) = subnet else {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+        ));
+    };
+    let definitions: Vec<Map<String, Value>> = td
+        .get("containerDefinitions")
+        .and_then(Value::as_array)
+        .map(|cs| cs.iter().filter_map(|c| c.as_object().cloned()).collect())
+        .unwrap_or_default();
+    let overrides = input.overrides.unwrap_or_default();
+    for o in overrides.get("containerOverrides").and_then(Value::as_array).into_iter().flatten() {
+        let name = o.get("name").and_then(Value::as_str).unwrap_or_default();
+        if !definitions.iter().any(|d| d.get("name").and_then(Value::as_str) == Some(name)) {
+            return Err(ecs_error!(
+                InvalidParameterException,
+                "Override for container named {name} is not a container in the TaskDefinition."
+            ));
+        }
+    }
+    let td_arn = td.get("taskDefinitionArn").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let family = td.get("family").and_then(Value::as_str).unwrap_or_default();
+    let mut task_tags = tags.clone();
+    if input.propagate_tags.as_deref() == Some("TASK_DEFINITION") {
+        for (k, v) in ctx.store.get_tags(&td_arn).await? {
+            if !task_tags.iter().any(|(existing, _)| *existing == k) {
+                task_tags.push((k, v));
+            }
+        }
+    }
+    let mut tasks = Vec::new();
+    for _ in 0..count {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let arn = ctx.scope.arn(&format!("task/{}/{id}", cluster.name));
+        let containers: Vec<Value> = definitions
+            .iter()
+            .map(|d| {
+                let name = d.get("name").and_then(Value::as_str).unwrap_or_default();
+                let mut c = json!({
+                    "containerArn": ctx.scope.arn(&format!("container/{}/{id}/{}", cluster.name, uuid::Uuid::new_v4())),
+                    "taskArn": arn,
+                    "name": name,
+                    "image": d.get("image").cloned().unwrap_or(Value::Null),
+                    "lastStatus": "PENDING",
+                    "networkInterfaces": [],
+                    "healthStatus": "UNKNOWN",
+                    "cpu": d.get("cpu").and_then(Value::as_i64).unwrap_or(0).to_string(),
+                });
+                if let Some(m) = d.get("memory").and_then(Value::as_i64) {
+                    c["memory"] = json!(m.to_string());
+                }
+                if let Some(m) = d.get("memoryReservation").and_then(Value::as_i64) {
+                    c["memoryReservation"] = json!(m.to_string());
+                }
+                c
+            })
+            .collect();
+        let mut doc = Doc::new();
+        doc.insert("taskArn".into(), json!(arn));
+        doc.insert("clusterArn".into(), json!(cluster.arn));
+        doc.insert("taskDefinitionArn".into(), json!(td_arn));
+        doc.insert("containers".into(), json!(containers));
+        doc.insert("lastStatus".into(), json!("PROVISIONING"));
+        doc.insert("desiredStatus".into(), json!("RUNNING"));
+        doc.insert("createdAt".into(), json!(now()));
+        doc.insert("launchType".into(), json!(launch_type));
+        if let Some(p) = &capacity_provider {
+            doc.insert("capacityProviderName".into(), json!(p));
+        }
+        doc.insert(
+            "platformVersion".into(),
+            json!(match input.platform_version.as_deref() {
+                None | Some("LATEST") => "1.4.0",
+                Some(v) => v,
+            }),
+        );
+        doc.insert("platformFamily".into(), json!("Linux"));
+        doc.insert("availabilityZone".into(), json!(format!("{}a", ctx.region())));
+        doc.insert("cpu".into(), td.get("cpu").cloned().unwrap_or(Value::Null));
+        doc.insert("memory".into(), td.get("memory").cloned().unwrap_or(Value::Null));
+        doc.insert("group".into(), json!(input.group.clone().unwrap_or_else(|| format!("family:{family}"))));
+        if let Some(by) = &input.started_by {
+            doc.insert("startedBy".into(), json!(by));
+        }
+        let mut task_overrides = overrides.clone();
+        task_overrides.entry("containerOverrides").or_insert(json!([]));
+        task_overrides.entry("inferenceAcceleratorOverrides").or_insert(json!([]));
+        doc.insert("overrides".into(), Value::Object(task_overrides));
+        doc.insert("enableExecuteCommand".into(), json!(input.enable_execute_command));
+        doc.insert("ephemeralStorage".into(), json!({"sizeInGiB": 20}));
+        doc.insert("healthStatus".into(), json!("UNKNOWN"));
+        doc.insert("version".into(), json!(1));
+        doc.insert(
+            "attachments".into(),
+            json!([{
+                "id": uuid::Uuid::new_v4().to_string(),
+                "type": "ElasticNetworkInterface",
+                "status": "PRECREATED",
+                "details": [{"name": "subnetId", "value": subnet}],
+            }]),
+        );
+        doc.retain(|_, v| !v.is_null());
+        let task_key = key(ctx, &cluster, &id);
+        ctx.store.insert_task(&task_key, &doc).await?;
+        store_tags(ctx, &arn, &task_tags).await?;
+        ctx.tasks.spawn(task_key, arn.clone());
+        let mut out = doc;
+        out.insert("tags".into(), tags_json(ctx, &arn).await?);
+        tasks.push(Value::Object(out));
+    }
+    Ok(json!({"tasks": tasks, "failures": []}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct StopTaskInput {
+    cluster: Option<String>,
+    task: String,
+    reason: Option<String>,
+}
+
+pub(super) async fn stop_task(ctx: &Ctx<'_>, input: StopTaskInput) -> Result<Value> {
+    let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
+    let not_found = || ecs_error!(InvalidParameterException, "The referenced task was not found.");
+    let id = task_id(&cluster, &input.task).ok_or_else(not_found)?;
+    let reason = input.reason.unwrap_or_else(|| "Task stopped by user".to_owned());
+    let at = now();
+    let updated = ctx
+        .store
+        .update_task(&key(ctx, &cluster, id), |doc| {
+            if doc.get("desiredStatus").and_then(Value::as_str) != Some("STOPPED") {
+                doc.insert("desiredStatus".into(), json!("STOPPED"));
+                doc.insert("stopCode".into(), json!("UserInitiated"));
+                doc.insert("stoppedReason".into(), json!(reason));
+                doc.insert("stoppingAt".into(), json!(at));
+            }
+        })
+        .await?
+        .ok_or_else(not_found)?;
+    let arn = updated.get("taskArn").and_then(Value::as_str).unwrap_or_default().to_owned();
+    ctx.tasks.signal_stop(&arn);
+    Ok(json!({"task": updated}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct DescribeTasksInput {
+    cluster: Option<String>,
+    tasks: Vec<String>,
+    #[serde(default)]
+    include: Vec<String>,
+}
+
+pub(super) async fn describe_tasks(ctx: &Ctx<'_>, input: DescribeTasksInput) -> Result<Value> {
+    let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
+    if input.tasks.is_empty() {
+        return Err(ecs_error!(InvalidParameterException, "Tasks cannot be empty."));
+    }
+    if input.tasks.len() > 100 {
+        return Err(ecs_error!(InvalidParameterException, "tasks can have at most 100 items."));
+    }
+    let with_tags = input.include.iter().any(|f| f == "TAGS");
+    let mut tasks = Vec::new();
+    let mut failures = Vec::new();
+    for reference in &input.tasks {
+        let found = match task_id(&cluster, reference) {
+            Some(id) => ctx.store.get_task(&key(ctx, &cluster, id)).await?,
+            None => None,
+        };
+        match found {
+            Some(mut doc) => {
+                if with_tags {
+                    let arn = doc.get("taskArn").and_then(Value::as_str).unwrap_or_default().to_owned();
+                    doc.insert("tags".into(), tags_json(ctx, &arn).await?);
+                }
+                tasks.push(Value::Object(doc));
+            }
+            None => {
+                let arn = if reference.starts_with("arn:") {
+                    reference.clone()
+                } else {
+                    ctx.scope.arn(&format!("task/{}/{reference}", cluster.name))
+                };
+                failures.push(json!({"arn": arn, "reason": "MISSING"}));
+            }
+        }
+    }
+    Ok(json!({"tasks": tasks, "failures": failures}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ListTasksInput {
+    cluster: Option<String>,
+    family: Option<String>,
+    started_by: Option<String>,
+    launch_type: Option<String>,
+    desired_status: Option<String>,
+    service_name: Option<String>,
+    container_instance: Option<String>,
+    next_token: Option<String>,
+    max_results: Option<i64>,
+}
+
+pub(super) async fn list_tasks(ctx: &Ctx<'_>, input: ListTasksInput) -> Result<Value> {
+    const LIST: &str = "ListTasks";
+    let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
+    let size = paging::page_size(input.max_results, 100, 100)?;
+    // No services or container instances exist yet: nothing runs for one.
+    if input.service_name.is_some() || input.container_instance.is_some() {
+        return Ok(json!({"taskArns": []}));
+    }
+    let filter = TaskFilter {
+        family: input.family.as_deref(),
+        started_by: input.started_by.as_deref(),
+        launch_type: input.launch_type.as_deref(),
+        desired_status: input.desired_status.as_deref().unwrap_or("RUNNING"),
+    };
+    let after =
+        paging::decode(LIST, input.next_token.as_deref())?.and_then(|k| k.into_iter().next()).unwrap_or_default();
+    let mut rows = ctx.store.list_tasks(ctx.region(), &cluster.name, &filter, &after, size + 1).await?;
+    let next = paging::next_token(LIST, &mut rows, size, |(id, _)| vec![id.clone()]);
+    let arns: Vec<&str> = rows.iter().map(|(_, arn)| arn.as_str()).collect();
+    Ok(json!({"taskArns": arns, "nextToken": next}))
+}

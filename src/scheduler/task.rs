@@ -1,0 +1,579 @@
+//! Driving one task: PROVISIONING → PENDING → ACTIVATING → RUNNING → DEACTIVATING → STOPPING
+//! → DEPROVISIONING → STOPPED, with real containers. Every state change is stored before the
+//! step it announces, so a restarted berth knows where each task was.
+//!
+//! In the Fargate-like mode a task's containers share one network namespace held by a holder
+//! container (see [`crate::driver::holder`]); its ports are published on 127.0.0.1.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use serde_json::{Map, Value, json};
+use tokio::sync::Notify;
+
+use super::TaskRuntime;
+use crate::domain::now;
+use crate::driver::{ContainerSpec, Docker, NetworkAttachment, PortSpec, Protocol};
+use crate::store::{Doc, TaskKey};
+
+/// The default seconds between SIGTERM and SIGKILL, as ECS's.
+const DEFAULT_STOP_TIMEOUT: i64 = 30;
+
+/// Labels that tie a Docker object to its task.
+pub const LABEL_TASK: &str = "berth.task-arn";
+const LABEL_CONTAINER: &str = "berth.container-name";
+const LABEL_CLUSTER: &str = "berth.cluster";
+const HOLDER: &str = "~holder";
+
+/// One running container of the task.
+#[derive(Debug, Clone)]
+struct Running {
+    index: usize,
+    id: String,
+    essential: bool,
+    stop_timeout: i64,
+}
+
+/// Why a task ends before it ran: the stop code and reason recorded on the task.
+struct Failure {
+    code: &'static str,
+    reason: String,
+}
+
+fn failed(reason: impl Into<String>) -> Failure {
+    Failure { code: "TaskFailedToStart", reason: reason.into() }
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// Drives a task to completion. `resumed` is the stored task when berth restarted.
+pub async fn drive(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Arc<Notify>, resumed: Option<Doc>) {
+    let outcome = match resumed {
+        None => start(rt, key).await,
+        Some(doc) => resume(rt, key, doc).await,
+    };
+    let (docker, running) = match outcome {
+        Ok(started) => started,
+        Err((failure, docker)) => {
+            update(rt, key, |doc| set_stop(doc, failure.code, &failure.reason)).await;
+            finish(rt, key, docker.as_ref(), &[]).await;
+            return;
+        }
+    };
+    watch(rt, key, stop, &docker, &running).await;
+    finish(rt, key, Some(&docker), &running).await;
+}
+
+/// Applies an edit to the stored task; logs (and otherwise ignores) a store failure or a task
+/// that vanished (reset).
+async fn update(rt: &TaskRuntime, key: &TaskKey, edit: impl FnOnce(&mut Doc)) -> Option<Doc> {
+    match rt.store().update_task(key, edit).await {
+        Ok(doc) => doc,
+        Err(e) => {
+            tracing::error!(task = %key.id, error = %e, "cannot record task state");
+            None
+        }
+    }
+}
+
+/// Records why the task stops, unless a reason is already there (a StopTask came first).
+fn set_stop(doc: &mut Doc, code: &str, reason: &str) {
+    doc.insert("desiredStatus".into(), json!("STOPPED"));
+    if doc.get("stopCode").is_none() {
+        doc.insert("stopCode".into(), json!(code));
+        doc.insert("stoppedReason".into(), json!(reason));
+    }
+}
+
+fn desired_stopped(doc: Option<&Doc>) -> bool {
+    doc.is_none_or(|d| d.get("desiredStatus").and_then(Value::as_str) == Some("STOPPED"))
+}
+
+type Started = (Docker, Vec<Running>);
+
+async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey) -> Result<Started, (Failure, Option<Docker>)> {
+    let docker = rt.docker().await.map_err(|e| {
+        (
+            failed(format!(
+                "CannotStartContainerError: cannot reach the Docker engine at {}: {e}",
+                rt.docker_host_name()
+            )),
+            None,
+        )
+    })?;
+    let fail = |f: Failure| (f, Some(docker.clone()));
+    let Some(doc) = update(rt, key, |doc| {
+        doc.insert("lastStatus".into(), json!("PENDING"));
+        doc.insert("pullStartedAt".into(), json!(now()));
+    })
+    .await
+    else {
+        return Err(fail(failed("The task was deleted.")));
+    };
+    let definition = task_definition(rt, key, &doc).await.map_err(&fail)?;
+    let containers: Vec<Map<String, Value>> = definition
+        .get("containerDefinitions")
+        .and_then(Value::as_array)
+        .map(|cs| cs.iter().filter_map(|c| c.as_object().cloned()).collect())
+        .unwrap_or_default();
+
+    // Images: berth runs offline, so an image must already be on the engine.
+    for c in &containers {
+        let image = c.get("image").and_then(Value::as_str).unwrap_or_default();
+        match docker.has_image(image).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(fail(failed(format!(
+                    "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref {image}: not found (berth runs offline: build or load the image on the Docker engine first)"
+                ))));
+            }
+            Err(e) => return Err(fail(failed(format!("CannotPullContainerError: {e}")))),
+        }
+    }
+    update(rt, key, |doc| {
+        doc.insert("pullStoppedAt".into(), json!(now()));
+    })
+    .await;
+
+    // The holder: the task's network namespace and its published ports.
+    let labels = BTreeMap::from([
+        (LABEL_TASK.to_owned(), str_of(&Value::Object(doc.clone()), "taskArn").unwrap_or_default().to_owned()),
+        (LABEL_CLUSTER.to_owned(), key.cluster.clone()),
+    ]);
+    docker.ensure_holder_image().await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
+    let mut ports = Vec::new();
+    for c in &containers {
+        for m in c.get("portMappings").and_then(Value::as_array).into_iter().flatten() {
+            let Some(port) = m.get("containerPort").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()) else {
+                continue;
+            };
+            let protocol = if str_of(m, "protocol") == Some("udp") { Protocol::Udp } else { Protocol::Tcp };
+            ports.push(PortSpec { container_port: port, protocol, host_ip: "127.0.0.1".into(), host_port: None });
+        }
+    }
+    let mut holder_labels = labels.clone();
+    holder_labels.insert(LABEL_CONTAINER.to_owned(), HOLDER.to_owned());
+    let holder_spec = ContainerSpec {
+        name: format!("berth-{}-holder", key.id),
+        image: crate::driver::holder::IMAGE.to_owned(),
+        labels: holder_labels,
+        ports,
+        ..Default::default()
+    };
+    let holder =
+        docker.create(&holder_spec).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
+    docker.start(&holder).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
+    let holder_state =
+        docker.inspect(&holder).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
+    let ip = holder_state.addresses.values().next().cloned().unwrap_or_default();
+
+    update(rt, key, |doc| {
+        doc.insert("lastStatus".into(), json!("ACTIVATING"));
+        attach_eni(doc, &ip);
+    })
+    .await;
+
+    // Containers, dependencies first.
+    let overrides: Vec<Value> = doc
+        .get("overrides")
+        .and_then(|o| o.get("containerOverrides"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut running = Vec::new();
+    for index in start_order(&containers) {
+        let current = rt.store().get_task(key).await.ok().flatten();
+        if desired_stopped(current.as_ref()) {
+            break;
+        }
+        let c = &containers[index];
+        let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
+        let over = overrides.iter().find(|o| str_of(o, "name") == Some(name));
+        let spec = container_spec(key, &labels, c, over, &holder);
+        let id = docker.create(&spec).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
+        running.push(Running {
+            index,
+            id: id.clone(),
+            essential: c.get("essential").and_then(Value::as_bool).unwrap_or(true),
+            stop_timeout: spec.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
+        });
+        if let Err(e) = docker.start(&id).await {
+            // Record what exists so it is cleaned up, then fail.
+            record_runtime_ids(rt, key, &running).await;
+            return Err(fail(failed(format!("CannotStartContainerError: {e}"))));
+        }
+    }
+    record_runtime_ids(rt, key, &running).await;
+    let bindings = holder_state.ports.clone();
+    let at = now();
+    update(rt, key, |doc| {
+        if desired_stopped(Some(doc)) {
+            return;
+        }
+        doc.insert("lastStatus".into(), json!("RUNNING"));
+        doc.insert("startedAt".into(), json!(at));
+        doc.insert("connectivity".into(), json!("CONNECTED"));
+        doc.insert("connectivityAt".into(), json!(at));
+        let attachment_id =
+            doc.get("attachments").and_then(|a| a.get(0)).and_then(|a| a.get("id")).cloned().unwrap_or(Value::Null);
+        if let Some(Value::Array(cs)) = doc.get_mut("containers") {
+            for (i, c) in cs.iter_mut().enumerate() {
+                let Some(own) = containers.get(i) else { continue };
+                let own_ports: Vec<u64> = own
+                    .get("portMappings")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|m| m.get("containerPort").and_then(Value::as_u64))
+                    .collect();
+                c["lastStatus"] = json!("RUNNING");
+                c["networkBindings"] = json!(
+                    bindings
+                        .iter()
+                        .filter(|b| own_ports.contains(&u64::from(b.container_port)))
+                        .map(|b| json!({
+                            "bindIP": b.host_ip,
+                            "containerPort": b.container_port,
+                            "hostPort": b.host_port,
+                            "protocol": if b.protocol == Protocol::Udp { "udp" } else { "tcp" },
+                        }))
+                        .collect::<Vec<_>>()
+                );
+                c["networkInterfaces"] = json!([{"attachmentId": attachment_id, "privateIpv4Address": ip}]);
+            }
+        }
+    })
+    .await;
+    Ok((docker, running))
+}
+
+/// Picks a task up again after a restart of berth.
+async fn resume(rt: &Arc<TaskRuntime>, key: &TaskKey, doc: Doc) -> Result<Started, (Failure, Option<Docker>)> {
+    let docker = rt.docker().await.map_err(|e| {
+        (failed(format!("berth restarted and cannot reach the Docker engine at {}: {e}", rt.docker_host_name())), None)
+    })?;
+    let fail = |reason: &str| (Failure { code: "TaskFailedToStart", reason: reason.to_owned() }, Some(docker.clone()));
+    if doc.get("lastStatus").and_then(Value::as_str) != Some("RUNNING") {
+        return Err(fail("Task stopped: berth restarted before the task was running."));
+    }
+    let definition = task_definition(rt, key, &doc).await.map_err(|f| (f, Some(docker.clone())))?;
+    let definitions: Vec<Value> =
+        definition.get("containerDefinitions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut running = Vec::new();
+    let containers = doc.get("containers").and_then(Value::as_array).cloned().unwrap_or_default();
+    for (index, c) in containers.iter().enumerate() {
+        if str_of(c, "lastStatus") == Some("STOPPED") {
+            continue;
+        }
+        let Some(id) = str_of(c, "runtimeId") else { continue };
+        let alive = docker.inspect(id).await.is_ok_and(|s| s.running);
+        let def = definitions.get(index);
+        let essential = def.and_then(|d| d.get("essential")).and_then(Value::as_bool).unwrap_or(true);
+        if !alive && essential {
+            return Err(fail("Essential container in task exited"));
+        }
+        let stop_timeout =
+            def.and_then(|d| d.get("stopTimeout")).and_then(Value::as_i64).unwrap_or(DEFAULT_STOP_TIMEOUT);
+        running.push(Running { index, id: id.to_owned(), essential, stop_timeout });
+    }
+    tracing::info!(task = %key.id, containers = running.len(), "resumed after restart");
+    Ok((docker, running))
+}
+
+async fn task_definition(rt: &TaskRuntime, key: &TaskKey, doc: &Doc) -> Result<Doc, Failure> {
+    let arn = doc.get("taskDefinitionArn").and_then(Value::as_str).unwrap_or_default();
+    let tail = arn.rsplit_once('/').map_or(arn, |(_, t)| t);
+    let (family, revision) = tail.rsplit_once(':').unwrap_or((tail, "0"));
+    let revision = revision.parse::<i64>().unwrap_or(0);
+    match rt.store().get_task_definition(&key.region, family, Some(revision)).await {
+        Ok(Some(td)) => Ok(td),
+        Ok(None) => Err(failed(format!("The task definition {arn} no longer exists."))),
+        Err(e) => Err(failed(format!("berth could not read the task definition: {e}"))),
+    }
+}
+
+async fn record_runtime_ids(rt: &TaskRuntime, key: &TaskKey, running: &[Running]) {
+    update(rt, key, |doc| {
+        if let Some(Value::Array(cs)) = doc.get_mut("containers") {
+            for r in running {
+                if let Some(c) = cs.get_mut(r.index) {
+                    c["runtimeId"] = json!(r.id);
+                }
+            }
+        }
+    })
+    .await;
+}
+
+/// Completes the task's ENI attachment (created PRECREATED by RunTask with its subnet) with the
+/// holder's address, as ECS reports an attached ENI.
+fn attach_eni(doc: &mut Doc, ip: &str) {
+    let dns = format!("ip-{}.ec2.internal", ip.replace('.', "-"));
+    let eni = format!("eni-{}", &uuid::Uuid::new_v4().simple().to_string()[..17]);
+    let mac = {
+        let b = uuid::Uuid::new_v4().into_bytes();
+        format!("0a:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4])
+    };
+    let Some(Value::Array(attachments)) = doc.get_mut("attachments") else { return };
+    let Some(eni_attachment) = attachments.get_mut(0) else { return };
+    eni_attachment["status"] = json!("ATTACHED");
+    if let Some(Value::Array(details)) = eni_attachment.get_mut("details") {
+        details.extend([
+            json!({"name": "networkInterfaceId", "value": eni}),
+            json!({"name": "macAddress", "value": mac}),
+            json!({"name": "privateDnsName", "value": dns}),
+            json!({"name": "privateIPv4Address", "value": ip}),
+        ]);
+    }
+}
+
+/// Container indexes in an order where every container starts after those it depends on.
+fn start_order(containers: &[Map<String, Value>]) -> Vec<usize> {
+    let names: Vec<&str> =
+        containers.iter().map(|c| c.get("name").and_then(Value::as_str).unwrap_or_default()).collect();
+    let deps: Vec<Vec<usize>> = containers
+        .iter()
+        .map(|c| {
+            c.get("dependsOn")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d.get("containerName").and_then(Value::as_str))
+                .filter_map(|n| names.iter().position(|x| *x == n))
+                .collect()
+        })
+        .collect();
+    let mut order = Vec::with_capacity(containers.len());
+    while order.len() < containers.len() {
+        let before = order.len();
+        for (i, needs) in deps.iter().enumerate() {
+            if !order.contains(&i) && needs.iter().all(|d| order.contains(d)) {
+                order.push(i);
+            }
+        }
+        if order.len() == before {
+            // A cycle (registration does not check for them): start the rest as listed.
+            order.extend((0..containers.len()).filter(|i| !order.contains(i)).collect::<Vec<_>>());
+        }
+    }
+    order
+}
+
+fn container_spec(
+    key: &TaskKey,
+    labels: &BTreeMap<String, String>,
+    c: &Map<String, Value>,
+    over: Option<&Value>,
+    holder: &str,
+) -> ContainerSpec {
+    let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
+    let strings = |v: Option<&Value>| -> Option<Vec<String>> {
+        v.and_then(Value::as_array).map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+    };
+    let mut env: Vec<(String, String)> = vec![
+        ("AWS_REGION".into(), key.region.clone()),
+        ("AWS_DEFAULT_REGION".into(), key.region.clone()),
+        ("AWS_EXECUTION_ENV".into(), "AWS_ECS_FARGATE".into()),
+    ];
+    let pairs = |v: Option<&Value>| -> Vec<(String, String)> {
+        v.and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| Some((str_of(e, "name")?.to_owned(), str_of(e, "value").unwrap_or_default().to_owned())))
+            .collect()
+    };
+    for (k, v) in pairs(c.get("environment")).into_iter().chain(pairs(over.and_then(|o| o.get("environment")))) {
+        env.retain(|(existing, _)| *existing != k);
+        env.push((k, v));
+    }
+    let int = |field: &str| over.and_then(|o| o.get(field)).or_else(|| c.get(field)).and_then(Value::as_i64);
+    let mut container_labels = labels.clone();
+    container_labels.insert(LABEL_CONTAINER.to_owned(), name.to_owned());
+    if let Some(Value::Object(docker_labels)) = c.get("dockerLabels") {
+        for (k, v) in docker_labels {
+            if let Some(v) = v.as_str() {
+                container_labels.entry(k.clone()).or_insert_with(|| v.to_owned());
+            }
+        }
+    }
+    let init =
+        c.get("linuxParameters").and_then(|l| l.get("initProcessEnabled")).and_then(Value::as_bool).unwrap_or(true);
+    ContainerSpec {
+        name: format!("berth-{}-{name}", key.id),
+        image: c.get("image").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        entrypoint: strings(c.get("entryPoint")),
+        command: strings(over.and_then(|o| o.get("command"))).or_else(|| strings(c.get("command"))),
+        env,
+        labels: container_labels,
+        working_dir: c.get("workingDirectory").and_then(Value::as_str).map(str::to_owned),
+        user: c.get("user").and_then(Value::as_str).map(str::to_owned),
+        hostname: None,
+        memory_mib: int("memory"),
+        memory_reservation_mib: int("memoryReservation"),
+        cpu_shares: int("cpu").filter(|c| *c >= 2),
+        network: Some(NetworkAttachment::Container(holder.to_owned())),
+        ports: Vec::new(),
+        init,
+        stop_timeout: c.get("stopTimeout").and_then(Value::as_i64),
+    }
+}
+
+/// Waits for the task to end: an essential container exiting, or a stop request. A
+/// non-essential container's exit is recorded and the task goes on.
+async fn watch(rt: &TaskRuntime, key: &TaskKey, stop: &Arc<Notify>, docker: &Docker, running: &[Running]) {
+    let mut waits: FuturesUnordered<_> = running
+        .iter()
+        .map(|r| {
+            let docker = docker.clone();
+            let id = r.id.clone();
+            let position = r.index;
+            async move {
+                let result = docker.wait(&id).await;
+                (position, result)
+            }
+        })
+        .collect();
+    if desired_stopped(rt.store().get_task(key).await.ok().flatten().as_ref()) {
+        return;
+    }
+    loop {
+        tokio::select! {
+            next = waits.next() => {
+                let Some((index, result)) = next else { return };
+                if let Err(e) = result {
+                    tracing::warn!(task = %key.id, error = %e, "lost track of a container");
+                }
+                let Some(r) = running.iter().find(|r| r.index == index) else { continue };
+                record_exit(rt, key, docker, r).await;
+                if r.essential {
+                    update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", "Essential container in task exited")).await;
+                    return;
+                }
+            }
+            () = stop.notified() => return,
+        }
+    }
+}
+
+async fn record_exit(rt: &TaskRuntime, key: &TaskKey, docker: &Docker, r: &Running) {
+    let state = docker.inspect(&r.id).await.ok();
+    update(rt, key, |doc| {
+        if let Some(Value::Array(cs)) = doc.get_mut("containers")
+            && let Some(c) = cs.get_mut(r.index)
+        {
+            c["lastStatus"] = json!("STOPPED");
+            if let Some(state) = &state {
+                if let Some(code) = state.exit_code {
+                    c["exitCode"] = json!(code);
+                }
+                if state.oom_killed {
+                    c["reason"] = json!("OutOfMemoryError: Container killed due to memory usage");
+                }
+            }
+        }
+    })
+    .await;
+}
+
+/// Stops and removes the task's containers and records it STOPPED.
+async fn finish(rt: &TaskRuntime, key: &TaskKey, docker: Option<&Docker>, running: &[Running]) {
+    let at = now();
+    let task = update(rt, key, |doc| {
+        doc.insert("desiredStatus".into(), json!("STOPPED"));
+        doc.insert("lastStatus".into(), json!("DEACTIVATING"));
+        doc.entry("stoppingAt").or_insert(json!(at));
+        doc.entry("executionStoppedAt").or_insert(json!(at));
+    })
+    .await;
+    let arn = task.as_ref().and_then(|d| d.get("taskArn")).and_then(Value::as_str).map(str::to_owned);
+    update(rt, key, |doc| {
+        doc.insert("lastStatus".into(), json!("STOPPING"));
+    })
+    .await;
+    if let Some(docker) = docker {
+        let stops = running.iter().map(|r| {
+            let timeout = i32::try_from(r.stop_timeout).unwrap_or(i32::MAX);
+            async move {
+                if let Err(e) = docker.stop(&r.id, timeout).await {
+                    tracing::debug!(container = %r.id, error = %e, "stop");
+                }
+            }
+        });
+        futures_util::future::join_all(stops).await;
+        for r in running {
+            record_exit(rt, key, docker, r).await;
+        }
+        update(rt, key, |doc| {
+            doc.insert("lastStatus".into(), json!("DEPROVISIONING"));
+        })
+        .await;
+        if let Some(arn) = &arn {
+            remove_task_containers(docker, arn).await;
+        }
+    }
+    let at = now();
+    update(rt, key, |doc| {
+        doc.insert("lastStatus".into(), json!("STOPPED"));
+        doc.insert("stoppedAt".into(), json!(at));
+        if let Some(Value::Array(cs)) = doc.get_mut("containers") {
+            for c in cs {
+                c["lastStatus"] = json!("STOPPED");
+            }
+        }
+        if let Some(Value::Array(attachments)) = doc.get_mut("attachments") {
+            for a in attachments {
+                a["status"] = json!("DELETED");
+            }
+        }
+        doc.insert("connectivity".into(), json!("DISCONNECTED"));
+    })
+    .await;
+}
+
+/// Removes every container labelled with the task's ARN (its containers and its holder).
+pub async fn remove_task_containers(docker: &Docker, arn: &str) {
+    let labels = BTreeMap::from([(LABEL_TASK.to_owned(), arn.to_owned())]);
+    match docker.list(&labels).await {
+        Ok(containers) => {
+            for c in containers {
+                if let Err(e) = docker.remove(&c.id).await {
+                    tracing::warn!(container = %c.id, error = %e, "cannot remove a task's container");
+                }
+            }
+        }
+        Err(e) => tracing::warn!(task = %arn, error = %e, "cannot list a task's containers"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defs(v: Value) -> Vec<Map<String, Value>> {
+        v.as_array().unwrap().iter().map(|c| c.as_object().cloned().unwrap()).collect()
+    }
+
+    #[test]
+    fn dependencies_start_first() {
+        let containers = defs(json!([
+            {"name": "app", "dependsOn": [{"containerName": "db", "condition": "HEALTHY"}, {"containerName": "init", "condition": "SUCCESS"}]},
+            {"name": "db", "dependsOn": [{"containerName": "init", "condition": "COMPLETE"}]},
+            {"name": "init"},
+        ]));
+        assert_eq!(start_order(&containers), vec![2, 1, 0]);
+    }
+
+    #[test]
+    fn a_cycle_still_starts_everything() {
+        let containers = defs(json!([
+            {"name": "a", "dependsOn": [{"containerName": "b", "condition": "START"}]},
+            {"name": "b", "dependsOn": [{"containerName": "a", "condition": "START"}]},
+            {"name": "c"},
+        ]));
+        assert_eq!(start_order(&containers), vec![2, 0, 1]);
+    }
+}

@@ -1,0 +1,184 @@
+//! Tasks. Every change is a read-modify-write of one row inside the store's single write
+//! connection, so a StopTask and the task's own driver never overwrite each other.
+
+use serde_json::Value;
+use sqlx::Row;
+
+use super::{Doc, Result, Store, doc_text, parse_doc};
+
+/// A stored task's keys (the rest is in the document).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskKey {
+    /// The region.
+    pub region: String,
+    /// The cluster's name.
+    pub cluster: String,
+    /// The task id.
+    pub id: String,
+}
+
+/// ListTasks' filters.
+#[derive(Debug, Clone, Default)]
+pub struct TaskFilter<'a> {
+    /// Only tasks of this family.
+    pub family: Option<&'a str>,
+    /// Only tasks started by this.
+    pub started_by: Option<&'a str>,
+    /// Only tasks with this launch type.
+    pub launch_type: Option<&'a str>,
+    /// RUNNING (the default) or STOPPED.
+    pub desired_status: &'a str,
+}
+
+fn text(doc: &Doc, key: &str) -> String {
+    doc.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+impl Store {
+    /// Stores a new task.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn insert_task(&self, key: &TaskKey, doc: &Doc) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO tasks (region, cluster, id, arn, family, started_by, launch_type, desired_status, last_status, doc) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&key.region)
+        .bind(&key.cluster)
+        .bind(&key.id)
+        .bind(text(doc, "taskArn"))
+        .bind(family_of(doc))
+        .bind(doc.get("startedBy").and_then(Value::as_str))
+        .bind(text(doc, "launchType"))
+        .bind(text(doc, "desiredStatus"))
+        .bind(text(doc, "lastStatus"))
+        .bind(doc_text(doc))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Applies `edit` to a task's document and stores it, atomically. None if there is no such
+    /// task.
+    ///
+    /// # Errors
+    /// On a database failure; then nothing changed.
+    pub async fn update_task(&self, key: &TaskKey, edit: impl FnOnce(&mut Doc)) -> Result<Option<Doc>> {
+        let mut tx = self.write.begin().await?;
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT doc FROM tasks WHERE region = ? AND cluster = ? AND id = ?")
+                .bind(&key.region)
+                .bind(&key.cluster)
+                .bind(&key.id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(found) = found else { return Ok(None) };
+        let mut doc = parse_doc(&found)?;
+        edit(&mut doc);
+        sqlx::query(
+            "UPDATE tasks SET desired_status = ?, last_status = ?, doc = ? WHERE region = ? AND cluster = ? AND id = ?",
+        )
+        .bind(text(&doc, "desiredStatus"))
+        .bind(text(&doc, "lastStatus"))
+        .bind(doc_text(&doc))
+        .bind(&key.region)
+        .bind(&key.cluster)
+        .bind(&key.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(doc))
+    }
+
+    /// A task by id.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn get_task(&self, key: &TaskKey) -> Result<Option<Doc>> {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT doc FROM tasks WHERE region = ? AND cluster = ? AND id = ?")
+                .bind(&key.region)
+                .bind(&key.cluster)
+                .bind(&key.id)
+                .fetch_optional(&self.read)
+                .await?;
+        found.as_deref().map(parse_doc).transpose()
+    }
+
+    /// Task ARNs of a cluster, filtered, in id order after `after`, at most `limit`.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn list_tasks(
+        &self,
+        region: &str,
+        cluster: &str,
+        filter: &TaskFilter<'_>,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>> {
+        let mut sql = String::from(
+            "SELECT id, arn FROM tasks WHERE region = ? AND cluster = ? AND desired_status = ? AND id > ?",
+        );
+        if filter.family.is_some() {
+            sql.push_str(" AND family = ?");
+        }
+        if filter.started_by.is_some() {
+            sql.push_str(" AND started_by = ?");
+        }
+        if filter.launch_type.is_some() {
+            sql.push_str(" AND launch_type = ?");
+        }
+        sql.push_str(" ORDER BY id LIMIT ?");
+        let mut query = sqlx::query(&sql).bind(region).bind(cluster).bind(filter.desired_status).bind(after);
+        for value in [filter.family, filter.started_by, filter.launch_type].into_iter().flatten() {
+            query = query.bind(value);
+        }
+        let rows = query.bind(limit).fetch_all(&self.read).await?;
+        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("arn")?))).collect()
+    }
+
+    /// (running, pending) task counts of a cluster: RUNNING, and anything before it.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn count_tasks(&self, region: &str, cluster: &str) -> Result<(u64, u64)> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(last_status = 'RUNNING'), 0) AS running, \
+                    COALESCE(SUM(last_status IN ('PROVISIONING', 'PENDING', 'ACTIVATING')), 0) AS pending \
+             FROM tasks WHERE region = ? AND cluster = ? AND desired_status = 'RUNNING'",
+        )
+        .bind(region)
+        .bind(cluster)
+        .fetch_one(&self.read)
+        .await?;
+        let running: i64 = row.try_get("running")?;
+        let pending: i64 = row.try_get("pending")?;
+        Ok((u64::try_from(running).unwrap_or(0), u64::try_from(pending).unwrap_or(0)))
+    }
+
+    /// Every task not yet STOPPED, in any region (for resuming after a restart).
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn unfinished_tasks(&self) -> Result<Vec<(TaskKey, Doc)>> {
+        let rows = sqlx::query("SELECT region, cluster, id, doc FROM tasks WHERE last_status != 'STOPPED'")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let key =
+                    TaskKey { region: r.try_get("region")?, cluster: r.try_get("cluster")?, id: r.try_get("id")? };
+                Ok((key, parse_doc(r.try_get("doc")?)?))
+            })
+            .collect()
+    }
+}
+
+/// The family of a task's task definition ARN (`.../task-definition/FAMILY:REV`).
+fn family_of(doc: &Doc) -> String {
+    let arn = text(doc, "taskDefinitionArn");
+    let tail = arn.rsplit_once('/').map_or(arn.as_str(), |(_, t)| t);
+    tail.rsplit_once(':').map_or(tail, |(f, _)| f).to_owned()
+}
