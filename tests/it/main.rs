@@ -16,3 +16,4 @@ mod durability;
 mod protocol;
 mod tags;
 mod task_definitions;
+mod tasks;

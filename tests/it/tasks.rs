@@ -1,0 +1,301 @@
+//! Tasks as real containers (Fargate-like mode) through aws-sdk-ecs: exit codes and stop codes,
+//! non-essential exits, overrides, localhost between a task's containers, published ports,
+//! StopTask and stopTimeout, a missing image, validation, and kill -9 of berth while a task runs.
+
+use std::time::Duration;
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::{
+    AwsVpcConfiguration, Compatibility, ContainerDefinition, ContainerOverride, KeyValuePair, LaunchType,
+    NetworkConfiguration, NetworkMode, PortMapping, Task, TaskOverride,
+};
+
+use crate::common::{BUSYBOX, Berth, code, docker, error};
+
+fn network() -> NetworkConfiguration {
+    NetworkConfiguration::builder()
+        .awsvpc_configuration(AwsVpcConfiguration::builder().subnets("subnet-berth").build().unwrap())
+        .build()
+}
+
+fn container(name: &str, command: &str) -> ContainerDefinition {
+    ContainerDefinition::builder().name(name).image(BUSYBOX).command("sh").command("-c").command(command).build()
+}
+
+async fn register(ecs: &Client, family: &str, containers: Vec<ContainerDefinition>) {
+    ecs.register_task_definition()
+        .family(family)
+        .requires_compatibilities(Compatibility::Fargate)
+        .network_mode(NetworkMode::Awsvpc)
+        .cpu("256")
+        .memory("512")
+        .set_container_definitions(Some(containers))
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn run(ecs: &Client, family: &str, overrides: Option<TaskOverride>) -> String {
+    let out = ecs
+        .run_task()
+        .task_definition(family)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(network())
+        .set_overrides(overrides)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.failures().is_empty(), "{:?}", out.failures());
+    out.tasks()[0].task_arn().unwrap().to_owned()
+}
+
+async fn describe(ecs: &Client, arn: &str) -> Task {
+    ecs.describe_tasks().tasks(arn).send().await.unwrap().tasks()[0].clone()
+}
+
+/// Waits (bounded: 60 s) for the task's lastStatus.
+async fn wait_for(ecs: &Client, arn: &str, status: &str) -> Task {
+    for _ in 0..600 {
+        let task = describe(ecs, arn).await;
+        if task.last_status() == Some(status) {
+            return task;
+        }
+        if status == "RUNNING" && task.last_status() == Some("STOPPED") {
+            panic!("task stopped instead of running: {task:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("task {arn} did not reach {status}: {:?}", describe(ecs, arn).await);
+}
+
+/// No container of the task is left on the engine.
+async fn gone(arn: &str) {
+    let docker = docker().await;
+    let labels = std::collections::BTreeMap::from([("berth.task-arn".to_owned(), arn.to_owned())]);
+    assert!(docker.list(&labels).await.unwrap().is_empty(), "containers of {arn} left behind");
+}
+
+#[tokio::test]
+async fn essential_container_exit_stops_the_task() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, "exit3", vec![container("main", "sleep 0.5; exit 3")]).await;
+    let arn = run(&ecs, "exit3", None).await;
+    let task = wait_for(&ecs, &arn, "STOPPED").await;
+    assert_eq!(task.desired_status(), Some("STOPPED"));
+    assert_eq!(task.stop_code().map(|c| c.as_str()), Some("EssentialContainerExited"));
+    assert_eq!(task.stopped_reason(), Some("Essential container in task exited"));
+    let c = &task.containers()[0];
+    assert_eq!(c.exit_code(), Some(3));
+    assert_eq!(c.last_status(), Some("STOPPED"));
+    assert!(c.runtime_id().is_some_and(|id| id.len() == 64));
+    for at in [task.created_at(), task.started_at(), task.stopping_at(), task.stopped_at(), task.pull_started_at()] {
+        assert!(at.is_some(), "{task:?}");
+    }
+    assert_eq!(task.platform_version(), Some("1.4.0"));
+    let eni = &task.attachments()[0];
+    assert_eq!(eni.r#type(), Some("ElasticNetworkInterface"));
+    assert!(eni.details().iter().any(|d| d.name() == Some("privateIPv4Address")));
+    gone(&arn).await;
+    // Stopped tasks are listed under desiredStatus STOPPED.
+    let stopped = ecs.list_tasks().desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped).send().await.unwrap();
+    assert_eq!(stopped.task_arns(), [arn]);
+    assert!(ecs.list_tasks().send().await.unwrap().task_arns().is_empty());
+}
+
+#[tokio::test]
+async fn containers_share_localhost_ports_are_published_and_stop_task_works() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let web = ContainerDefinition::builder()
+        .name("web")
+        .image(BUSYBOX)
+        .command("sh")
+        .command("-c")
+        .command("mkdir -p /www && echo hello-berth > /www/index.html && exec httpd -f -p 8080 -h /www")
+        .port_mappings(PortMapping::builder().container_port(8080).build())
+        .build();
+    // A non-essential sidecar that reaches the web server on localhost, then exits 0.
+    let mut probe = container(
+        "probe",
+        "for i in $(seq 100); do wget -q -O- http://127.0.0.1:8080/ && exit 0; sleep 0.1; done; exit 1",
+    );
+    probe.essential = Some(false);
+    register(&ecs, "web", vec![web, probe]).await;
+    let arn = run(&ecs, "web", None).await;
+    let task = wait_for(&ecs, &arn, "RUNNING").await;
+    assert_eq!(berth.client().describe_clusters().send().await.unwrap().clusters()[0].running_tasks_count(), 1);
+    let binding = task.containers()[0].network_bindings()[0].clone();
+    assert_eq!(binding.container_port(), Some(8080));
+    assert_eq!(binding.bind_ip(), Some("127.0.0.1"));
+    let port = binding.host_port().unwrap();
+
+    // The host reaches the task through the published port.
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", u16::try_from(port).unwrap())).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).await.unwrap();
+    assert!(body.contains("hello-berth"), "{body}");
+
+    // The sidecar's exit is recorded while the task keeps running.
+    let mut probe_exit = None;
+    for _ in 0..300 {
+        let t = describe(&ecs, &arn).await;
+        if let Some(code) = t.containers()[1].exit_code() {
+            probe_exit = Some(code);
+            assert_eq!(t.last_status(), Some("RUNNING"));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(probe_exit, Some(0), "the probe reached the web server over localhost");
+
+    // DeleteCluster refuses while the task runs.
+    assert_eq!(code(ecs.delete_cluster().cluster("default").send().await), "ClusterContainsTasksException");
+
+    let stopped = ecs.stop_task().task(&arn).reason("done testing").send().await.unwrap();
+    assert_eq!(stopped.task().unwrap().desired_status(), Some("STOPPED"));
+    let task = wait_for(&ecs, &arn, "STOPPED").await;
+    assert_eq!(task.stop_code().map(|c| c.as_str()), Some("UserInitiated"));
+    assert_eq!(task.stopped_reason(), Some("done testing"));
+    gone(&arn).await;
+}
+
+#[tokio::test]
+async fn overrides_reach_the_process() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, "env", vec![container("main", "exit 1")]).await;
+    let overrides = TaskOverride::builder()
+        .container_overrides(
+            ContainerOverride::builder()
+                .name("main")
+                .command("sh")
+                .command("-c")
+                .command("[ \"$AWS_REGION\" = us-east-1 ] || exit 9; exit $CODE")
+                .environment(KeyValuePair::builder().name("CODE").value("7").build())
+                .build(),
+        )
+        .build();
+    let arn = run(&ecs, "env", Some(overrides)).await;
+    let task = wait_for(&ecs, &arn, "STOPPED").await;
+    assert_eq!(task.containers()[0].exit_code(), Some(7));
+    gone(&arn).await;
+}
+
+#[tokio::test]
+async fn stop_timeout_kills_a_container_ignoring_sigterm() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let mut stubborn = container("main", "trap '' TERM; sleep 1000 & wait");
+    stubborn.stop_timeout = Some(2);
+    register(&ecs, "stubborn", vec![stubborn]).await;
+    let arn = run(&ecs, "stubborn", None).await;
+    wait_for(&ecs, &arn, "RUNNING").await;
+    ecs.stop_task().task(&arn).send().await.unwrap();
+    let task = wait_for(&ecs, &arn, "STOPPED").await;
+    // SIGKILL after the timeout: 128 + 9.
+    assert_eq!(task.containers()[0].exit_code(), Some(137));
+    gone(&arn).await;
+}
+
+#[tokio::test]
+async fn a_missing_image_fails_to_start() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let missing = ContainerDefinition::builder().name("main").image("berth-test/not-here:1").build();
+    register(&ecs, "missing", vec![missing]).await;
+    let arn = run(&ecs, "missing", None).await;
+    let task = wait_for(&ecs, &arn, "STOPPED").await;
+    assert_eq!(task.stop_code().map(|c| c.as_str()), Some("TaskFailedToStart"));
+    assert!(task.stopped_reason().unwrap().starts_with("CannotPullContainerError"), "{task:?}");
+    gone(&arn).await;
+}
+
+#[tokio::test]
+async fn run_task_validation() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, "v", vec![container("main", "true")]).await;
+    let (code_, message) = error(ecs.run_task().task_definition("v").send().await);
+    assert_eq!(code_, "InvalidParameterException");
+    assert!(message.contains("No Container Instances were found in your cluster."), "{message}");
+    let (code_, message) = error(ecs.run_task().task_definition("v").launch_type(LaunchType::Fargate).send().await);
+    assert_eq!(code_, "InvalidParameterException");
+    assert!(message.contains("Network Configuration must be provided"), "{message}");
+    assert_eq!(
+        code(
+            ecs.run_task()
+                .task_definition("nope")
+                .launch_type(LaunchType::Fargate)
+                .network_configuration(network())
+                .send()
+                .await
+        ),
+        "ClientException"
+    );
+    assert_eq!(
+        code(
+            ecs.run_task()
+                .task_definition("v")
+                .launch_type(LaunchType::Fargate)
+                .network_configuration(network())
+                .count(11)
+                .send()
+                .await
+        ),
+        "InvalidParameterException"
+    );
+    let bad_override =
+        TaskOverride::builder().container_overrides(ContainerOverride::builder().name("ghost").build()).build();
+    assert_eq!(
+        code(
+            ecs.run_task()
+                .task_definition("v")
+                .launch_type(LaunchType::Fargate)
+                .network_configuration(network())
+                .overrides(bad_override)
+                .send()
+                .await
+        ),
+        "InvalidParameterException"
+    );
+    assert_eq!(code(ecs.stop_task().task("0123456789abcdef").send().await), "InvalidParameterException");
+    let described = ecs.describe_tasks().tasks("0123456789abcdef").send().await.unwrap();
+    assert_eq!(described.failures()[0].reason(), Some("MISSING"));
+}
+
+#[tokio::test]
+async fn kill_9_while_running_keeps_the_task() {
+    let mut berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, "long", vec![container("main", "exec sleep 1000")]).await;
+    let arn = run(&ecs, "long", None).await;
+    let before = wait_for(&ecs, &arn, "RUNNING").await;
+    let runtime_id = before.containers()[0].runtime_id().unwrap().to_owned();
+    berth.kill9().await;
+    let dir = berth.take_dir();
+    drop(berth);
+
+    let berth = Berth::start_in(dir.path()).await;
+    let ecs = berth.client();
+    let after = describe(&ecs, &arn).await;
+    assert_eq!(after.last_status(), Some("RUNNING"));
+    assert_eq!(after.containers()[0].runtime_id(), Some(runtime_id.as_str()));
+    let docker = docker().await;
+    let labels = std::collections::BTreeMap::from([("berth.task-arn".to_owned(), arn.clone())]);
+    // The task's container and its holder: no duplicates.
+    assert_eq!(docker.list(&labels).await.unwrap().len(), 2);
+    ecs.stop_task().task(&arn).send().await.unwrap();
+    let task = wait_for(&ecs, &arn, "STOPPED").await;
+    assert_eq!(task.stop_code().map(|c| c.as_str()), Some("UserInitiated"));
+    gone(&arn).await;
+}
