@@ -165,12 +165,7 @@ pub(super) async fn describe_capacity_providers(ctx: &Ctx<'_>, input: DescribeCa
             } else if let Some(row) = find(ctx, reference).await? {
                 providers.push(provider_json(ctx, &row, with_tags).await?);
             } else {
-                let arn = if reference.starts_with("arn:") {
-                    reference.clone()
-                } else {
-                    ctx.scope.capacity_provider(reference)
-                };
-                failures.push(json!({"arn": arn, "reason": "MISSING"}));
+                failures.push(super::missing(reference, |name| ctx.scope.capacity_provider(name)));
             }
         }
         return Ok(json!({"capacityProviders": providers, "failures": failures}));

@@ -289,10 +289,7 @@ pub(super) async fn describe_clusters(ctx: &Ctx<'_>, input: DescribeClustersInpu
     for reference in &references {
         match find(ctx, Some(reference)).await? {
             Some(row) => clusters.push(cluster_json(ctx, &row, include).await?),
-            None => {
-                let arn = if reference.starts_with("arn:") { reference.clone() } else { ctx.scope.cluster(reference) };
-                failures.push(json!({"arn": arn, "reason": "MISSING"}));
-            }
+            None => failures.push(super::missing(reference, |name| ctx.scope.cluster(name))),
         }
     }
     Ok(json!({"clusters": clusters, "failures": failures}))

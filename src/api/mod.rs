@@ -119,6 +119,13 @@ operations! {
     ListTasks => tasks::list_tasks,
 }
 
+/// A Describe call's `failures` entry for a reference that names nothing: the reference itself
+/// when it is an ARN, else the ARN the name would have.
+fn missing(reference: &str, arn_of_name: impl FnOnce(&str) -> String) -> Value {
+    let arn = if reference.starts_with("arn:") { reference.to_owned() } else { arn_of_name(reference) };
+    serde_json::json!({"arn": arn, "reason": "MISSING"})
+}
+
 /// Turns a checked request body into a handler's input type. The model check ran first, so a
 /// failure here means a shape the model allows but the handler's type does not.
 fn parse<T: DeserializeOwned>(input: Value) -> Result<T> {

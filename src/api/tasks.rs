@@ -278,12 +278,7 @@ pub(super) async fn describe_tasks(ctx: &Ctx<'_>, input: DescribeTasksInput) -> 
                 tasks.push(Value::Object(doc));
             }
             None => {
-                let arn = if reference.starts_with("arn:") {
-                    reference.clone()
-                } else {
-                    ctx.scope.arn(&format!("task/{}/{reference}", cluster.name))
-                };
-                failures.push(json!({"arn": arn, "reason": "MISSING"}));
+                failures.push(super::missing(reference, |id| ctx.scope.arn(&format!("task/{}/{id}", cluster.name))))
             }
         }
     }
