@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use bollard::errors::Error as BollardError;
 use bollard::models::{ContainerCreateBody, ContainerInspectResponse, HostConfig, NetworkCreateRequest};
 use bollard::query_parameters::{
-    CreateContainerOptions, CreateImageOptions, InspectContainerOptions, InspectNetworkOptions, ListContainersOptions,
-    RemoveContainerOptions, StopContainerOptions, WaitContainerOptions,
+    CreateContainerOptions, CreateImageOptions, EventsOptions, InspectContainerOptions, InspectNetworkOptions,
+    ListContainersOptions, RemoveContainerOptions, StopContainerOptions, WaitContainerOptions,
 };
 use bytes::Bytes;
 use futures_util::TryStreamExt;
@@ -233,6 +233,17 @@ impl Docker {
             hostname: spec.hostname.clone(),
             exposed_ports: (!exposed.is_empty()).then_some(exposed),
             stop_timeout: spec.stop_timeout,
+            healthcheck: spec.health.as_ref().map(|h| {
+                let ns = |s: i64| s.saturating_mul(1_000_000_000);
+                bollard::models::HealthConfig {
+                    test: Some(h.test.clone()),
+                    interval: Some(ns(h.interval_secs)),
+                    timeout: Some(ns(h.timeout_secs)),
+                    retries: Some(h.retries),
+                    start_period: Some(ns(h.start_period_secs)),
+                    ..Default::default()
+                }
+            }),
             host_config: Some(host_config),
             ..Default::default()
         };
@@ -290,6 +301,49 @@ impl Docker {
                 other => Err(other),
             },
         }
+    }
+
+    /// Waits until a container with a health check is in a health state other than `known`
+    /// (healthy, unhealthy, or exited). Follows Docker's event stream for that container (no
+    /// polling); the state is read once after subscribing, so a change that came first is not
+    /// missed.
+    ///
+    /// # Errors
+    /// When the engine fails or the container is not berth's.
+    pub async fn wait_health(&self, id: &str, known: Option<super::Health>) -> Result<super::Health> {
+        use super::Health;
+        use futures_util::StreamExt;
+        let options = EventsOptions {
+            filters: Some(HashMap::from([
+                ("type".to_owned(), vec!["container".to_owned()]),
+                ("container".to_owned(), vec![id.to_owned()]),
+                ("event".to_owned(), vec!["health_status".to_owned(), "die".to_owned()]),
+            ])),
+            ..Default::default()
+        };
+        let mut events = Box::pin(self.client.events(Some(options)));
+        let current = |state: &ContainerState| match state.health.as_deref() {
+            _ if !state.running => Some(Health::Exited),
+            Some("healthy") => Some(Health::Healthy),
+            Some("unhealthy") => Some(Health::Unhealthy),
+            _ => None,
+        };
+        if let Some(h) = current(&self.ours(id).await?).filter(|h| Some(*h) != known) {
+            return Ok(h);
+        }
+        while let Some(event) = events.next().await {
+            let event = event.map_err(|e| self.error(e))?;
+            let seen = match event.action.as_deref().unwrap_or_default() {
+                "die" => Health::Exited,
+                a if a.ends_with(": healthy") => Health::Healthy,
+                a if a.ends_with(": unhealthy") => Health::Unhealthy,
+                _ => continue,
+            };
+            if Some(seen) != known {
+                return Ok(seen);
+            }
+        }
+        Err(Error::Unavailable { host: self.host.clone(), message: "the event stream ended".to_owned() })
     }
 
     /// Removes a container berth created, running or not, with its anonymous volumes. Absent is

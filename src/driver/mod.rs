@@ -132,6 +132,34 @@ pub struct ContainerSpec {
     pub init: bool,
     /// Seconds between SIGTERM and SIGKILL when stopped.
     pub stop_timeout: Option<i64>,
+    /// A health check for Docker to run.
+    pub health: Option<HealthSpec>,
+}
+
+/// A container health check, as Docker runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthSpec {
+    /// `["CMD-SHELL", "..."]` or `["CMD", ...]`.
+    pub test: Vec<String>,
+    /// Seconds between checks.
+    pub interval_secs: i64,
+    /// Seconds before a check counts as failed.
+    pub timeout_secs: i64,
+    /// Consecutive failures before unhealthy.
+    pub retries: i64,
+    /// Seconds of grace after start during which failures do not count.
+    pub start_period_secs: i64,
+}
+
+/// What became of a container that was expected to become healthy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// Its health check passed.
+    Healthy,
+    /// Its health check failed `retries` times.
+    Unhealthy,
+    /// It exited first.
+    Exited,
 }
 
 /// A port as published by Docker.

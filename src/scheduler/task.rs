@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 
 use super::TaskRuntime;
 use crate::domain::now;
-use crate::driver::{ContainerSpec, Docker, NetworkAttachment, PortSpec, Protocol};
+use crate::driver::{ContainerSpec, Docker, Health, HealthSpec, NetworkAttachment, PortSpec, Protocol};
 use crate::store::{Doc, TaskKey};
 
 /// The default seconds between SIGTERM and SIGKILL, as ECS's.
@@ -34,6 +34,7 @@ struct Running {
     id: String,
     essential: bool,
     stop_timeout: i64,
+    health_check: bool,
 }
 
 /// Why a task ends before it ran: the stop code and reason recorded on the task.
@@ -53,7 +54,7 @@ fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 /// Drives a task to completion. `resumed` is the stored task when berth restarted.
 pub async fn drive(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Arc<Notify>, resumed: Option<Doc>) {
     let outcome = match resumed {
-        None => start(rt, key).await,
+        None => start(rt, key, stop).await,
         Some(doc) => resume(rt, key, doc).await,
     };
     let (docker, running) = match outcome {
@@ -95,7 +96,7 @@ fn desired_stopped(doc: Option<&Doc>) -> bool {
 
 type Started = (Docker, Vec<Running>);
 
-async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey) -> Result<Started, (Failure, Option<Docker>)> {
+async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<Started, (Failure, Option<Docker>)> {
     let docker = rt.docker().await.map_err(|e| {
         (
             failed(format!(
@@ -192,6 +193,10 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey) -> Result<Started, (Failure
         }
         let c = &containers[index];
         let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
+        if let Err(f) = dependencies_met(&docker, &containers, &running, index, stop).await {
+            record_runtime_ids(rt, key, &running).await;
+            return Err(fail(f));
+        }
         let over = overrides.iter().find(|o| str_of(o, "name") == Some(name));
         let spec = container_spec(key, &labels, c, over, &holder);
         let id = docker.create(&spec).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
@@ -200,6 +205,7 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey) -> Result<Started, (Failure
             id: id.clone(),
             essential: c.get("essential").and_then(Value::as_bool).unwrap_or(true),
             stop_timeout: spec.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
+            health_check: spec.health.is_some(),
         });
         if let Err(e) = docker.start(&id).await {
             // Record what exists so it is cleaned up, then fail.
@@ -278,7 +284,8 @@ async fn resume(rt: &Arc<TaskRuntime>, key: &TaskKey, doc: Doc) -> Result<Starte
         }
         let stop_timeout =
             def.and_then(|d| d.get("stopTimeout")).and_then(Value::as_i64).unwrap_or(DEFAULT_STOP_TIMEOUT);
-        running.push(Running { index, id: id.to_owned(), essential, stop_timeout });
+        let health_check = def.is_some_and(|d| d.get("healthCheck").is_some());
+        running.push(Running { index, id: id.to_owned(), essential, stop_timeout, health_check });
     }
     tracing::info!(task = %key.id, containers = running.len(), "resumed after restart");
     Ok((docker, running))
@@ -329,6 +336,61 @@ fn attach_eni(doc: &mut Doc, ip: &str) {
             json!({"name": "privateIPv4Address", "value": ip}),
         ]);
     }
+}
+
+/// Waits until the dependencies of container `index` meet their conditions (START: started;
+/// COMPLETE: exited; SUCCESS: exited 0; HEALTHY: health check passed). A stop request ends the
+/// wait; a dependency that cannot meet its condition fails the task.
+async fn dependencies_met(
+    docker: &Docker,
+    containers: &[Map<String, Value>],
+    running: &[Running],
+    index: usize,
+    stop: &Notify,
+) -> Result<(), Failure> {
+    let name = containers[index].get("name").and_then(Value::as_str).unwrap_or_default();
+    let stopped = || Failure { code: "UserInitiated", reason: "Task stopped by user".to_owned() };
+    for dep in containers[index].get("dependsOn").and_then(Value::as_array).into_iter().flatten() {
+        let dep_name = str_of(dep, "containerName").unwrap_or_default();
+        let condition = str_of(dep, "condition").unwrap_or("START");
+        let Some(position) = containers.iter().position(|c| c.get("name").and_then(Value::as_str) == Some(dep_name))
+        else {
+            continue;
+        };
+        let Some(dep_running) = running.iter().find(|r| r.index == position) else { continue };
+        let id = dep_running.id.as_str();
+        let unmet = |what: String| {
+            failed(format!("Container {name} cannot start: its dependency {dep_name} {what} (condition {condition})."))
+        };
+        match condition {
+            "COMPLETE" | "SUCCESS" => {
+                tokio::select! {
+                    waited = docker.wait(id) => waited.map_err(|e| unmet(format!("could not be watched: {e}")))?,
+                    () = stop.notified() => return Err(stopped()),
+                }
+                if condition == "SUCCESS" {
+                    let code = docker.inspect(id).await.ok().and_then(|s| s.exit_code);
+                    if code != Some(0) {
+                        let code = code.map_or_else(|| "unknown".to_owned(), |c| c.to_string());
+                        return Err(unmet(format!("exited with code {code}")));
+                    }
+                }
+            }
+            "HEALTHY" => {
+                let health = tokio::select! {
+                    h = docker.wait_health(id, None) => h.map_err(|e| unmet(format!("could not be watched: {e}")))?,
+                    () = stop.notified() => return Err(stopped()),
+                };
+                match health {
+                    Health::Healthy => {}
+                    Health::Unhealthy => return Err(unmet("became UNHEALTHY".to_owned())),
+                    Health::Exited => return Err(unmet("exited before it was HEALTHY".to_owned())),
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Container indexes in an order where every container starts after those it depends on.
@@ -419,6 +481,13 @@ fn container_spec(
         ports: Vec::new(),
         init,
         stop_timeout: c.get("stopTimeout").and_then(Value::as_i64),
+        health: c.get("healthCheck").map(|h| HealthSpec {
+            test: strings(h.get("command")).unwrap_or_default(),
+            interval_secs: h.get("interval").and_then(Value::as_i64).unwrap_or(30),
+            timeout_secs: h.get("timeout").and_then(Value::as_i64).unwrap_or(5),
+            retries: h.get("retries").and_then(Value::as_i64).unwrap_or(3),
+            start_period_secs: h.get("startPeriod").and_then(Value::as_i64).unwrap_or(0),
+        }),
     }
 }
 
@@ -437,11 +506,34 @@ async fn watch(rt: &TaskRuntime, key: &TaskKey, stop: &Arc<Notify>, docker: &Doc
             }
         })
         .collect();
+    let mut health: FuturesUnordered<_> = running
+        .iter()
+        .filter(|r| r.health_check)
+        .map(|r| health_change(docker.clone(), r.index, r.id.clone(), None))
+        .collect();
     if desired_stopped(rt.store().get_task(key).await.ok().flatten().as_ref()) {
         return;
     }
     loop {
         tokio::select! {
+            Some((index, result)) = health.next(), if !health.is_empty() => {
+                let Some(r) = running.iter().find(|r| r.index == index) else { continue };
+                let state = match result {
+                    Ok(h @ (Health::Healthy | Health::Unhealthy)) => h,
+                    // Exits are the waits' to report.
+                    Ok(Health::Exited) => continue,
+                    Err(e) => {
+                        tracing::warn!(task = %key.id, error = %e, "lost track of a container's health");
+                        continue;
+                    }
+                };
+                record_health(rt, key, running, r.index, state).await;
+                if state == Health::Unhealthy && r.essential {
+                    update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", "Task failed container health checks")).await;
+                    return;
+                }
+                health.push(health_change(docker.clone(), r.index, r.id.clone(), Some(state)));
+            }
             next = waits.next() => {
                 let Some((index, result)) = next else { return };
                 if let Err(e) = result {
@@ -457,6 +549,41 @@ async fn watch(rt: &TaskRuntime, key: &TaskKey, stop: &Arc<Notify>, docker: &Doc
             () = stop.notified() => return,
         }
     }
+}
+
+async fn health_change(
+    docker: Docker,
+    index: usize,
+    id: String,
+    known: Option<Health>,
+) -> (usize, crate::driver::Result<Health>) {
+    (index, docker.wait_health(&id, known).await)
+}
+
+/// Records a container's health and the task's, as ECS computes it: UNHEALTHY if an essential
+/// container with a health check is, HEALTHY once all of them are, UNKNOWN before.
+async fn record_health(rt: &TaskRuntime, key: &TaskKey, running: &[Running], index: usize, state: Health) {
+    let status = if state == Health::Healthy { "HEALTHY" } else { "UNHEALTHY" };
+    update(rt, key, |doc| {
+        let Some(Value::Array(cs)) = doc.get_mut("containers") else { return };
+        if let Some(c) = cs.get_mut(index) {
+            c["healthStatus"] = json!(status);
+        }
+        let checked: Vec<&str> = running
+            .iter()
+            .filter(|r| r.essential && r.health_check)
+            .filter_map(|r| cs.get(r.index).and_then(|c| str_of(c, "healthStatus")))
+            .collect();
+        let task = if checked.contains(&"UNHEALTHY") {
+            "UNHEALTHY"
+        } else if !checked.is_empty() && checked.iter().all(|s| *s == "HEALTHY") {
+            "HEALTHY"
+        } else {
+            "UNKNOWN"
+        };
+        doc.insert("healthStatus".into(), json!(task));
+    })
+    .await;
 }
 
 async fn record_exit(rt: &TaskRuntime, key: &TaskKey, docker: &Docker, r: &Running) {
