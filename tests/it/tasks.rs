@@ -299,3 +299,112 @@ async fn kill_9_while_running_keeps_the_task() {
     assert_eq!(task.stop_code().map(|c| c.as_str()), Some("UserInitiated"));
     gone(&arn).await;
 }
+
+fn health_check(command: &str) -> aws_sdk_ecs::types::HealthCheck {
+    aws_sdk_ecs::types::HealthCheck::builder()
+        .command("CMD-SHELL")
+        .command(command)
+        .interval(5)
+        .timeout(2)
+        .retries(1)
+        .build()
+        .unwrap()
+}
+
+fn depends_on(
+    name: &str,
+    condition: aws_sdk_ecs::types::ContainerCondition,
+) -> aws_sdk_ecs::types::ContainerDependency {
+    aws_sdk_ecs::types::ContainerDependency::builder().container_name(name).condition(condition).build().unwrap()
+}
+
+#[tokio::test]
+async fn a_failing_health_check_stops_the_task() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let mut sick = container("main", "exec sleep 1000");
+    sick.health_check = Some(health_check("exit 1"));
+    register(&ecs, "sick", vec![sick]).await;
+    let arn = run(&ecs, "sick", None).await;
+    let task = wait_for(&ecs, &arn, "STOPPED").await;
+    assert_eq!(task.health_status().map(|h| h.as_str()), Some("UNHEALTHY"));
+    assert_eq!(task.containers()[0].health_status().map(|h| h.as_str()), Some("UNHEALTHY"));
+    assert_eq!(task.stopped_reason(), Some("Task failed container health checks"));
+    gone(&arn).await;
+}
+
+#[tokio::test]
+async fn healthy_dependencies_start_first() {
+    use aws_sdk_ecs::types::ContainerCondition;
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    // db serves only after a while; its health check passes once it does.
+    let mut db =
+        container("db", "sleep 2; mkdir -p /www && echo up > /www/index.html && exec httpd -f -p 8080 -h /www");
+    db.health_check = Some(health_check("wget -q -O- http://127.0.0.1:8080/"));
+    // app fails at once unless db already serves: it must start after db is HEALTHY.
+    let mut app = container("app", "wget -q -O- http://127.0.0.1:8080/ || exit 5; exec sleep 1000");
+    app.depends_on = Some(vec![depends_on("db", ContainerCondition::Healthy)]);
+    register(&ecs, "healthy-dep", vec![db, app]).await;
+    let arn = run(&ecs, "healthy-dep", None).await;
+    wait_for(&ecs, &arn, "RUNNING").await;
+    let mut healthy = None;
+    for _ in 0..300 {
+        let task = describe(&ecs, &arn).await;
+        assert!(task.containers()[1].exit_code().is_none(), "app started before db was healthy: {task:?}");
+        if task.health_status().map(|h| h.as_str()) == Some("HEALTHY") {
+            healthy = Some(task);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let task = healthy.expect("the task became HEALTHY");
+    assert_eq!(task.containers()[0].health_status().map(|h| h.as_str()), Some("HEALTHY"));
+    ecs.stop_task().task(&arn).send().await.unwrap();
+    wait_for(&ecs, &arn, "STOPPED").await;
+    gone(&arn).await;
+}
+
+#[tokio::test]
+async fn success_and_complete_dependencies() {
+    use aws_sdk_ecs::types::ContainerCondition;
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    // SUCCESS: an init container exiting 3 keeps the app from ever starting.
+    let mut init = container("init", "sleep 0.5; exit 3");
+    init.essential = Some(false);
+    let mut app = container("app", "exec sleep 1000");
+    app.depends_on = Some(vec![depends_on("init", ContainerCondition::Success)]);
+    register(&ecs, "needs-success", vec![init.clone(), app.clone()]).await;
+    let arn = run(&ecs, "needs-success", None).await;
+    let task = wait_for(&ecs, &arn, "STOPPED").await;
+    assert_eq!(task.stop_code().map(|c| c.as_str()), Some("TaskFailedToStart"));
+    assert!(task.stopped_reason().unwrap().contains("exited with code 3"), "{task:?}");
+    assert!(task.containers()[1].runtime_id().is_none(), "app was created: {task:?}");
+    gone(&arn).await;
+
+    // COMPLETE: any exit lets the app start.
+    app.depends_on = Some(vec![depends_on("init", ContainerCondition::Complete)]);
+    register(&ecs, "needs-complete", vec![init, app]).await;
+    let arn = run(&ecs, "needs-complete", None).await;
+    wait_for(&ecs, &arn, "RUNNING").await;
+    // The init container's exit is recorded while the task runs on.
+    let mut init_exit = None;
+    for _ in 0..100 {
+        let task = describe(&ecs, &arn).await;
+        assert!(task.containers()[1].runtime_id().is_some());
+        assert_eq!(task.last_status(), Some("RUNNING"));
+        if let Some(code) = task.containers()[0].exit_code() {
+            init_exit = Some(code);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(init_exit, Some(3));
+    ecs.stop_task().task(&arn).send().await.unwrap();
+    wait_for(&ecs, &arn, "STOPPED").await;
+    gone(&arn).await;
+}
