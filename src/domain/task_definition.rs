@@ -193,6 +193,21 @@ pub fn normalize(request: &Map<String, Value>) -> Result<Map<String, Value>> {
         for key in ["environment", "mountPoints", "volumesFrom", "systemControls"] {
             c.entry(key).or_insert(json!([]));
         }
+        if let Some(Value::Object(health)) = c.get("healthCheck") {
+            for (field, range) in
+                [("interval", 5..=300), ("timeout", 2..=60), ("retries", 1..=10), ("startPeriod", 0..=300)]
+            {
+                if let Some(v) = health.get(field).and_then(Value::as_i64)
+                    && !range.contains(&v)
+                {
+                    return Err(client(format!(
+                        "Invalid 'healthCheck' setting for container '{name}': '{field}' must be between {} and {}, got {v}.",
+                        range.start(),
+                        range.end()
+                    )));
+                }
+            }
+        }
         if let Some(Value::Object(health)) = c.get_mut("healthCheck") {
             health.entry("interval").or_insert(json!(30));
             health.entry("timeout").or_insert(json!(5));
@@ -507,6 +522,21 @@ mod tests {
         let two = normalize(&request(json!({"family": "f", "containerDefinitions": [
             {"name": "a", "image": "i", "memory": 64}, {"name": "a", "image": "i", "memory": 64}]})));
         assert!(matches!(two, Err(Rejection::Client(m)) if m.contains("unique")));
+    }
+
+    #[test]
+    fn health_check_ranges() {
+        let with = |h: Value| {
+            normalize(&request(json!({"family": "f", "containerDefinitions": [
+                {"name": "a", "image": "i", "memory": 64, "healthCheck": h}]})))
+        };
+        assert!(with(json!({"command": ["CMD-SHELL", "true"], "interval": 5, "retries": 10})).is_ok());
+        for bad in [json!({"interval": 4}), json!({"timeout": 61}), json!({"retries": 0}), json!({"startPeriod": 301})]
+        {
+            let mut h = json!({"command": ["CMD-SHELL", "true"]});
+            h.as_object_mut().unwrap().extend(bad.as_object().unwrap().clone());
+            assert!(matches!(with(h), Err(Rejection::Client(m)) if m.contains("'healthCheck'")));
+        }
     }
 
     #[test]

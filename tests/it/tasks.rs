@@ -408,3 +408,20 @@ async fn success_and_complete_dependencies() {
     wait_for(&ecs, &arn, "STOPPED").await;
     gone(&arn).await;
 }
+
+#[tokio::test]
+async fn an_oom_kill_is_reported_as_ecs_does() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let mut hog = container("hog", "head -c 100000000 /dev/zero | tail");
+    hog.memory = Some(8);
+    register(&ecs, "hog", vec![hog]).await;
+    let arn = run(&ecs, "hog", None).await;
+    let task = wait_for(&ecs, &arn, "STOPPED").await;
+    let c = &task.containers()[0];
+    assert_eq!(c.reason(), Some("OutOfMemoryError: Container killed due to memory usage"), "{task:?}");
+    assert_eq!(c.exit_code(), Some(137));
+    assert_eq!(task.stop_code().map(|c| c.as_str()), Some("EssentialContainerExited"));
+    gone(&arn).await;
+}
