@@ -9,11 +9,15 @@
 //! - [`api`]: one handler per ECS operation, one file per resource. Applies ECS's rules and
 //!   writes through the store.
 //! - [`domain`]: pure ECS types and rules (ARNs, names, task definition validation).
+//! - [`scheduler`]: drives each task's containers to its desired status and records what it
+//!   observes; woken by Docker (wait and event APIs) and by StopTask.
+//! - [`driver`]: Docker through bollard; knows Docker, not ECS. Touches only berth-labelled
+//!   objects.
 //! - [`store`]: SQLite through sqlx; the only SQL. A write is acknowledged after it commits.
 //! - [`app`]: wiring and shutdown; [`config`]: the command line.
 //!
-//! Tasks on Docker, container instances and placement, and services arrive with later issues;
-//! their operations answer a clear "not implemented by berth yet" error until then.
+//! Container instances and placement, and services, arrive with later issues; their operations
+//! answer a clear "not implemented by berth yet" error until then.
 
 #[macro_use]
 pub mod error;
