@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Ctx;
-use crate::domain::arn::Arn;
+use crate::domain::arn::{Arn, family_revision};
 use crate::error::Result;
 use crate::store::Named;
 
@@ -82,15 +82,12 @@ async fn existing_resource(ctx: &Ctx<'_>, arn: &str) -> Result<()> {
             found => found.is_some(),
         },
         "capacity-provider" => ctx.find_named(Named::CapacityProvider, arn).await?.is_some(),
-        "task-definition" => {
-            let found = parsed.resource_id.rsplit_once(':').and_then(|(f, r)| Some((f, r.parse::<i64>().ok()?)));
-            match found {
-                Some((family, revision)) if ctx.scope.task_definition(family, revision) == arn => {
-                    ctx.store.get_task_definition(ctx.region(), family, Some(revision)).await?.is_some()
-                }
-                _ => false,
+        "task-definition" => match family_revision(parsed.resource_id) {
+            Some((family, revision)) if ctx.scope.task_definition(family, revision) == arn => {
+                ctx.store.get_task_definition(ctx.region(), family, Some(revision)).await?.is_some()
             }
-        }
+            _ => false,
+        },
         // Services, tasks, container instances and task sets come with later issues; until then
         // none exist to be tagged.
         "service" | "task" | "container-instance" | "task-set" => false,

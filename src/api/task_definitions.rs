@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::tags::{Tag, check_tags, store_tags, tags_json};
 use super::{Ctx, paging};
-use crate::domain::arn::Arn;
+use crate::domain::arn::{Arn, family_revision};
 use crate::domain::now;
 use crate::domain::task_definition::{Rejection, normalize};
 use crate::error::{EcsError, Result};
@@ -31,17 +31,15 @@ impl Reference {
             if arn.region != ctx.region() || arn.account != ctx.scope.account {
                 return None;
             }
-            let (family, revision) = arn.resource_id.rsplit_once(':')?;
-            return Some(Reference { family: family.to_owned(), revision: Some(revision.parse().ok()?) });
+            // An ARN always names a revision.
+            arn.resource_id
+        } else if !s.contains(':') {
+            return Some(Reference { family: s.to_owned(), revision: None });
         } else {
             s
         };
-        match body.rsplit_once(':') {
-            Some((family, revision)) => {
-                Some(Reference { family: family.to_owned(), revision: Some(revision.parse().ok()?) })
-            }
-            None => Some(Reference { family: body.to_owned(), revision: None }),
-        }
+        let (family, revision) = family_revision(body)?;
+        Some(Reference { family: family.to_owned(), revision: Some(revision) })
     }
 }
 

@@ -83,6 +83,21 @@ impl<'a> Arn<'a> {
     }
 }
 
+/// Splits `FAMILY:REVISION` (the resource id of a task definition ARN, or a client's reference)
+/// into its parts; None without a numeric revision.
+#[must_use]
+pub fn family_revision(s: &str) -> Option<(&str, i64)> {
+    let (family, revision) = s.rsplit_once(':')?;
+    Some((family, revision.parse().ok()?))
+}
+
+/// The family and revision of a task definition ARN.
+#[must_use]
+pub fn task_definition_parts(arn: &str) -> Option<(&str, i64)> {
+    let arn = Arn::parse(arn).filter(|a| a.service == "ecs" && a.resource_type == "task-definition")?;
+    family_revision(arn.resource_id)
+}
+
 /// A reference given by a client: a bare name, or an ARN of the expected resource type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NameOrArn<'a> {
@@ -137,5 +152,8 @@ mod tests {
         let parsed = Arn::parse(&arn).unwrap();
         assert_eq!(parsed.resource_type, "task-definition");
         assert_eq!(parsed.resource_id, "web:3");
+        assert_eq!(task_definition_parts(&arn), Some(("web", 3)));
+        assert_eq!(task_definition_parts(&scope.cluster("web")), None);
+        assert_eq!(family_revision("web:x"), None);
     }
 }

@@ -31,10 +31,7 @@ impl Docker {
     /// # Errors
     /// `Unavailable` when the engine does not answer.
     pub async fn connect(host: Option<&str>) -> Result<Self> {
-        let name = host.map_or_else(
-            || std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned()),
-            str::to_owned,
-        );
+        let name = host.map_or_else(default_host, str::to_owned);
         let unavailable = |e: BollardError| Error::Unavailable { host: name.clone(), message: e.to_string() };
         let client = match host {
             None => bollard::Docker::connect_with_local_defaults(),
@@ -411,6 +408,12 @@ impl Docker {
         }
         Ok(state)
     }
+}
+
+/// The engine berth uses when none is named: `DOCKER_HOST`, else the standard socket.
+#[must_use]
+pub fn default_host() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned())
 }
 
 fn managed_labels(labels: &BTreeMap<String, String>) -> HashMap<String, String> {

@@ -11,7 +11,7 @@ pub mod holder;
 
 use std::collections::BTreeMap;
 
-pub use docker::Docker;
+pub use docker::{Docker, default_host};
 
 /// The label on every Docker object berth creates.
 pub const LABEL_MANAGED: &str = "berth.managed";

@@ -47,9 +47,7 @@ impl TaskRuntime {
     /// The address of the engine berth uses, for messages.
     #[must_use]
     pub fn docker_host_name(&self) -> String {
-        self.docker_host.clone().unwrap_or_else(|| {
-            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned())
-        })
+        self.docker_host.clone().unwrap_or_else(crate::driver::default_host)
     }
 
     /// Starts driving a task that was just stored with lastStatus PROVISIONING.

@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
 
 use super::TaskRuntime;
+use crate::domain::arn::task_definition_parts;
 use crate::domain::now;
 use crate::driver::{ContainerSpec, Docker, Health, HealthSpec, NetworkAttachment, PortSpec, Protocol};
 use crate::store::{Doc, TaskKey};
@@ -142,7 +143,7 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
 
     // The holder: the task's network namespace and its published ports.
     let labels = BTreeMap::from([
-        (LABEL_TASK.to_owned(), str_of(&Value::Object(doc.clone()), "taskArn").unwrap_or_default().to_owned()),
+        (LABEL_TASK.to_owned(), doc.get("taskArn").and_then(Value::as_str).unwrap_or_default().to_owned()),
         (LABEL_CLUSTER.to_owned(), key.cluster.clone()),
     ]);
     docker.ensure_holder_image().await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
@@ -293,9 +294,9 @@ async fn resume(rt: &Arc<TaskRuntime>, key: &TaskKey, doc: Doc) -> Result<Starte
 
 async fn task_definition(rt: &TaskRuntime, key: &TaskKey, doc: &Doc) -> Result<Doc, Failure> {
     let arn = doc.get("taskDefinitionArn").and_then(Value::as_str).unwrap_or_default();
-    let tail = arn.rsplit_once('/').map_or(arn, |(_, t)| t);
-    let (family, revision) = tail.rsplit_once(':').unwrap_or((tail, "0"));
-    let revision = revision.parse::<i64>().unwrap_or(0);
+    let Some((family, revision)) = task_definition_parts(arn) else {
+        return Err(failed(format!("The task definition {arn} is not a task definition ARN.")));
+    };
     match rt.store().get_task_definition(&key.region, family, Some(revision)).await {
         Ok(Some(td)) => Ok(td),
         Ok(None) => Err(failed(format!("The task definition {arn} no longer exists."))),

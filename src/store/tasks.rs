@@ -179,6 +179,5 @@ impl Store {
 /// The family of a task's task definition ARN (`.../task-definition/FAMILY:REV`).
 fn family_of(doc: &Doc) -> String {
     let arn = text(doc, "taskDefinitionArn");
-    let tail = arn.rsplit_once('/').map_or(arn.as_str(), |(_, t)| t);
-    tail.rsplit_once(':').map_or(tail, |(f, _)| f).to_owned()
+    crate::domain::arn::task_definition_parts(&arn).map(|(family, _)| family.to_owned()).unwrap_or_default()
 }
