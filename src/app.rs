@@ -53,6 +53,8 @@ pub enum StartError {
 pub struct App {
     api: Arc<Api>,
     listener: TcpListener,
+    /// Background work that ends with the server.
+    workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl App {
@@ -64,17 +66,21 @@ impl App {
         let path = config.data_dir.display().to_string();
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|source| StartError::DataDir { path: path.clone(), source })?;
-        let store = Store::open(&config.data_dir).await.map_err(|source| StartError::Store { path, source })?;
+        let store =
+            Store::open(&config.data_dir).await.map_err(|source| StartError::Store { path: path.clone(), source })?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Listen { addr: config.listen, source })?;
         if config.docker_hosts.len() > 1 {
             tracing::warn!(hosts = ?config.docker_hosts, "several --docker-host given: tasks run on the first until placement spreads them");
         }
-        let tasks = TaskRuntime::new(store.clone(), config.docker_hosts.first().cloned());
+        let instance = store.instance_id().await.map_err(|source| StartError::Store { path, source })?;
+        let tasks = TaskRuntime::new(store.clone(), config.docker_hosts.first().cloned(), &instance);
         tasks.resume().await;
+        let retention = Duration::from_secs(config.stopped_task_retention);
+        let workers = vec![tokio::spawn(tasks.clone().expire_stopped(retention))];
         let api = Arc::new(Api::new(store, tasks, config.account_id.clone(), config.region.clone()));
-        Ok(Self { api, listener })
+        Ok(Self { api, listener, workers })
     }
 
     /// The address actually bound (useful with port 0).
@@ -120,6 +126,10 @@ impl App {
         if tokio::time::timeout(DRAIN_DEADLINE, graceful.shutdown()).await.is_err() {
             tracing::warn!("connections still open after {DRAIN_DEADLINE:?}; closing them");
         }
+        for worker in &self.workers {
+            worker.abort();
+        }
+        self.api.tasks().shutdown().await;
         self.api.store().close().await;
     }
 }

@@ -26,6 +26,10 @@ pub struct Config {
     /// The 12-digit account id in every ARN berth mints.
     #[arg(long, env = "BERTH_ACCOUNT_ID", default_value = "000000000000", value_parser = parse_account)]
     pub account_id: String,
+
+    /// Seconds a stopped task stays describable before berth forgets it (AWS: at least an hour).
+    #[arg(long, env = "BERTH_STOPPED_TASK_RETENTION", default_value_t = 3600, value_name = "SECONDS")]
+    pub stopped_task_retention: u64,
 }
 
 fn parse_region(s: &str) -> Result<String, String> {

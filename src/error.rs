@@ -115,13 +115,16 @@ impl fmt::Display for Code {
     }
 }
 
-/// An error answered to the client as `{"__type": code, "message": message}`.
+/// An error answered to the client as `{"__type": code, "message": message}`, plus the members
+/// some exceptions carry (ConflictException's `resourceIds`, ...).
 #[derive(Debug)]
 pub struct EcsError {
     /// The ECS error code.
     pub code: Code,
     /// The message the client sees.
     pub message: String,
+    /// The exception's other members.
+    pub members: serde_json::Map<String, serde_json::Value>,
     /// For server faults: the cause, logged but never sent.
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -129,7 +132,14 @@ pub struct EcsError {
 impl EcsError {
     /// An error with a code and a message for the client.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), source: None }
+        Self { code, message: message.into(), members: serde_json::Map::new(), source: None }
+    }
+
+    /// The error with one more member in its body.
+    #[must_use]
+    pub fn with(mut self, member: &str, value: serde_json::Value) -> Self {
+        self.members.insert(member.to_owned(), value);
+        self
     }
 
     /// A fault of berth: the client sees a generic message, the cause goes to the log.
@@ -140,6 +150,7 @@ impl EcsError {
         Self {
             code: Code::ServerException,
             message: "Server error: berth failed to process the request; see its log.".into(),
+            members: serde_json::Map::new(),
             source: Some(Box::new(source)),
         }
     }

@@ -164,6 +164,12 @@ impl Api {
     pub fn store(&self) -> &Store {
         &self.store
     }
+
+    /// The task runtime, for shutdown.
+    #[must_use]
+    pub fn tasks(&self) -> &TaskRuntime {
+        &self.tasks
+    }
 }
 
 /// The operation coverage table of the README, generated from the model and [`IMPLEMENTED`].

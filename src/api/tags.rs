@@ -1,6 +1,6 @@
 //! TagResource, UntagResource, ListTagsForResource, and the tag helpers every resource uses.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::Ctx;
@@ -12,7 +12,7 @@ use crate::store::Named;
 pub const MAX_TAGS: usize = 50;
 
 /// A tag as the API sends it.
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, Serialize, Clone)]
 pub struct Tag {
     key: Option<String>,
     value: Option<String>,

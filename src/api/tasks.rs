@@ -5,14 +5,14 @@
 //! which arrive with the EC2-mode issue, so RunTask answers for them as AWS does for a cluster
 //! without instances.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::tags::{Tag, check_tags, store_tags, tags_json};
 use super::{Ctx, clusters, paging, task_definitions};
 use crate::domain::now;
 use crate::error::Result;
-use crate::store::{Doc, NamedRow, TaskFilter, TaskKey};
+use crate::store::{ClientToken, Doc, NamedRow, TaskFilter, TaskKey};
 
 fn key(ctx: &Ctx<'_>, cluster: &NamedRow, id: &str) -> TaskKey {
     TaskKey { region: ctx.region().to_owned(), cluster: cluster.name.clone(), id: id.to_owned() }
@@ -28,9 +28,12 @@ fn task_id<'a>(cluster: &NamedRow, reference: &'a str) -> Option<&'a str> {
     (arn.resource_type == "task" && task_cluster == cluster.name).then_some(id)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct RunTaskInput {
+    /// Not part of the request's fingerprint (see [`ClientToken`]).
+    #[serde(skip_serializing)]
+    client_token: Option<String>,
     cluster: Option<String>,
     task_definition: String,
     count: Option<i64>,
@@ -110,7 +113,9 @@ pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value
         .and_then(Value::as_array)
         .map(|cs| cs.iter().filter_map(|c| c.as_object().cloned()).collect())
         .unwrap_or_default();
-    let overrides = input.overrides.unwrap_or_default();
+    // The request minus its token (serialising typed input cannot fail).
+    let fingerprint = serde_json::to_string(&input).unwrap_or_default();
+    let overrides = input.overrides.clone().unwrap_or_default();
     for o in overrides.get("containerOverrides").and_then(Value::as_array).into_iter().flatten() {
         let name = o.get("name").and_then(Value::as_str).unwrap_or_default();
         if !definitions.iter().any(|d| d.get("name").and_then(Value::as_str) == Some(name)) {
@@ -130,7 +135,7 @@ pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value
             }
         }
     }
-    let mut tasks = Vec::new();
+    let mut created = Vec::new();
     for _ in 0..count {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let arn = ctx.scope.arn(&format!("task/{}/{id}", cluster.name));
@@ -202,13 +207,39 @@ pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value
             }]),
         );
         doc.retain(|_, v| !v.is_null());
-        let task_key = key(ctx, &cluster, &id);
-        ctx.store.insert_task(&task_key, &doc).await?;
+        created.push((key(ctx, &cluster, &id), doc));
+    }
+    let token = input.client_token.as_deref().map(|token| ClientToken {
+        region: ctx.region(),
+        operation: "RunTask",
+        token,
+        fingerprint: fingerprint.clone(),
+    });
+    if let Some(claim) = ctx.store.insert_tasks(&created, token.as_ref()).await? {
+        // A retry: answer the tasks the first request started, as they are now.
+        if !claim.same_request {
+            return Err(ecs_error!(
+                ConflictException,
+                "The RunTask request could not be processed due to conflicts. The provided clientToken is already in use with a different RunTask request."
+            )
+            .with("resourceIds", json!(claim.resources)));
+        }
+        let mut tasks = Vec::new();
+        for arn in &claim.resources {
+            if let Some(mut doc) = ctx.store.get_task_by_arn(arn).await? {
+                doc.insert("tags".into(), tags_json(ctx, arn).await?);
+                tasks.push(Value::Object(doc));
+            }
+        }
+        return Ok(json!({"tasks": tasks, "failures": []}));
+    }
+    let mut tasks = Vec::new();
+    for (task_key, mut doc) in created {
+        let arn = doc.get("taskArn").and_then(Value::as_str).unwrap_or_default().to_owned();
         store_tags(ctx, &arn, &task_tags).await?;
         ctx.tasks.spawn(task_key, arn.clone());
-        let mut out = doc;
-        out.insert("tags".into(), tags_json(ctx, &arn).await?);
-        tasks.push(Value::Object(out));
+        doc.insert("tags".into(), tags_json(ctx, &arn).await?);
+        tasks.push(Value::Object(doc));
     }
     Ok(json!({"tasks": tasks, "failures": []}))
 }

@@ -3,15 +3,22 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::errors::Error as BollardError;
-use bollard::models::{ContainerCreateBody, ContainerInspectResponse, HostConfig, NetworkCreateRequest};
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, DeviceMapping, HostConfig, MountType, NetworkCreateRequest,
+    ResourcesUlimits, VolumeCreateRequest,
+};
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, EventsOptions, InspectContainerOptions, InspectNetworkOptions,
-    ListContainersOptions, RemoveContainerOptions, StopContainerOptions, WaitContainerOptions,
+    ListContainersOptions, ListVolumesOptions, RemoveContainerOptions, RemoveVolumeOptions, StopContainerOptions,
+    WaitContainerOptions,
 };
 use bytes::Bytes;
 use futures_util::TryStreamExt;
 
-use super::{ContainerSpec, ContainerState, Error, LABEL_MANAGED, NetworkAttachment, PortBinding, Protocol, Result};
+use super::{
+    ContainerSpec, ContainerState, Error, LABEL_MANAGED, MountKind, NetworkAttachment, PortBinding, Protocol, Result,
+    VolumeSpec,
+};
 
 /// Seconds bollard waits for an answer; container stops pass their own, longer, timeouts.
 const TIMEOUT_SECS: u64 = 120;
@@ -176,13 +183,81 @@ impl Docker {
     /// # Errors
     /// Engine failures other than "no such image".
     pub async fn has_image(&self, image: &str) -> Result<bool> {
+        Ok(self.image_digest(image).await?.is_some())
+    }
+
+    /// The digest of an image on the engine, None when it is not there: its registry manifest
+    /// digest when it came from a registry, else its local id (both `sha256:...`).
+    ///
+    /// # Errors
+    /// Engine failures other than "no such image".
+    pub async fn image_digest(&self, image: &str) -> Result<Option<String>> {
         match self.client.inspect_image(image).await {
+            Ok(inspected) => {
+                let from_registry = inspected
+                    .repo_digests
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find_map(|d| d.split_once('@').map(|(_, digest)| digest.to_owned()));
+                Ok(Some(from_registry.or(inspected.id).unwrap_or_default()))
+            }
+            Err(e) => match self.error(e) {
+                Error::NotFound(_) => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Creates berth's volume `spec.name` unless it exists. An existing volume is used as it is,
+    /// whoever made it (as the ECS agent does for shared volumes).
+    ///
+    /// # Errors
+    /// Engine failures, or a driver Docker does not have.
+    pub async fn ensure_volume(&self, spec: &VolumeSpec) -> Result<()> {
+        if self.volume_exists(&spec.name).await? {
+            return Ok(());
+        }
+        let request = VolumeCreateRequest {
+            name: Some(spec.name.clone()),
+            driver: spec.driver.clone(),
+            driver_opts: Some(spec.driver_opts.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+            labels: Some(managed_labels(&spec.labels)),
+            ..Default::default()
+        };
+        self.client.create_volume(request).await.map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
+    /// True if a volume of that name exists (berth's or not).
+    ///
+    /// # Errors
+    /// Engine failures.
+    pub async fn volume_exists(&self, name: &str) -> Result<bool> {
+        match self.client.inspect_volume(name).await {
             Ok(_) => Ok(true),
             Err(e) => match self.error(e) {
                 Error::NotFound(_) => Ok(false),
                 other => Err(other),
             },
         }
+    }
+
+    /// Removes every volume berth created that carries all of `labels`; volumes still in use
+    /// are left (and logged).
+    ///
+    /// # Errors
+    /// Engine failures listing the volumes.
+    pub async fn remove_volumes(&self, labels: &BTreeMap<String, String>) -> Result<()> {
+        let mut filter = vec![format!("{LABEL_MANAGED}=true")];
+        filter.extend(labels.iter().map(|(k, v)| format!("{k}={v}")));
+        let options = ListVolumesOptions { filters: Some(HashMap::from([("label".to_owned(), filter)])) };
+        let listed = self.client.list_volumes(Some(options)).await.map_err(|e| self.error(e))?;
+        for volume in listed.volumes.unwrap_or_default() {
+            if let Err(e) = self.client.remove_volume(&volume.name, None::<RemoveVolumeOptions>).await {
+                tracing::warn!(volume = %volume.name, error = %self.error(e), "cannot remove a volume");
+            }
+        }
+        Ok(())
     }
 
     /// Creates a container (not started) and returns its id.
@@ -210,13 +285,57 @@ impl Docker {
             NetworkAttachment::None => "none".to_owned(),
         });
         let mib = |m: i64| m.saturating_mul(1024 * 1024);
+        let some = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
         let host_config = HostConfig {
             network_mode,
             port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
             memory: spec.memory_mib.map(mib),
             memory_reservation: spec.memory_reservation_mib.map(mib),
             cpu_shares: spec.cpu_shares,
+            nano_cpus: spec.nano_cpus,
             init: spec.init.then_some(true),
+            mounts: (!spec.mounts.is_empty()).then(|| {
+                spec.mounts
+                    .iter()
+                    .map(|m| bollard::models::Mount {
+                        typ: Some(match m.kind {
+                            MountKind::Bind => MountType::BIND,
+                            MountKind::Volume => MountType::VOLUME,
+                        }),
+                        source: Some(m.source.clone()),
+                        target: Some(m.target.clone()),
+                        read_only: Some(m.read_only),
+                        ..Default::default()
+                    })
+                    .collect()
+            }),
+            volumes_from: some(&spec.volumes_from),
+            ulimits: (!spec.ulimits.is_empty()).then(|| {
+                spec.ulimits
+                    .iter()
+                    .map(|u| ResourcesUlimits { name: Some(u.name.clone()), soft: Some(u.soft), hard: Some(u.hard) })
+                    .collect()
+            }),
+            cap_add: some(&spec.cap_add),
+            cap_drop: some(&spec.cap_drop),
+            devices: (!spec.devices.is_empty()).then(|| {
+                spec.devices
+                    .iter()
+                    .map(|d| DeviceMapping {
+                        path_on_host: Some(d.host_path.clone()),
+                        path_in_container: Some(d.container_path.clone().unwrap_or_else(|| d.host_path.clone())),
+                        cgroup_permissions: Some(d.permissions.clone()),
+                    })
+                    .collect()
+            }),
+            tmpfs: (!spec.tmpfs.is_empty()).then(|| spec.tmpfs.iter().cloned().collect()),
+            shm_size: spec.shm_size_mib.map(mib),
+            readonly_rootfs: spec.read_only_root.then_some(true),
+            privileged: spec.privileged.then_some(true),
+            extra_hosts: some(&spec.extra_hosts),
+            dns: some(&spec.dns),
+            dns_search: some(&spec.dns_search),
+            sysctls: (!spec.sysctls.is_empty()).then(|| spec.sysctls.iter().cloned().collect()),
             ..Default::default()
         };
         let body = ContainerCreateBody {
@@ -228,6 +347,8 @@ impl Docker {
             working_dir: spec.working_dir.clone(),
             user: spec.user.clone(),
             hostname: spec.hostname.clone(),
+            tty: spec.tty.then_some(true),
+            open_stdin: spec.open_stdin.then_some(true),
             exposed_ports: (!exposed.is_empty()).then_some(exposed),
             stop_timeout: spec.stop_timeout,
             healthcheck: spec.health.as_ref().map(|h| {

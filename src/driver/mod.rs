@@ -134,6 +134,97 @@ pub struct ContainerSpec {
     pub stop_timeout: Option<i64>,
     /// A health check for Docker to run.
     pub health: Option<HealthSpec>,
+    /// File systems to mount.
+    pub mounts: Vec<Mount>,
+    /// Containers whose volumes to mount too: `name` or `name:ro`.
+    pub volumes_from: Vec<String>,
+    /// Resource limits (`ulimit`s).
+    pub ulimits: Vec<Ulimit>,
+    /// Linux capabilities to add.
+    pub cap_add: Vec<String>,
+    /// Linux capabilities to drop.
+    pub cap_drop: Vec<String>,
+    /// Host devices to expose.
+    pub devices: Vec<Device>,
+    /// tmpfs mounts: path and mount options (`size=64m,noexec`).
+    pub tmpfs: Vec<(String, String)>,
+    /// The size of /dev/shm in MiB.
+    pub shm_size_mib: Option<i64>,
+    /// Mount the root file system read-only.
+    pub read_only_root: bool,
+    /// Run privileged.
+    pub privileged: bool,
+    /// Extra /etc/hosts entries, `host:ip` (not with a shared network namespace).
+    pub extra_hosts: Vec<String>,
+    /// DNS servers (not with a shared network namespace).
+    pub dns: Vec<String>,
+    /// DNS search domains (not with a shared network namespace).
+    pub dns_search: Vec<String>,
+    /// Namespaced kernel parameters.
+    pub sysctls: Vec<(String, String)>,
+    /// Allocate a pseudo-terminal.
+    pub tty: bool,
+    /// Keep stdin open.
+    pub open_stdin: bool,
+    /// A hard CPU limit in billionths of a CPU.
+    pub nano_cpus: Option<i64>,
+}
+
+/// A file system mounted into a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// A host path or a volume.
+    pub kind: MountKind,
+    /// The host path or the volume name.
+    pub source: String,
+    /// The path inside the container.
+    pub target: String,
+    /// Mounted read-only.
+    pub read_only: bool,
+}
+
+/// What a [`Mount`] mounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountKind {
+    /// A host path.
+    Bind,
+    /// A Docker volume.
+    Volume,
+}
+
+/// A `ulimit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ulimit {
+    /// Its name (`nofile`, `nproc`, ...).
+    pub name: String,
+    /// The soft limit.
+    pub soft: i64,
+    /// The hard limit.
+    pub hard: i64,
+}
+
+/// A host device exposed to a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// The device on the host.
+    pub host_path: String,
+    /// Its path in the container (the host path when None).
+    pub container_path: Option<String>,
+    /// cgroup permissions, e.g. `rwm`.
+    pub permissions: String,
+}
+
+/// A Docker volume to create.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VolumeSpec {
+    /// The volume's name.
+    pub name: String,
+    /// The volume driver (`local` when None).
+    pub driver: Option<String>,
+    /// Options for the driver.
+    pub driver_opts: BTreeMap<String, String>,
+    /// Labels, besides [`LABEL_MANAGED`] which the driver adds.
+    pub labels: BTreeMap<String, String>,
 }
 
 /// A container health check, as Docker runs it.

@@ -49,7 +49,11 @@ pub async fn serve(api: Arc<Api>, req: Request<Incoming>) -> Result<HttpResponse
 async fn route(api: &Api, req: Request<Incoming>, target: &str) -> HttpResponse {
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/_berth/health") => {
-            let body = json!({"status": "ready", "version": env!("CARGO_PKG_VERSION")});
+            let body = json!({
+                "status": "ready",
+                "version": env!("CARGO_PKG_VERSION"),
+                "dockerNetwork": api.tasks().network(),
+            });
             respond(StatusCode::OK, "application/json", &body)
         }
         (&Method::POST, "/_berth/reset") => match api.reset().await {
@@ -176,7 +180,11 @@ fn error_response(e: &EcsError) -> HttpResponse {
         tracing::debug!(code = %e.code, message = %e.message, "client error");
     }
     let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = respond(status, JSON_11, &json!({"__type": e.code.as_str(), "message": e.message}));
+    let mut body = json!({"__type": e.code.as_str(), "message": e.message});
+    if let Value::Object(fields) = &mut body {
+        fields.extend(e.members.clone());
+    }
+    let mut response = respond(status, JSON_11, &body);
     response.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static(e.code.as_str()));
     response
 }

@@ -19,15 +19,30 @@ pub struct TaskRuntime {
     store: Store,
     docker_host: Option<String>,
     docker: tokio::sync::Mutex<Option<Docker>>,
+    /// The name of berth's bridge network on the engine, where each awsvpc task gets its address.
+    network: String,
     /// Stop signals of the tasks being driven, by task ARN.
     stops: Mutex<HashMap<String, Arc<Notify>>>,
 }
 
 impl TaskRuntime {
     /// A runtime over `store`, running containers on `docker_host` (None: the local engine).
+    /// `instance` (see [`Store::instance_id`]) names berth's Docker network.
     #[must_use]
-    pub fn new(store: Store, docker_host: Option<String>) -> Arc<Self> {
-        Arc::new(Self { store, docker_host, docker: tokio::sync::Mutex::new(None), stops: Mutex::new(HashMap::new()) })
+    pub fn new(store: Store, docker_host: Option<String>, instance: &str) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            docker_host,
+            docker: tokio::sync::Mutex::new(None),
+            network: format!("berth-{instance}"),
+            stops: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The name of berth's Docker network.
+    #[must_use]
+    pub fn network(&self) -> &str {
+        &self.network
     }
 
     /// The engine, connecting on first use (and again after a failed attempt).
@@ -105,15 +120,39 @@ impl TaskRuntime {
             stop.notify_one();
         }
         let Ok(unfinished) = self.store.unfinished_tasks().await else { return };
-        if unfinished.is_empty() {
-            return;
-        }
         if let Ok(docker) = self.docker().await {
             for (_, doc) in unfinished {
                 if let Some(arn) = doc.get("taskArn").and_then(serde_json::Value::as_str) {
                     task::remove_task_containers(&docker, arn).await;
                 }
             }
+        }
+        self.shutdown().await;
+    }
+
+    /// Forgets stopped tasks once they have been stopped for `retention`, checking a few times
+    /// per retention period (at most every minute). Runs until its task is aborted.
+    pub async fn expire_stopped(self: Arc<Self>, retention: std::time::Duration) {
+        let period = (retention / 4).clamp(std::time::Duration::from_millis(250), std::time::Duration::from_secs(60));
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let cutoff = crate::domain::now() - retention.as_secs_f64();
+            match self.store.expire_stopped_tasks(cutoff).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(tasks = n, "forgot stopped tasks"),
+                Err(e) => tracing::warn!(error = %e, "cannot expire stopped tasks"),
+            }
+        }
+    }
+
+    /// Removes berth's network when no container uses it any more (berth is shutting down, or
+    /// was reset). Tasks that still run keep it; a later berth on the same data dir adopts them.
+    pub async fn shutdown(&self) {
+        let Some(docker) = self.docker.lock().await.clone() else { return };
+        if let Err(e) = docker.remove_network(&self.network).await {
+            tracing::debug!(network = %self.network, error = %e, "network kept");
         }
     }
 

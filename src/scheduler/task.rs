@@ -16,7 +16,10 @@ use tokio::sync::Notify;
 use super::TaskRuntime;
 use crate::domain::arn::task_definition_parts;
 use crate::domain::now;
-use crate::driver::{ContainerSpec, Docker, Health, HealthSpec, NetworkAttachment, PortSpec, Protocol};
+use crate::driver::{
+    ContainerSpec, Device, Docker, Health, HealthSpec, Mount, MountKind, NetworkAttachment, PortSpec, Protocol, Ulimit,
+    VolumeSpec,
+};
 use crate::store::{Doc, TaskKey};
 
 /// The default seconds between SIGTERM and SIGKILL, as ECS's.
@@ -124,11 +127,12 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
         .unwrap_or_default();
 
     // Images: berth runs offline, so an image must already be on the engine.
+    let mut digests = Vec::with_capacity(containers.len());
     for c in &containers {
         let image = c.get("image").and_then(Value::as_str).unwrap_or_default();
-        match docker.has_image(image).await {
-            Ok(true) => {}
-            Ok(false) => {
+        match docker.image_digest(image).await {
+            Ok(Some(digest)) => digests.push(digest),
+            Ok(None) => {
                 return Err(fail(failed(format!(
                     "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref {image}: not found (berth runs offline: build or load the image on the Docker engine first)"
                 ))));
@@ -138,6 +142,11 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
     }
     update(rt, key, |doc| {
         doc.insert("pullStoppedAt".into(), json!(now()));
+        if let Some(Value::Array(cs)) = doc.get_mut("containers") {
+            for (c, digest) in cs.iter_mut().zip(&digests) {
+                c["imageDigest"] = json!(digest);
+            }
+        }
     })
     .await;
 
@@ -159,19 +168,25 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
     }
     let mut holder_labels = labels.clone();
     holder_labels.insert(LABEL_CONTAINER.to_owned(), HOLDER.to_owned());
+    let network = rt.network();
+    docker.ensure_network(network, &BTreeMap::new()).await.map_err(|e| {
+        fail(failed(format!("ResourceInitializationError: cannot create berth's network {network}: {e}")))
+    })?;
     let holder_spec = ContainerSpec {
         name: format!("berth-{}-holder", key.id),
         image: crate::driver::holder::IMAGE.to_owned(),
         labels: holder_labels,
         ports,
-        ..Default::default()
+        network: Some(NetworkAttachment::Bridge(network.to_owned())),
+        ..netns_settings(&containers)
     };
     let holder =
         docker.create(&holder_spec).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
     docker.start(&holder).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
     let holder_state =
         docker.inspect(&holder).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
-    let ip = holder_state.addresses.values().next().cloned().unwrap_or_default();
+    let ip = holder_state.addresses.get(network).cloned().unwrap_or_default();
+    let volumes = prepare_volumes(&docker, key, &labels, &definition).await.map_err(&fail)?;
 
     update(rt, key, |doc| {
         doc.insert("lastStatus".into(), json!("ACTIVATING"));
@@ -199,7 +214,11 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
             return Err(fail(f));
         }
         let over = overrides.iter().find(|o| str_of(o, "name") == Some(name));
-        let spec = container_spec(key, &labels, c, over, &holder);
+        let limits = TaskLimits {
+            cpu: doc.get("cpu").and_then(Value::as_str).and_then(|c| c.parse().ok()),
+            memory: doc.get("memory").and_then(Value::as_str).and_then(|m| m.parse().ok()),
+        };
+        let spec = container_spec(key, &labels, c, over, &holder, &volumes, limits);
         let id = docker.create(&spec).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
         running.push(Running {
             index,
@@ -401,13 +420,20 @@ fn start_order(containers: &[Map<String, Value>]) -> Vec<usize> {
     let deps: Vec<Vec<usize>> = containers
         .iter()
         .map(|c| {
-            c.get("dependsOn")
+            let depends_on = c
+                .get("dependsOn")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .filter_map(|d| d.get("containerName").and_then(Value::as_str))
-                .filter_map(|n| names.iter().position(|x| *x == n))
-                .collect()
+                .filter_map(|d| d.get("containerName").and_then(Value::as_str));
+            // A container that mounts another's volumes needs that container created first.
+            let volumes_from = c
+                .get("volumesFrom")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.get("sourceContainer").and_then(Value::as_str));
+            depends_on.chain(volumes_from).filter_map(|n| names.iter().position(|x| *x == n)).collect()
         })
         .collect();
     let mut order = Vec::with_capacity(containers.len());
@@ -426,34 +452,51 @@ fn start_order(containers: &[Map<String, Value>]) -> Vec<usize> {
     order
 }
 
+/// The task-level limits (Fargate's task size), applied to each container that has no tighter
+/// limit of its own: Docker has no cgroup shared by a group of containers.
+#[derive(Debug, Clone, Copy, Default)]
+struct TaskLimits {
+    /// CPU units (1024 per vCPU).
+    cpu: Option<i64>,
+    /// MiB.
+    memory: Option<i64>,
+}
+
+fn strings(v: Option<&Value>) -> Option<Vec<String>> {
+    v.and_then(Value::as_array).map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+}
+
+/// `[{"name": k, "value": v}]` (or another key for the name) as pairs.
+fn pairs(v: Option<&Value>, name: &str) -> Vec<(String, String)> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some((str_of(e, name)?.to_owned(), str_of(e, "value").unwrap_or_default().to_owned())))
+        .collect()
+}
+
 fn container_spec(
     key: &TaskKey,
     labels: &BTreeMap<String, String>,
     c: &Map<String, Value>,
     over: Option<&Value>,
     holder: &str,
+    volumes: &Volumes,
+    limits: TaskLimits,
 ) -> ContainerSpec {
     let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
-    let strings = |v: Option<&Value>| -> Option<Vec<String>> {
-        v.and_then(Value::as_array).map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
-    };
     let mut env: Vec<(String, String)> = vec![
         ("AWS_REGION".into(), key.region.clone()),
         ("AWS_DEFAULT_REGION".into(), key.region.clone()),
         ("AWS_EXECUTION_ENV".into(), "AWS_ECS_FARGATE".into()),
     ];
-    let pairs = |v: Option<&Value>| -> Vec<(String, String)> {
-        v.and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| Some((str_of(e, "name")?.to_owned(), str_of(e, "value").unwrap_or_default().to_owned())))
-            .collect()
-    };
-    for (k, v) in pairs(c.get("environment")).into_iter().chain(pairs(over.and_then(|o| o.get("environment")))) {
+    let given = pairs(c.get("environment"), "name");
+    for (k, v) in given.into_iter().chain(pairs(over.and_then(|o| o.get("environment")), "name")) {
         env.retain(|(existing, _)| *existing != k);
         env.push((k, v));
     }
     let int = |field: &str| over.and_then(|o| o.get(field)).or_else(|| c.get(field)).and_then(Value::as_i64);
+    let flag = |field: &str| c.get(field).and_then(Value::as_bool).unwrap_or(false);
     let mut container_labels = labels.clone();
     container_labels.insert(LABEL_CONTAINER.to_owned(), name.to_owned());
     if let Some(Value::Object(docker_labels)) = c.get("dockerLabels") {
@@ -463,8 +506,90 @@ fn container_spec(
             }
         }
     }
-    let init =
-        c.get("linuxParameters").and_then(|l| l.get("initProcessEnabled")).and_then(Value::as_bool).unwrap_or(true);
+    let linux = c.get("linuxParameters").cloned().unwrap_or_default();
+    let init = linux.get("initProcessEnabled").and_then(Value::as_bool).unwrap_or(true);
+    let mounts = c
+        .get("mountPoints")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            let (kind, source) = volumes.get(str_of(m, "sourceVolume")?)?;
+            Some(Mount {
+                kind: *kind,
+                source: source.clone(),
+                target: str_of(m, "containerPath")?.to_owned(),
+                read_only: m.get("readOnly").and_then(Value::as_bool).unwrap_or(false),
+            })
+        })
+        .collect();
+    let volumes_from = c
+        .get("volumesFrom")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            let source = format!("berth-{}-{}", key.id, str_of(v, "sourceContainer")?);
+            Some(if v.get("readOnly").and_then(Value::as_bool).unwrap_or(false) {
+                format!("{source}:ro")
+            } else {
+                source
+            })
+        })
+        .collect();
+    let ulimits = c
+        .get("ulimits")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|u| {
+            Some(Ulimit {
+                name: str_of(u, "name")?.to_owned(),
+                soft: u.get("softLimit").and_then(Value::as_i64)?,
+                hard: u.get("hardLimit").and_then(Value::as_i64)?,
+            })
+        })
+        .collect();
+    let capabilities = linux.get("capabilities");
+    let devices = linux
+        .get("devices")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|d| {
+            let permissions: String = d
+                .get("permissions")
+                .and_then(Value::as_array)
+                .map(|p| {
+                    p.iter()
+                        .filter_map(Value::as_str)
+                        .filter_map(|p| match p {
+                            "read" => Some('r'),
+                            "write" => Some('w'),
+                            "mknod" => Some('m'),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_else(|| "rwm".to_owned());
+            Some(Device {
+                host_path: str_of(d, "hostPath")?.to_owned(),
+                container_path: str_of(d, "containerPath").map(str::to_owned),
+                permissions,
+            })
+        })
+        .collect();
+    let tmpfs = linux
+        .get("tmpfs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| {
+            let mut options = vec![format!("size={}m", t.get("size").and_then(Value::as_i64)?)];
+            options.extend(strings(t.get("mountOptions")).unwrap_or_default());
+            Some((str_of(t, "containerPath")?.to_owned(), options.join(",")))
+        })
+        .collect();
     ContainerSpec {
         name: format!("berth-{}-{name}", key.id),
         image: c.get("image").and_then(Value::as_str).unwrap_or_default().to_owned(),
@@ -474,10 +599,13 @@ fn container_spec(
         labels: container_labels,
         working_dir: c.get("workingDirectory").and_then(Value::as_str).map(str::to_owned),
         user: c.get("user").and_then(Value::as_str).map(str::to_owned),
+        // The task's network namespace is the holder's, and so are the settings that belong to
+        // one (hostname, DNS, /etc/hosts, net.* sysctls): see `NetnsSettings`.
         hostname: None,
-        memory_mib: int("memory"),
+        memory_mib: int("memory").or(limits.memory),
         memory_reservation_mib: int("memoryReservation"),
         cpu_shares: int("cpu").filter(|c| *c >= 2),
+        nano_cpus: limits.cpu.map(|units| units.saturating_mul(1_000_000_000) / 1024),
         network: Some(NetworkAttachment::Container(holder.to_owned())),
         ports: Vec::new(),
         init,
@@ -489,7 +617,119 @@ fn container_spec(
             retries: h.get("retries").and_then(Value::as_i64).unwrap_or(3),
             start_period_secs: h.get("startPeriod").and_then(Value::as_i64).unwrap_or(0),
         }),
+        mounts,
+        volumes_from,
+        ulimits,
+        cap_add: strings(capabilities.and_then(|c| c.get("add"))).unwrap_or_default(),
+        cap_drop: strings(capabilities.and_then(|c| c.get("drop"))).unwrap_or_default(),
+        devices,
+        tmpfs,
+        shm_size_mib: linux.get("sharedMemorySize").and_then(Value::as_i64),
+        read_only_root: flag("readonlyRootFilesystem"),
+        privileged: flag("privileged"),
+        sysctls: pairs(c.get("systemControls"), "namespace")
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("net."))
+            .collect(),
+        tty: flag("pseudoTerminal"),
+        open_stdin: flag("interactive"),
+        // extra_hosts, dns and dns_search are the holder's (`netns_settings`).
+        ..ContainerSpec::default()
     }
+}
+
+/// The settings of a network namespace that the containers ask for (hostname, DNS servers and
+/// search domains, /etc/hosts entries, net.* sysctls), gathered for the task's holder: containers
+/// that join its namespace share its hostname, /etc/hosts and /etc/resolv.conf.
+fn netns_settings(containers: &[Map<String, Value>]) -> ContainerSpec {
+    let mut out = ContainerSpec::default();
+    for c in containers {
+        if out.hostname.is_none() {
+            out.hostname = c.get("hostname").and_then(Value::as_str).map(str::to_owned);
+        }
+        for h in c.get("extraHosts").and_then(Value::as_array).into_iter().flatten() {
+            if let (Some(host), Some(ip)) = (str_of(h, "hostname"), str_of(h, "ipAddress")) {
+                out.extra_hosts.push(format!("{host}:{ip}"));
+            }
+        }
+        out.dns.extend(strings(c.get("dnsServers")).unwrap_or_default());
+        out.dns_search.extend(strings(c.get("dnsSearchDomains")).unwrap_or_default());
+        out.sysctls
+            .extend(pairs(c.get("systemControls"), "namespace").into_iter().filter(|(k, _)| k.starts_with("net.")));
+    }
+    out
+}
+
+/// The task's volumes by name: what each mount point mounts.
+type Volumes = BTreeMap<String, (MountKind, String)>;
+
+/// Creates the Docker volumes the task's `volumes` need, as the ECS agent does: a host path is
+/// bind-mounted; a volume with no configuration is task-scoped storage shared by the task's
+/// containers (Fargate's bind mounts); `dockerVolumeConfiguration` makes a task-scoped volume
+/// (removed with the task) or a shared one (named after the volume, kept, created only with
+/// `autoprovision`); an EFS file system becomes a shared volume named after it, so tasks that
+/// mount the same file system share its files.
+async fn prepare_volumes(
+    docker: &Docker,
+    key: &TaskKey,
+    labels: &BTreeMap<String, String>,
+    definition: &Doc,
+) -> Result<Volumes, Failure> {
+    let mut out = Volumes::new();
+    let cannot = |name: &str, e: crate::driver::Error| failed(format!("CannotCreateVolumeError: volume {name}: {e}"));
+    for v in definition.get("volumes").and_then(Value::as_array).into_iter().flatten() {
+        let Some(name) = str_of(v, "name") else { continue };
+        if let Some(path) = v.get("host").and_then(|h| str_of(h, "sourcePath")) {
+            out.insert(name.to_owned(), (MountKind::Bind, path.to_owned()));
+            continue;
+        }
+        let task_scoped =
+            VolumeSpec { name: format!("berth-{}-{name}", key.id), labels: labels.clone(), ..Default::default() };
+        let spec = if let Some(config) = v.get("dockerVolumeConfiguration") {
+            let driver_opts: BTreeMap<String, String> = config
+                .get("driverOpts")
+                .and_then(Value::as_object)
+                .map(|o| o.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+                .unwrap_or_default();
+            let mut own_labels: BTreeMap<String, String> = config
+                .get("labels")
+                .and_then(Value::as_object)
+                .map(|o| o.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+                .unwrap_or_default();
+            let driver = str_of(config, "driver").map(str::to_owned);
+            if str_of(config, "scope") == Some("shared") {
+                let autoprovision = config.get("autoprovision").and_then(Value::as_bool).unwrap_or(false);
+                if !autoprovision {
+                    match docker.volume_exists(name).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            return Err(failed(format!(
+                                "CannotCreateVolumeError: the shared volume {name} does not exist and autoprovision is false"
+                            )));
+                        }
+                        Err(e) => return Err(cannot(name, e)),
+                    }
+                }
+                own_labels.insert(LABEL_CLUSTER.to_owned(), key.cluster.clone());
+                VolumeSpec { name: name.to_owned(), driver, driver_opts, labels: own_labels }
+            } else {
+                own_labels.extend(task_scoped.labels);
+                VolumeSpec { driver, driver_opts, labels: own_labels, ..task_scoped }
+            }
+        } else if let Some(efs) = v.get("efsVolumeConfiguration") {
+            let fs = str_of(efs, "fileSystemId").unwrap_or("efs");
+            VolumeSpec { name: format!("berth-efs-{fs}"), ..Default::default() }
+        } else if v.get("fsxWindowsFileServerVolumeConfiguration").is_some() {
+            return Err(failed(format!(
+                "CannotCreateVolumeError: volume {name}: berth cannot mount FSx for Windows File Server volumes"
+            )));
+        } else {
+            task_scoped
+        };
+        docker.ensure_volume(&spec).await.map_err(|e| cannot(name, e))?;
+        out.insert(name.to_owned(), (MountKind::Volume, spec.name));
+    }
+    Ok(out)
 }
 
 /// Waits for the task to end: an essential container exiting, or a stop request. A
@@ -662,7 +902,8 @@ async fn finish(rt: &TaskRuntime, key: &TaskKey, docker: Option<&Docker>, runnin
     .await;
 }
 
-/// Removes every container labelled with the task's ARN (its containers and its holder).
+/// Removes every container labelled with the task's ARN (its containers and its holder), then
+/// its task-scoped volumes.
 pub async fn remove_task_containers(docker: &Docker, arn: &str) {
     let labels = BTreeMap::from([(LABEL_TASK.to_owned(), arn.to_owned())]);
     match docker.list(&labels).await {
@@ -674,6 +915,9 @@ pub async fn remove_task_containers(docker: &Docker, arn: &str) {
             }
         }
         Err(e) => tracing::warn!(task = %arn, error = %e, "cannot list a task's containers"),
+    }
+    if let Err(e) = docker.remove_volumes(&labels).await {
+        tracing::warn!(task = %arn, error = %e, "cannot list a task's volumes");
     }
 }
 

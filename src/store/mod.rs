@@ -11,6 +11,7 @@
 
 mod account_settings;
 mod attributes;
+mod client_tokens;
 mod named;
 mod tags;
 mod task_definitions;
@@ -25,6 +26,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use account_settings::AccountSetting;
 pub use attributes::{AttributeFilter, AttributeRow};
+pub use client_tokens::{Claim, ClientToken};
 pub use named::{Named, NamedRow};
 pub use task_definitions::{FamilyStatus, TaskDefinitionKey};
 pub use tasks::{TaskFilter, TaskKey};
@@ -103,11 +105,28 @@ impl Store {
             "account_settings",
             "attributes",
             "tasks",
+            "client_tokens",
         ] {
             sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The id of this berth instance: random on the data dir's first use, the same ever after
+    /// (it names berth's Docker objects, so a restarted berth finds its own).
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn instance_id(&self) -> Result<String> {
+        let fresh = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('instance_id', ?) ON CONFLICT (key) DO NOTHING")
+            .bind(&fresh)
+            .execute(&self.write)
+            .await?;
+        let id: String =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'instance_id'").fetch_one(&self.write).await?;
+        Ok(id)
     }
 
     /// Closes both pools, waiting for connections in use.

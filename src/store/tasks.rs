@@ -4,6 +4,7 @@
 use serde_json::Value;
 use sqlx::Row;
 
+use super::client_tokens::{Claim, ClientToken};
 use super::{Doc, Result, Store, doc_text, parse_doc};
 
 /// A stored task's keys (the rest is in the document).
@@ -35,28 +36,77 @@ fn text(doc: &Doc, key: &str) -> String {
 }
 
 impl Store {
-    /// Stores a new task.
+    /// Stores new tasks in one transaction, with the request's client token if it has one. When
+    /// the token was seen before, nothing is stored and the earlier claim is returned instead.
+    ///
+    /// # Errors
+    /// On a database failure; then nothing was stored.
+    pub async fn insert_tasks(
+        &self,
+        tasks: &[(TaskKey, Doc)],
+        token: Option<&ClientToken<'_>>,
+    ) -> Result<Option<Claim>> {
+        let mut tx = self.write.begin().await?;
+        if let Some(token) = token {
+            if let Some(claim) = token.find(&mut tx).await? {
+                return Ok(Some(claim));
+            }
+            let arns: Vec<String> = tasks.iter().map(|(_, doc)| text(doc, "taskArn")).collect();
+            token.insert(&mut tx, &arns).await?;
+        }
+        for (key, doc) in tasks {
+            sqlx::query(
+                "INSERT INTO tasks (region, cluster, id, arn, family, started_by, launch_type, desired_status, last_status, doc) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&key.region)
+            .bind(&key.cluster)
+            .bind(&key.id)
+            .bind(text(doc, "taskArn"))
+            .bind(family_of(doc))
+            .bind(doc.get("startedBy").and_then(Value::as_str))
+            .bind(text(doc, "launchType"))
+            .bind(text(doc, "desiredStatus"))
+            .bind(text(doc, "lastStatus"))
+            .bind(doc_text(doc))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    /// A task by ARN.
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn insert_task(&self, key: &TaskKey, doc: &Doc) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO tasks (region, cluster, id, arn, family, started_by, launch_type, desired_status, last_status, doc) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&key.region)
-        .bind(&key.cluster)
-        .bind(&key.id)
-        .bind(text(doc, "taskArn"))
-        .bind(family_of(doc))
-        .bind(doc.get("startedBy").and_then(Value::as_str))
-        .bind(text(doc, "launchType"))
-        .bind(text(doc, "desiredStatus"))
-        .bind(text(doc, "lastStatus"))
-        .bind(doc_text(doc))
-        .execute(&self.write)
-        .await?;
-        Ok(())
+    pub async fn get_task_by_arn(&self, arn: &str) -> Result<Option<Doc>> {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT doc FROM tasks WHERE arn = ?").bind(arn).fetch_optional(&self.read).await?;
+        found.as_deref().map(parse_doc).transpose()
+    }
+
+    /// Forgets tasks that stopped before `cutoff` (seconds since the epoch), their tags, and
+    /// client tokens older than it. Returns how many tasks went.
+    ///
+    /// # Errors
+    /// On a database failure; then nothing was deleted.
+    pub async fn expire_stopped_tasks(&self, cutoff: f64) -> Result<u64> {
+        let mut tx = self.write.begin().await?;
+        let expired = "SELECT arn FROM tasks WHERE last_status = 'STOPPED' \
+                       AND CAST(json_extract(doc, '$.stoppedAt') AS REAL) < ?";
+        sqlx::query(&format!("DELETE FROM tags WHERE resource_arn IN ({expired})"))
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?;
+        let deleted = sqlx::query(&format!("DELETE FROM tasks WHERE arn IN ({expired})"))
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("DELETE FROM client_tokens WHERE created_at < ?").bind(cutoff).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(deleted)
     }
 
     /// Applies `edit` to a task's document and stores it, atomically. None if there is no such

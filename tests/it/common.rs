@@ -11,7 +11,8 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// A running berth. Dropping it kills the process; the data dir lives as long as `dir`.
+/// A running berth. Dropping it stops the process as a user would (SIGTERM, so berth removes
+/// its Docker network; SIGKILL after 15 s); the data dir lives as long as `dir`.
 pub struct Berth {
     child: Child,
     /// `http://127.0.0.1:PORT`.
@@ -24,18 +25,28 @@ pub struct Berth {
 impl Berth {
     /// Starts berth with a fresh temporary data dir.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts berth with a fresh temporary data dir and extra environment (`BERTH_*` settings).
+    pub async fn start_with(env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().to_path_buf();
-        let mut berth = Self::start_in(&data_dir).await;
+        let mut berth = Self::spawn(&data_dir, env).await;
         berth.dir = Some(dir);
         berth
     }
 
     /// Starts berth on an existing data dir (the caller keeps it alive).
     pub async fn start_in(data_dir: &Path) -> Self {
+        Self::spawn(data_dir, &[]).await
+    }
+
+    async fn spawn(data_dir: &Path, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -56,6 +67,12 @@ impl Berth {
     /// Takes ownership of the temporary data dir (to restart on it after this berth is gone).
     pub fn take_dir(&mut self) -> tempfile::TempDir {
         self.dir.take().unwrap()
+    }
+
+    /// The Docker network berth puts its tasks on, as its health endpoint reports it.
+    pub async fn network(&self) -> String {
+        let health = self.raw("GET", "/_berth/health", &[], b"").await.json();
+        health["dockerNetwork"].as_str().unwrap().to_owned()
     }
 
     /// `kill -9`, and wait until the process is gone.
@@ -122,6 +139,24 @@ impl Berth {
             .expect("response within 30 s")
             .unwrap();
         Response::parse(&raw)
+    }
+}
+
+impl Drop for Berth {
+    fn drop(&mut self) {
+        if !matches!(self.child.try_wait(), Ok(None)) {
+            return;
+        }
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+            for _ in 0..750 {
+                if !matches!(self.child.try_wait(), Ok(None)) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let _ = self.child.start_kill();
     }
 }
 

@@ -12,17 +12,17 @@ use aws_sdk_ecs::types::{
 
 use crate::common::{BUSYBOX, Berth, code, docker, error};
 
-fn network() -> NetworkConfiguration {
+pub(crate) fn network() -> NetworkConfiguration {
     NetworkConfiguration::builder()
         .awsvpc_configuration(AwsVpcConfiguration::builder().subnets("subnet-berth").build().unwrap())
         .build()
 }
 
-fn container(name: &str, command: &str) -> ContainerDefinition {
+pub(crate) fn container(name: &str, command: &str) -> ContainerDefinition {
     ContainerDefinition::builder().name(name).image(BUSYBOX).command("sh").command("-c").command(command).build()
 }
 
-async fn register(ecs: &Client, family: &str, containers: Vec<ContainerDefinition>) {
+pub(crate) async fn register(ecs: &Client, family: &str, containers: Vec<ContainerDefinition>) {
     ecs.register_task_definition()
         .family(family)
         .requires_compatibilities(Compatibility::Fargate)
@@ -35,7 +35,7 @@ async fn register(ecs: &Client, family: &str, containers: Vec<ContainerDefinitio
         .unwrap();
 }
 
-async fn run(ecs: &Client, family: &str, overrides: Option<TaskOverride>) -> String {
+pub(crate) async fn run(ecs: &Client, family: &str, overrides: Option<TaskOverride>) -> String {
     let out = ecs
         .run_task()
         .task_definition(family)
@@ -49,12 +49,12 @@ async fn run(ecs: &Client, family: &str, overrides: Option<TaskOverride>) -> Str
     out.tasks()[0].task_arn().unwrap().to_owned()
 }
 
-async fn describe(ecs: &Client, arn: &str) -> Task {
+pub(crate) async fn describe(ecs: &Client, arn: &str) -> Task {
     ecs.describe_tasks().tasks(arn).send().await.unwrap().tasks()[0].clone()
 }
 
 /// Waits (bounded: 60 s) for the task's lastStatus.
-async fn wait_for(ecs: &Client, arn: &str, status: &str) -> Task {
+pub(crate) async fn wait_for(ecs: &Client, arn: &str, status: &str) -> Task {
     for _ in 0..600 {
         let task = describe(ecs, arn).await;
         if task.last_status() == Some(status) {
@@ -69,7 +69,7 @@ async fn wait_for(ecs: &Client, arn: &str, status: &str) -> Task {
 }
 
 /// No container of the task is left on the engine.
-async fn gone(arn: &str) {
+pub(crate) async fn gone(arn: &str) {
     let docker = docker().await;
     let labels = std::collections::BTreeMap::from([("berth.task-arn".to_owned(), arn.to_owned())]);
     assert!(docker.list(&labels).await.unwrap().is_empty(), "containers of {arn} left behind");
@@ -424,4 +424,60 @@ async fn an_oom_kill_is_reported_as_ecs_does() {
     assert_eq!(c.exit_code(), Some(137));
     assert_eq!(task.stop_code().map(|c| c.as_str()), Some("EssentialContainerExited"));
     gone(&arn).await;
+}
+
+#[tokio::test]
+async fn run_task_is_idempotent_with_a_client_token() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, "once", vec![container("main", "exec sleep 1000")]).await;
+    let send = |count: i32| {
+        ecs.run_task()
+            .task_definition("once")
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(network())
+            .count(count)
+            .client_token("retry-me")
+            .send()
+    };
+    let first = send(1).await.unwrap();
+    let arn = first.tasks()[0].task_arn().unwrap().to_owned();
+    // The retry answers the same task and starts none.
+    let retry = send(1).await.unwrap();
+    assert_eq!(retry.tasks().len(), 1);
+    assert_eq!(retry.tasks()[0].task_arn(), Some(arn.as_str()));
+    assert_eq!(ecs.list_tasks().send().await.unwrap().task_arns(), std::slice::from_ref(&arn));
+    // The same token with another request is a conflict naming the first request's tasks.
+    let conflict = send(2).await.unwrap_err().into_service_error();
+    let aws_sdk_ecs::operation::run_task::RunTaskError::ConflictException(e) = conflict else {
+        panic!("a ConflictException, got {conflict:?}");
+    };
+    assert_eq!(e.resource_ids(), std::slice::from_ref(&arn));
+    wait_for(&ecs, &arn, "RUNNING").await;
+    ecs.stop_task().task(&arn).send().await.unwrap();
+    wait_for(&ecs, &arn, "STOPPED").await;
+    gone(&arn).await;
+}
+
+#[tokio::test]
+async fn stopped_tasks_are_forgotten_after_the_retention() {
+    let berth = Berth::start_with(&[("BERTH_STOPPED_TASK_RETENTION", "1")]).await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, "brief", vec![container("main", "exit 0")]).await;
+    let arn = run(&ecs, "brief", None).await;
+    wait_for(&ecs, &arn, "STOPPED").await;
+    for _ in 0..100 {
+        let described = ecs.describe_tasks().tasks(&arn).send().await.unwrap();
+        if described.tasks().is_empty() {
+            assert_eq!(described.failures()[0].reason(), Some("MISSING"));
+            let stopped =
+                ecs.list_tasks().desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped).send().await.unwrap();
+            assert!(stopped.task_arns().is_empty());
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the stopped task was still described 10 s after a 1 s retention");
 }

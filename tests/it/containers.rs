@@ -1,0 +1,282 @@
+//! How a task definition's container settings reach Docker: volumes shared between a task's
+//! containers, mount points and volumesFrom, ulimits, linuxParameters, a read-only root, the
+//! task's CPU and memory as limits, image digests, berth's own network (tasks reach each other
+//! by their ENI address), and a container killed behind berth's back.
+
+use std::time::Duration;
+
+use aws_sdk_ecs::types::{
+    Compatibility, ContainerDefinition, DockerVolumeConfiguration, KernelCapabilities, LinuxParameters, MountPoint,
+    NetworkMode, PortMapping, Scope, Tmpfs, Ulimit, UlimitName, Volume, VolumeFrom,
+};
+use serde_json::Value;
+
+use crate::common::{BUSYBOX, Berth};
+use crate::tasks::{container, describe, gone, register, run, wait_for};
+
+/// `docker inspect` of a container or network, as JSON.
+fn inspect(kind: &str, id: &str) -> Value {
+    let out = std::process::Command::new("docker").args([kind, "inspect", id]).output().unwrap();
+    assert!(out.status.success(), "docker {kind} inspect {id}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice::<Value>(&out.stdout).unwrap()[0].clone()
+}
+
+/// Names of the Docker volumes carrying `label=value`.
+fn volumes(label: &str, value: &str) -> Vec<String> {
+    let out = std::process::Command::new("docker")
+        .args(["volume", "ls", "-q", "--filter", &format!("label={label}={value}")])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect()
+}
+
+/// Waits (bounded: 30 s) for container `index` of the task to exit, and returns its exit code.
+async fn exit_code(ecs: &aws_sdk_ecs::Client, arn: &str, index: usize) -> i32 {
+    for _ in 0..300 {
+        if let Some(code) = describe(ecs, arn).await.containers()[index].exit_code() {
+            return code;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("container {index} of {arn} did not exit: {:?}", describe(ecs, arn).await);
+}
+
+fn mount(volume: &str, path: &str, read_only: bool) -> MountPoint {
+    MountPoint::builder().source_volume(volume).container_path(path).read_only(read_only).build()
+}
+
+#[tokio::test]
+async fn volumes_are_shared_between_a_tasks_containers_and_removed_with_it() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let mut writer = container("writer", "echo shared > /data/file && exec sleep 1000");
+    writer.mount_points = Some(vec![mount("scratch", "/data", false)]);
+    // Reads the writer's file through its own mount of the same volume.
+    let mut reader = container(
+        "reader",
+        "for i in $(seq 100); do [ \"$(cat /shared/file 2>/dev/null)\" = shared ] && exit 0; sleep 0.1; done; exit 1",
+    );
+    reader.mount_points = Some(vec![mount("scratch", "/shared", true)]);
+    reader.essential = Some(false);
+    // Read-only: writing fails.
+    let mut read_only = container("read-only", "sleep 0.2; echo no > /shared/other && exit 0; exit 7");
+    read_only.mount_points = Some(vec![mount("scratch", "/shared", true)]);
+    read_only.essential = Some(false);
+    // volumesFrom: the writer's mount points, at the same paths.
+    let mut from = container(
+        "from",
+        "for i in $(seq 100); do [ \"$(cat /data/file 2>/dev/null)\" = shared ] && exit 0; sleep 0.1; done; exit 1",
+    );
+    from.volumes_from = Some(vec![VolumeFrom::builder().source_container("writer").read_only(true).build()]);
+    from.essential = Some(false);
+    let configured = Volume::builder()
+        .name("configured")
+        .docker_volume_configuration(
+            DockerVolumeConfiguration::builder().scope(Scope::Task).driver("local").labels("team", "berth").build(),
+        )
+        .build();
+    let mut uses_configured = container("configured", "touch /c/ok && exit 0");
+    uses_configured.mount_points = Some(vec![mount("configured", "/c", false)]);
+    uses_configured.essential = Some(false);
+    ecs.register_task_definition()
+        .family("volumes")
+        .requires_compatibilities(Compatibility::Fargate)
+        .network_mode(NetworkMode::Awsvpc)
+        .cpu("256")
+        .memory("512")
+        .volumes(Volume::builder().name("scratch").build())
+        .volumes(configured)
+        .set_container_definitions(Some(vec![writer, reader, read_only, from, uses_configured]))
+        .send()
+        .await
+        .unwrap();
+    let arn = run(&ecs, "volumes", None).await;
+    wait_for(&ecs, &arn, "RUNNING").await;
+    assert_eq!(exit_code(&ecs, &arn, 1).await, 0, "the reader saw the writer's file");
+    assert_eq!(exit_code(&ecs, &arn, 2).await, 7, "a read-only mount refuses writes");
+    assert_eq!(exit_code(&ecs, &arn, 3).await, 0, "volumesFrom mounts the writer's volume");
+    assert_eq!(exit_code(&ecs, &arn, 4).await, 0, "a dockerVolumeConfiguration volume is writable");
+
+    let task_volumes = volumes("berth.task-arn", &arn);
+    assert_eq!(task_volumes.len(), 2, "{task_volumes:?}");
+    let configured: Vec<&String> = task_volumes.iter().filter(|v| v.ends_with("-configured")).collect();
+    assert_eq!(inspect("volume", configured[0])["Labels"]["team"], "berth");
+
+    ecs.stop_task().task(&arn).send().await.unwrap();
+    wait_for(&ecs, &arn, "STOPPED").await;
+    gone(&arn).await;
+    assert!(volumes("berth.task-arn", &arn).is_empty(), "task-scoped volumes are removed with the task");
+}
+
+#[tokio::test]
+async fn linux_settings_and_task_limits_reach_docker() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    // The process checks what it can observe; `docker inspect` shows the rest.
+    let checks = [
+        "[ \"$(ulimit -n)\" = 1234 ]",
+        "! touch /root-is-read-only 2>/dev/null",
+        "touch /scratch/tmpfs-is-writable",
+        "grep -q ' /scratch tmpfs' /proc/mounts",
+        "[ -t 0 ]",
+    ]
+    .join(" && ");
+    let mut checker = container("checker", &format!("{checks} && exec sleep 1000"));
+    checker.ulimits =
+        Some(vec![Ulimit::builder().name(UlimitName::Nofile).soft_limit(1234).hard_limit(2048).build().unwrap()]);
+    checker.readonly_root_filesystem = Some(true);
+    checker.pseudo_terminal = Some(true);
+    checker.interactive = Some(true);
+    checker.linux_parameters = Some(
+        LinuxParameters::builder()
+            .capabilities(KernelCapabilities::builder().add("SYS_PTRACE").drop("NET_RAW").build())
+            .tmpfs(Tmpfs::builder().container_path("/scratch").size(16).mount_options("noexec").build().unwrap())
+            .init_process_enabled(false)
+            .build(),
+    );
+    checker.docker_labels = Some([("com.example.team".to_owned(), "berth".to_owned())].into());
+    register(&ecs, "linux", vec![checker]).await;
+    let arn = run(&ecs, "linux", None).await;
+    let task = wait_for(&ecs, &arn, "RUNNING").await;
+    let c = &task.containers()[0];
+    assert!(c.image_digest().is_some_and(|d| d.starts_with("sha256:") && d.len() == 71), "{c:?}");
+
+    let inspected = inspect("container", c.runtime_id().unwrap());
+    let host = &inspected["HostConfig"];
+    assert_eq!(host["Ulimits"][0], serde_json::json!({"Name": "nofile", "Soft": 1234, "Hard": 2048}));
+    assert_eq!(host["ReadonlyRootfs"], true);
+    assert_eq!(host["CapAdd"], serde_json::json!(["SYS_PTRACE"]));
+    assert_eq!(host["CapDrop"], serde_json::json!(["NET_RAW"]));
+    assert_eq!(host["Tmpfs"]["/scratch"], "size=16m,noexec");
+    assert!(host["Init"].is_null() || host["Init"] == false, "initProcessEnabled false: no init");
+    // Task size 256 CPU units and 512 MiB: a quarter of a CPU and 512 MiB for a container that
+    // sets no limit of its own.
+    assert_eq!(host["NanoCpus"], 250_000_000);
+    assert_eq!(host["Memory"], 512 * 1024 * 1024);
+    assert_eq!(inspected["Config"]["Tty"], true);
+    assert_eq!(inspected["Config"]["OpenStdin"], true);
+    assert_eq!(inspected["Config"]["Labels"]["com.example.team"], "berth");
+    assert_eq!(inspected["Config"]["Labels"]["berth.container-name"], "checker");
+    // The checks passed: the container is still running.
+    assert_eq!(describe(&ecs, &arn).await.last_status(), Some("RUNNING"));
+    ecs.stop_task().task(&arn).send().await.unwrap();
+    wait_for(&ecs, &arn, "STOPPED").await;
+    gone(&arn).await;
+}
+
+#[tokio::test]
+async fn tasks_reach_each_other_on_berths_network_which_goes_with_berth() {
+    let mut berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let web = ContainerDefinition::builder()
+        .name("web")
+        .image(BUSYBOX)
+        .command("sh")
+        .command("-c")
+        .command("mkdir -p /www && echo from-task-a > /www/index.html && exec httpd -f -p 80 -h /www")
+        .port_mappings(PortMapping::builder().container_port(80).build())
+        .build();
+    register(&ecs, "task-a", vec![web]).await;
+    let a = run(&ecs, "task-a", None).await;
+    let task_a = wait_for(&ecs, &a, "RUNNING").await;
+    let eni = &task_a.attachments()[0];
+    let detail =
+        |name: &str| eni.details().iter().find(|d| d.name() == Some(name)).and_then(|d| d.value()).unwrap().to_owned();
+    let ip = detail("privateIPv4Address");
+    assert_eq!(task_a.containers()[0].network_interfaces()[0].private_ipv4_address(), Some(ip.as_str()));
+    assert_eq!(detail("privateDnsName"), format!("ip-{}.ec2.internal", ip.replace('.', "-")));
+
+    // Task B fetches task A's page at its ENI address, over berth's network.
+    register(
+        &ecs,
+        "task-b",
+        vec![container(
+            "client",
+            &format!(
+                "for i in $(seq 100); do [ \"$(wget -q -O- http://{ip}/)\" = from-task-a ] && exit 0; sleep 0.1; done; exit 1"
+            ),
+        )],
+    )
+    .await;
+    let b = run(&ecs, "task-b", None).await;
+    let task_b = wait_for(&ecs, &b, "STOPPED").await;
+    assert_eq!(task_b.containers()[0].exit_code(), Some(0), "task B reached task A: {task_b:?}");
+
+    let network = berth.network().await;
+    let holder_networks = inspect("network", &network);
+    assert_eq!(holder_networks["Labels"]["berth.managed"], "true");
+    ecs.stop_task().task(&a).send().await.unwrap();
+    wait_for(&ecs, &a, "STOPPED").await;
+    gone(&a).await;
+    assert!(berth.terminate().await.success());
+    let status = std::process::Command::new("docker").args(["network", "inspect", &network]).output().unwrap();
+    assert!(!status.status.success(), "berth removed its network when it shut down with no task running");
+}
+
+#[tokio::test]
+async fn a_container_killed_behind_berths_back_stops_the_task() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, "victim", vec![container("main", "exec sleep 1000")]).await;
+    let arn = run(&ecs, "victim", None).await;
+    let task = wait_for(&ecs, &arn, "RUNNING").await;
+    let id = task.containers()[0].runtime_id().unwrap();
+    let killed = std::process::Command::new("docker").args(["kill", id]).output().unwrap();
+    assert!(killed.status.success());
+    let task = wait_for(&ecs, &arn, "STOPPED").await;
+    assert_eq!(task.stop_code().map(|c| c.as_str()), Some("EssentialContainerExited"));
+    assert_eq!(task.stopped_reason(), Some("Essential container in task exited"));
+    assert_eq!(task.containers()[0].exit_code(), Some(137));
+    gone(&arn).await;
+}
+
+#[tokio::test]
+async fn shared_volumes_outlive_the_task_and_autoprovision_is_honoured() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let name = crate::common::unique("berth-shared");
+    let shared = |autoprovision: bool| {
+        Volume::builder()
+            .name(&name)
+            .docker_volume_configuration(
+                DockerVolumeConfiguration::builder().scope(Scope::Shared).autoprovision(autoprovision).build(),
+            )
+            .build()
+    };
+    let mut first = container("main", "echo kept > /v/file");
+    first.mount_points = Some(vec![mount(&name, "/v", false)]);
+    let mut second = container("main", "[ \"$(cat /v/file)\" = kept ]");
+    second.mount_points = Some(vec![mount(&name, "/v", false)]);
+    for (family, autoprovision, c) in [("shared-1", true, first), ("shared-2", false, second)] {
+        ecs.register_task_definition()
+            .family(family)
+            .requires_compatibilities(Compatibility::Fargate)
+            .network_mode(NetworkMode::Awsvpc)
+            .cpu("256")
+            .memory("512")
+            .volumes(shared(autoprovision))
+            .container_definitions(c)
+            .send()
+            .await
+            .unwrap();
+    }
+    // Without autoprovision a missing shared volume fails the task.
+    let missing_first = run(&ecs, "shared-2", None).await;
+    let failed = wait_for(&ecs, &missing_first, "STOPPED").await;
+    assert_eq!(failed.stop_code().map(|c| c.as_str()), Some("TaskFailedToStart"));
+    assert!(failed.stopped_reason().unwrap().contains("CannotCreateVolumeError"), "{failed:?}");
+
+    let one = run(&ecs, "shared-1", None).await;
+    assert_eq!(wait_for(&ecs, &one, "STOPPED").await.containers()[0].exit_code(), Some(0));
+    let two = run(&ecs, "shared-2", None).await;
+    assert_eq!(wait_for(&ecs, &two, "STOPPED").await.containers()[0].exit_code(), Some(0), "the file was kept");
+    // Shared volumes stay, as the ECS agent leaves them; this test removes its own.
+    assert_eq!(inspect("volume", &name)["Labels"]["berth.managed"], "true");
+    let removed = std::process::Command::new("docker").args(["volume", "rm", &name]).output().unwrap();
+    assert!(removed.status.success());
+}
