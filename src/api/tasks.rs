@@ -194,7 +194,10 @@ pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value
         task_overrides.entry("inferenceAcceleratorOverrides").or_insert(json!([]));
         doc.insert("overrides".into(), Value::Object(task_overrides));
         doc.insert("enableExecuteCommand".into(), json!(input.enable_execute_command));
-        doc.insert("ephemeralStorage".into(), json!({"sizeInGiB": 20}));
+        // Fargate's default 20 GiB, or what the definition asks for (not enforced: see README).
+        let storage = td.get("ephemeralStorage").and_then(|e| e.get("sizeInGiB")).cloned().unwrap_or(json!(20));
+        doc.insert("ephemeralStorage".into(), json!({"sizeInGiB": storage}));
+        doc.insert("fargateEphemeralStorage".into(), json!({"sizeInGiB": storage}));
         doc.insert("healthStatus".into(), json!("UNKNOWN"));
         doc.insert("version".into(), json!(1));
         doc.insert(
@@ -212,6 +215,7 @@ pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value
     let token = input.client_token.as_deref().map(|token| ClientToken {
         region: ctx.region(),
         operation: "RunTask",
+        scope: &cluster.name,
         token,
         fingerprint: fingerprint.clone(),
     });

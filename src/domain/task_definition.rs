@@ -30,6 +30,44 @@ pub const TASK_CPU_RANGE: std::ops::RangeInclusive<u32> = 128..=196_608;
 /// AWS's limit of containers per task definition.
 pub const MAX_CONTAINERS: usize = 10;
 
+/// The first thing in a task definition that Fargate does not support, in AWS's words ("Fargate
+/// compatible task definitions do not support <parameter>"), or None.
+fn fargate_problem(doc: &Map<String, Value>) -> Option<String> {
+    let unsupported = |parameter: &str| Some(format!("Fargate compatible task definitions do not support {parameter}"));
+    let set = |v: Option<&Value>| v.is_some_and(|v| !v.is_null() && v != &json!(false) && v != &json!([]));
+    for c in list_of(doc, "containerDefinitions") {
+        for key in ["privileged", "dnsServers", "dnsSearchDomains", "dockerSecurityOptions", "disableNetworking"] {
+            if set(c.get(key)) {
+                return unsupported(key);
+            }
+        }
+        let Some(linux) = c.get("linuxParameters") else { continue };
+        for key in ["devices", "sharedMemorySize", "maxSwap", "swappiness"] {
+            if set(linux.get(key)) {
+                return unsupported(key);
+            }
+        }
+        let added = linux.get("capabilities").and_then(|c| c.get("add")).and_then(Value::as_array);
+        if added.into_iter().flatten().any(|cap| cap.as_str() != Some("SYS_PTRACE")) {
+            return Some(
+                "Tasks launched on Fargate only support adding the 'SYS_PTRACE' kernel capability.".to_owned(),
+            );
+        }
+    }
+    for v in list_of(doc, "volumes") {
+        if set(v.get("host").and_then(|h| h.get("sourcePath"))) {
+            return unsupported("sourcePath");
+        }
+        if set(v.get("dockerVolumeConfiguration")) {
+            return unsupported("dockerVolumeConfiguration");
+        }
+    }
+    if !list_of(doc, "placementConstraints").is_empty() {
+        return unsupported("placementConstraints");
+    }
+    None
+}
+
 /// Fargate's valid task sizes: CPU units and the memory (MiB) each allows.
 #[must_use]
 pub fn fargate_memory_options(cpu: u32) -> Vec<u32> {
@@ -247,14 +285,25 @@ pub fn normalize(request: &Map<String, Value>) -> Result<Map<String, Value>> {
             }
         }
         for mount in list_of(&c, "mountPoints") {
-            let source = mount.get("sourceVolume").and_then(Value::as_str).unwrap_or_default();
+            let source = mount.get("sourceVolume").and_then(Value::as_str).unwrap_or("null");
             if !volume_names.contains(&source) {
-                return Err(client(format!(
-                    "Invalid 'mountPoints' setting for container '{name}': volume '{source}' is not defined in the task definition's volumes."
-                )));
+                // AWS's message.
+                return Err(client(format!("Unknown volume '{source}'.")));
             }
         }
+        if network_mode == Some("awsvpc") {
+            if c.get("hostname").is_some_and(|h| !h.is_null()) {
+                return Err(client("hostname is not supported on container when networkMode=awsvpc."));
+            }
+            if !list_of(&c, "extraHosts").is_empty() {
+                return Err(client("Extra hosts are not supported on container when networkMode=awsvpc"));
+            }
+        }
+
         normalized.push(Value::Object(c));
+    }
+    if fargate && let Some(problem) = fargate_problem(request) {
+        return Err(client(problem));
     }
     if !any_essential {
         return Err(client("Task definition doesn't have any essential container."));
@@ -370,10 +419,7 @@ fn compatibilities(doc: &Map<String, Value>, cpu: Option<u32>, memory: Option<u3
     let containers = list_of(doc, "containerDefinitions");
     let fargate_size = matches!((cpu, memory), (Some(c), Some(m)) if fargate_memory_options(c).contains(&m));
     let fargate_features =
-        containers.iter().all(|c| {
-            !c.get("privileged").and_then(Value::as_bool).unwrap_or(false) && c.get("links").is_none_or(Value::is_null)
-        }) && list_of(doc, "volumes").iter().all(|v| v.get("host").and_then(|h| h.get("sourcePath")).is_none())
-            && list_of(doc, "placementConstraints").is_empty();
+        containers.iter().all(|c| c.get("links").is_none_or(Value::is_null)) && fargate_problem(doc).is_none();
     if awsvpc && fargate_size && fargate_features {
         out.push("FARGATE");
     }

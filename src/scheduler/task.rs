@@ -703,8 +703,10 @@ async fn prepare_volumes(
                     match docker.volume_exists(name).await {
                         Ok(true) => {}
                         Ok(false) => {
+                            // The ECS agent's words.
+                            let arn = labels.get(LABEL_TASK).map_or("", String::as_str);
                             return Err(failed(format!(
-                                "CannotCreateVolumeError: the shared volume {name} does not exist and autoprovision is false"
+                                "ResourceInitializationError: resource cannot be initialized for task {arn}: initialize volume: volume detection failed, volume '{name}' does not exist and autoprovision is set to false"
                             )));
                         }
                         Err(e) => return Err(cannot(name, e)),

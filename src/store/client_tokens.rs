@@ -1,4 +1,8 @@
 //! Client tokens: the idempotency of requests that create resources (RunTask, CreateService).
+//! A token is remembered for [`TOKEN_TTL_SECS`], as long as AWS remembers RunTask's.
+
+/// How long a client token is remembered: 24 hours.
+pub const TOKEN_TTL_SECS: f64 = 24.0 * 3600.0;
 
 use sqlx::{Sqlite, Transaction};
 
@@ -11,6 +15,8 @@ pub struct ClientToken<'a> {
     pub region: &'a str,
     /// The operation (`RunTask`, ...).
     pub operation: &'a str,
+    /// What the token is unique within (RunTask: the cluster's name).
+    pub scope: &'a str,
     /// The token the client sent.
     pub token: &'a str,
     /// The request's parameters other than the token, canonically serialised.
@@ -29,10 +35,11 @@ pub struct Claim {
 impl ClientToken<'_> {
     pub(super) async fn find(&self, tx: &mut Transaction<'_, Sqlite>) -> Result<Option<Claim>> {
         let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT fingerprint, resources FROM client_tokens WHERE region = ? AND operation = ? AND token = ?",
+            "SELECT fingerprint, resources FROM client_tokens WHERE region = ? AND operation = ? AND scope = ? AND token = ?",
         )
         .bind(self.region)
         .bind(self.operation)
+        .bind(self.scope)
         .bind(self.token)
         .fetch_optional(&mut **tx)
         .await?;
@@ -42,11 +49,12 @@ impl ClientToken<'_> {
 
     pub(super) async fn insert(&self, tx: &mut Transaction<'_, Sqlite>, resources: &[String]) -> Result<()> {
         sqlx::query(
-            "INSERT INTO client_tokens (region, operation, token, fingerprint, resources, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO client_tokens (region, operation, scope, token, fingerprint, resources, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(self.region)
         .bind(self.operation)
+        .bind(self.scope)
         .bind(self.token)
         .bind(&self.fingerprint)
         .bind(serde_json::to_string(resources)?)

@@ -86,8 +86,8 @@ impl Store {
         found.as_deref().map(parse_doc).transpose()
     }
 
-    /// Forgets tasks that stopped before `cutoff` (seconds since the epoch), their tags, and
-    /// client tokens older than it. Returns how many tasks went.
+    /// Forgets tasks that stopped before `cutoff` (seconds since the epoch) and their tags, and
+    /// client tokens past their time to live. Returns how many tasks went.
     ///
     /// # Errors
     /// On a database failure; then nothing was deleted.
@@ -104,7 +104,10 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        sqlx::query("DELETE FROM client_tokens WHERE created_at < ?").bind(cutoff).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM client_tokens WHERE created_at < ?")
+            .bind(crate::domain::now() - super::client_tokens::TOKEN_TTL_SECS)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(deleted)
     }

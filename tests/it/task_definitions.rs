@@ -196,7 +196,42 @@ async fn validation_errors() {
         (
             json!({"family": "f", "containerDefinitions": [{"name": "a", "image": "i", "memory": 64, "mountPoints": [{"sourceVolume": "v", "containerPath": "/v"}]}]}),
             "ClientException",
-            "'v'",
+            "Unknown volume 'v'.",
+        ),
+        (
+            json!({"family": "f", "networkMode": "awsvpc", "containerDefinitions": [{"name": "a", "image": "i", "memory": 64, "hostname": "web"}]}),
+            "ClientException",
+            "hostname is not supported on container when networkMode=awsvpc.",
+        ),
+        (
+            json!({"family": "f", "networkMode": "awsvpc", "containerDefinitions": [{"name": "a", "image": "i", "memory": 64, "extraHosts": [{"hostname": "db", "ipAddress": "10.0.0.1"}]}]}),
+            "ClientException",
+            "Extra hosts are not supported on container when networkMode=awsvpc",
+        ),
+        (
+            json!({"family": "f", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512", "volumes": [{"name": "v", "host": {"sourcePath": "/srv"}}], "containerDefinitions": [{"name": "a", "image": "i"}]}),
+            "ClientException",
+            "Fargate compatible task definitions do not support sourcePath",
+        ),
+        (
+            json!({"family": "f", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512", "volumes": [{"name": "v", "dockerVolumeConfiguration": {"scope": "task"}}], "containerDefinitions": [{"name": "a", "image": "i"}]}),
+            "ClientException",
+            "Fargate compatible task definitions do not support dockerVolumeConfiguration",
+        ),
+        (
+            json!({"family": "f", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "i", "privileged": true}]}),
+            "ClientException",
+            "Fargate compatible task definitions do not support privileged",
+        ),
+        (
+            json!({"family": "f", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "i", "linuxParameters": {"sharedMemorySize": 64}}]}),
+            "ClientException",
+            "Fargate compatible task definitions do not support sharedMemorySize",
+        ),
+        (
+            json!({"family": "f", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "a", "image": "i", "linuxParameters": {"capabilities": {"add": ["NET_ADMIN"]}}}]}),
+            "ClientException",
+            "only support adding the 'SYS_PTRACE' kernel capability",
         ),
         (
             json!({"family": "f", "containerDefinitions": [{"name": "a", "image": "i", "memory": 64, "portMappings": [{"containerPort": "80"}]}]}),
