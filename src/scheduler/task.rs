@@ -55,6 +55,11 @@ fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
+/// The Docker name of a task's holder.
+fn holder_name(key: &TaskKey) -> String {
+    format!("berth-{}-holder", key.id)
+}
+
 /// Drives a task to completion. `resumed` is the stored task when berth restarted.
 pub async fn drive(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Arc<Notify>, resumed: Option<Doc>) {
     let outcome = match resumed {
@@ -173,7 +178,7 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
         fail(failed(format!("ResourceInitializationError: cannot create berth's network {network}: {e}")))
     })?;
     let holder_spec = ContainerSpec {
-        name: format!("berth-{}-holder", key.id),
+        name: holder_name(key),
         image: crate::driver::holder::IMAGE.to_owned(),
         labels: holder_labels,
         ports,
@@ -754,11 +759,20 @@ async fn watch(rt: &TaskRuntime, key: &TaskKey, stop: &Arc<Notify>, docker: &Doc
         .filter(|r| r.health_check)
         .map(|r| health_change(docker.clone(), r.index, r.id.clone(), None))
         .collect();
+    // The holder owns the task's network namespace and its published ports: if it goes, the
+    // task cannot go on (Fargate's pause container is just as essential).
+    let holder_name = holder_name(key);
+    let holder = docker.wait(&holder_name);
+    tokio::pin!(holder);
     if desired_stopped(rt.store().get_task(key).await.ok().flatten().as_ref()) {
         return;
     }
     loop {
         tokio::select! {
+            _ = &mut holder => {
+                update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", "Task stopped: the container holding its network namespace exited")).await;
+                return;
+            }
             Some((index, result)) = health.next(), if !health.is_empty() => {
                 let Some(r) = running.iter().find(|r| r.index == index) else { continue };
                 let state = match result {

@@ -221,3 +221,58 @@ async fn a_container_killed_behind_berths_back_stops_the_task() {
     assert_eq!(task.containers()[0].exit_code(), Some(137));
     gone(&arn).await;
 }
+
+#[tokio::test]
+async fn the_task_stops_when_its_network_holder_is_killed() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, "holderless", vec![container("main", "exec sleep 1000")]).await;
+    let arn = run(&ecs, "holderless", None).await;
+    let task = wait_for(&ecs, &arn, "RUNNING").await;
+    let holder = format!("berth-{}-holder", arn.rsplit('/').next().unwrap());
+    let killed = std::process::Command::new("docker").args(["kill", &holder]).output().unwrap();
+    assert!(killed.status.success(), "{}", String::from_utf8_lossy(&killed.stderr));
+    let stopped = wait_for(&ecs, &arn, "STOPPED").await;
+    assert_eq!(stopped.stop_code().map(|c| c.as_str()), Some("EssentialContainerExited"));
+    assert!(stopped.stopped_reason().unwrap().contains("network namespace"), "{stopped:?}");
+    assert!(task.containers()[0].runtime_id().is_some());
+    gone(&arn).await;
+}
+
+#[tokio::test]
+async fn efs_volumes_are_shared_by_the_tasks_that_mount_the_file_system() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let file_system = crate::common::unique("fs");
+    let efs = Volume::builder()
+        .name("shared")
+        .efs_volume_configuration(
+            aws_sdk_ecs::types::EfsVolumeConfiguration::builder().file_system_id(&file_system).build().unwrap(),
+        )
+        .build();
+    for (family, command) in [("efs-write", "echo kept > /efs/file"), ("efs-read", "[ \"$(cat /efs/file)\" = kept ]")] {
+        let mut c = container("main", command);
+        c.mount_points = Some(vec![mount("shared", "/efs", false)]);
+        ecs.register_task_definition()
+            .family(family)
+            .requires_compatibilities(Compatibility::Fargate)
+            .network_mode(NetworkMode::Awsvpc)
+            .cpu("256")
+            .memory("512")
+            .volumes(efs.clone())
+            .container_definitions(c)
+            .send()
+            .await
+            .unwrap();
+    }
+    let write = run(&ecs, "efs-write", None).await;
+    assert_eq!(wait_for(&ecs, &write, "STOPPED").await.containers()[0].exit_code(), Some(0));
+    let read = run(&ecs, "efs-read", None).await;
+    assert_eq!(wait_for(&ecs, &read, "STOPPED").await.containers()[0].exit_code(), Some(0), "the file was kept");
+    // The file system outlives its tasks; this test removes its own.
+    let volume = format!("berth-efs-{file_system}");
+    assert_eq!(inspect("volume", &volume)["Labels"]["berth.managed"], "true");
+    assert!(std::process::Command::new("docker").args(["volume", "rm", &volume]).output().unwrap().status.success());
+}
