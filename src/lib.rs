@@ -11,6 +11,9 @@
 //! - [`domain`]: pure ECS types and rules (ARNs, names, task definition validation).
 //! - [`scheduler`]: drives each task's containers to its desired status and records what it
 //!   observes; woken by Docker (wait and event APIs) and by StopTask.
+//! - [`placement`]: where a task runs among container instances (resources, ports, attributes,
+//!   constraints with the cluster query language, strategies). Pure functions, no IO; the
+//!   EC2-like mode (container instances) wires it in.
 //! - [`driver`]: Docker through bollard; knows Docker, not ECS. Touches only berth-labelled
 //!   objects.
 //! - [`store`]: SQLite through sqlx; the only SQL. A write is acknowledged after it commits.
@@ -26,6 +29,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod driver;
+pub mod placement;
 pub mod protocol;
 pub mod scheduler;
 pub mod store;
