@@ -12,22 +12,26 @@ use aws_sdk_ecs::types::{
 };
 use serde_json::Value;
 
+use aws_sdk_ecs::types::Task;
+
 use crate::common::{BUSYBOX, Berth};
 use crate::tasks::{container, describe, gone, register, run, wait_for};
 
-/// `docker inspect` of a container or network, as JSON.
+/// Runs the docker CLI.
+fn docker_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("docker").args(args).output().unwrap()
+}
+
+/// `docker inspect` of a container, network or volume, as JSON.
 fn inspect(kind: &str, id: &str) -> Value {
-    let out = std::process::Command::new("docker").args([kind, "inspect", id]).output().unwrap();
+    let out = docker_cli(&[kind, "inspect", id]);
     assert!(out.status.success(), "docker {kind} inspect {id}: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice::<Value>(&out.stdout).unwrap()[0].clone()
 }
 
 /// Names of the Docker volumes carrying `label=value`.
 fn volumes(label: &str, value: &str) -> Vec<String> {
-    let out = std::process::Command::new("docker")
-        .args(["volume", "ls", "-q", "--filter", &format!("label={label}={value}")])
-        .output()
-        .unwrap();
+    let out = docker_cli(&["volume", "ls", "-q", "--filter", &format!("label={label}={value}")]);
     String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect()
 }
 
@@ -200,44 +204,43 @@ async fn tasks_reach_each_other_on_berths_network_which_goes_with_berth() {
     wait_for(&ecs, &a, "STOPPED").await;
     gone(&a).await;
     assert!(berth.terminate().await.success());
-    let status = std::process::Command::new("docker").args(["network", "inspect", &network]).output().unwrap();
-    assert!(!status.status.success(), "berth removed its network when it shut down with no task running");
+    assert!(
+        !docker_cli(&["network", "inspect", &network]).status.success(),
+        "berth removed its network when it shut down with no task running"
+    );
+}
+
+/// Runs a one-container task, kills (with `docker kill`) the container `target` names, and
+/// returns the task once STOPPED.
+async fn kill_behind_berths_back(family: &str, target: impl Fn(&aws_sdk_ecs::types::Task) -> String) -> Task {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, family, vec![container("main", "exec sleep 1000")]).await;
+    let arn = run(&ecs, family, None).await;
+    let task = wait_for(&ecs, &arn, "RUNNING").await;
+    let killed = docker_cli(&["kill", &target(&task)]);
+    assert!(killed.status.success(), "{}", String::from_utf8_lossy(&killed.stderr));
+    let stopped = wait_for(&ecs, &arn, "STOPPED").await;
+    assert_eq!(stopped.stop_code().map(|c| c.as_str()), Some("EssentialContainerExited"));
+    gone(&arn).await;
+    stopped
 }
 
 #[tokio::test]
 async fn a_container_killed_behind_berths_back_stops_the_task() {
-    let berth = Berth::start().await;
-    let ecs = berth.client();
-    ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "victim", vec![container("main", "exec sleep 1000")]).await;
-    let arn = run(&ecs, "victim", None).await;
-    let task = wait_for(&ecs, &arn, "RUNNING").await;
-    let id = task.containers()[0].runtime_id().unwrap();
-    let killed = std::process::Command::new("docker").args(["kill", id]).output().unwrap();
-    assert!(killed.status.success());
-    let task = wait_for(&ecs, &arn, "STOPPED").await;
-    assert_eq!(task.stop_code().map(|c| c.as_str()), Some("EssentialContainerExited"));
+    let task = kill_behind_berths_back("victim", |t| t.containers()[0].runtime_id().unwrap().to_owned()).await;
     assert_eq!(task.stopped_reason(), Some("Essential container in task exited"));
     assert_eq!(task.containers()[0].exit_code(), Some(137));
-    gone(&arn).await;
 }
 
 #[tokio::test]
 async fn the_task_stops_when_its_network_holder_is_killed() {
-    let berth = Berth::start().await;
-    let ecs = berth.client();
-    ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "holderless", vec![container("main", "exec sleep 1000")]).await;
-    let arn = run(&ecs, "holderless", None).await;
-    let task = wait_for(&ecs, &arn, "RUNNING").await;
-    let holder = format!("berth-{}-holder", arn.rsplit('/').next().unwrap());
-    let killed = std::process::Command::new("docker").args(["kill", &holder]).output().unwrap();
-    assert!(killed.status.success(), "{}", String::from_utf8_lossy(&killed.stderr));
-    let stopped = wait_for(&ecs, &arn, "STOPPED").await;
-    assert_eq!(stopped.stop_code().map(|c| c.as_str()), Some("EssentialContainerExited"));
-    assert!(stopped.stopped_reason().unwrap().contains("network namespace"), "{stopped:?}");
-    assert!(task.containers()[0].runtime_id().is_some());
-    gone(&arn).await;
+    let task = kill_behind_berths_back("holderless", |t| {
+        format!("berth-{}-holder", t.task_arn().unwrap().rsplit('/').next().unwrap())
+    })
+    .await;
+    assert!(task.stopped_reason().unwrap().contains("network namespace"), "{task:?}");
 }
 
 #[tokio::test]
@@ -274,5 +277,5 @@ async fn efs_volumes_are_shared_by_the_tasks_that_mount_the_file_system() {
     // The file system outlives its tasks; this test removes its own.
     let volume = format!("berth-efs-{file_system}");
     assert_eq!(inspect("volume", &volume)["Labels"]["berth.managed"], "true");
-    assert!(std::process::Command::new("docker").args(["volume", "rm", &volume]).output().unwrap().status.success());
+    assert!(docker_cli(&["volume", "rm", &volume]).status.success());
 }
