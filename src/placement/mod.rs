@@ -38,7 +38,7 @@ pub struct Candidate {
     pub used_tcp_ports: BTreeSet<u16>,
     /// UDP host ports in use.
     pub used_udp_ports: BTreeSet<u16>,
-    /// The group of each task on it (running or about to).
+    /// The group of each task on it whose desired status is RUNNING.
     pub task_groups: Vec<String>,
 }
 
@@ -77,7 +77,7 @@ pub struct Demand {
 }
 
 /// A placement constraint.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Constraint {
     /// Every task of the request on a different instance (and not beside a task of its group).
     DistinctInstance,
@@ -121,8 +121,10 @@ pub enum Reason {
     Ports,
     /// A UDP host port is taken.
     PortsUdp,
-    /// A constraint excludes it.
-    Constraint,
+    /// A memberOf constraint excludes it.
+    MemberOf,
+    /// It runs a task of the group already (distinctInstance).
+    DistinctInstance,
 }
 
 impl Reason {
@@ -131,11 +133,13 @@ impl Reason {
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::Agent => "AGENT",
-            Reason::Attribute | Reason::Constraint => "ATTRIBUTE",
+            Reason::Attribute => "ATTRIBUTE",
             Reason::Cpu => "RESOURCE:CPU",
             Reason::Memory => "RESOURCE:MEMORY",
-            Reason::Ports => "RESOURCE:PORTS",
-            Reason::PortsUdp => "RESOURCE:PORTS_UDP",
+            // ECS reports a taken UDP port as a taken port.
+            Reason::Ports | Reason::PortsUdp => "RESOURCE:PORTS",
+            Reason::MemberOf => "MemberOf placement constraint unsatisfied.",
+            Reason::DistinctInstance => "DistinctInstance placement constraint unsatisfied.",
         }
     }
 }
@@ -174,11 +178,12 @@ fn refusal(candidate: &Candidate, demand: &Demand, constraints: &[Constraint]) -
     if demand.udp_ports.iter().any(|p| candidate.used_udp_ports.contains(p)) {
         return Some(Reason::PortsUdp);
     }
-    let allowed = constraints.iter().all(|c| match c {
-        Constraint::DistinctInstance => !candidate.task_groups.contains(&demand.group),
-        Constraint::MemberOf(expr) => expr.matches(candidate),
-    });
-    (!allowed).then_some(Reason::Constraint)
+    constraints.iter().find_map(|c| match c {
+        Constraint::DistinctInstance => {
+            candidate.task_groups.contains(&demand.group).then_some(Reason::DistinctInstance)
+        }
+        Constraint::MemberOf(expr) => (!expr.matches(candidate)).then_some(Reason::MemberOf),
+    })
 }
 
 /// The value of a spread field on an instance (`instanceId`/`host`: the instance itself).
@@ -320,7 +325,8 @@ mod tests {
         let only_b = Constraint::MemberOf(query::parse("attribute:ecs.availability-zone == b").unwrap());
         let out = place(&mut fleet, &demand(0, 1), &[only_b, Constraint::DistinctInstance], &[], 2, &mut no_random());
         assert_eq!(out.placed, vec![1]);
-        assert_eq!(out.failures[1].1.as_str(), "ATTRIBUTE");
+        assert_eq!(out.failures[0].1.as_str(), "MemberOf placement constraint unsatisfied.");
+        assert_eq!(out.failures[1].1.as_str(), "DistinctInstance placement constraint unsatisfied.");
     }
 
     #[test]

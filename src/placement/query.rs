@@ -6,8 +6,9 @@
 //! `not`/`!` and parentheses. Subjects: `agentConnected`, `agentVersion`, `attribute:NAME`,
 //! `ec2InstanceId`, `registeredAt`, `runningTasksCount`, `task:group`. Operators, each with its
 //! word form: `==` equals, `!=` not_equals, `>` greater_than, `>=` greater_than_equal, `<`
-//! less_than, `<=` less_than_equal, `=~` matches (`*` and `?` wildcards), `in` and `not_in` with
-//! a list `[a, b]`, and `exists` (no argument). Values are bare words or 'quoted'.
+//! less_than, `<=` less_than_equal, `=~` matches and `!~` not_matches (a Java-style regular
+//! expression that must match the whole value), `in` and `!in`/`not_in` with a list `[a, b]`,
+//! and `exists` and `!exists`/`not_exists` (no argument). Values are bare words or 'quoted'.
 //!
 //! Parsing is separate from evaluation: [`parse`] answers an [`Expr`] or a message naming the
 //! problem (the API returns it as an InvalidParameterException), and [`Expr::matches`] asks an
@@ -69,14 +70,18 @@ pub enum Op {
     Lt,
     /// `<=`, `less_than_equal`.
     Le,
-    /// `=~`, `matches`: wildcards `*` and `?`.
+    /// `=~`, `matches`: a regular expression matching the whole value.
     Matches,
+    /// `!~`, `not_matches`.
+    NotMatches,
     /// `in [a, b]`.
     In,
-    /// `not_in [a, b]`.
+    /// `!in`, `not_in [a, b]`.
     NotIn,
     /// `exists`.
     Exists,
+    /// `!exists`, `not_exists`.
+    NotExists,
 }
 
 impl Op {
@@ -89,19 +94,23 @@ impl Op {
             "<" | "less_than" => Op::Lt,
             "<=" | "less_than_equal" => Op::Le,
             "=~" | "matches" => Op::Matches,
+            "!~" | "not_matches" => Op::NotMatches,
             "in" => Op::In,
-            "not_in" => Op::NotIn,
+            "!in" | "not_in" => Op::NotIn,
             "exists" => Op::Exists,
+            "!exists" | "not_exists" => Op::NotExists,
             _ => return None,
         })
     }
 }
 
 /// A parsed expression.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Expr {
     /// `subject op argument`.
     Compare(Subject, Op, Vec<String>),
+    /// `subject =~ pattern` (or `!~` when the flag is set), compiled.
+    Matches(Subject, regex::Regex, bool),
     /// `a and b`.
     And(Box<Expr>, Box<Expr>),
     /// `a or b`.
@@ -161,7 +170,7 @@ struct Token {
     position: usize,
 }
 
-const SYMBOLS: [&str; 13] = ["==", "!=", ">=", "<=", "=~", "&&", "||", ">", "<", "!", "(", ")", "["];
+const SYMBOLS: [&str; 14] = ["==", "!=", ">=", "<=", "=~", "!~", "&&", "||", ">", "<", "!", "(", ")", "["];
 
 fn tokenize(text: &str) -> Result<Vec<Token>, ParseError> {
     let chars: Vec<char> = text.chars().collect();
@@ -193,7 +202,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, ParseError> {
             let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
             let ends = chars[i].is_whitespace()
                 || matches!(chars[i], '(' | ')' | '[' | ']' | ',' | '\'' | '"')
-                || ["==", "!=", ">=", "<=", "=~", "&&", "||", ">", "<"].iter().any(|s| rest.starts_with(s));
+                || ["==", "!=", ">=", "<=", "=~", "!~", "&&", "||", ">", "<"].iter().any(|s| rest.starts_with(s));
             if ends {
                 break;
             }
@@ -270,12 +279,25 @@ impl Parser {
         let Some(op_token) = self.next() else {
             return Err(ParseError(format!("'{}' needs an operator after it.", token.text)));
         };
-        let op = Op::parse(&op_token.text).filter(|_| !op_token.quoted).ok_or_else(|| {
+        // `!exists` and `!in` arrive as `!` and a word.
+        let mut op_text = op_token.text.clone();
+        if op_text == "!" && !op_token.quoted && self.eat(&["exists"]) {
+            op_text = "!exists".to_owned();
+        } else if op_text == "!" && !op_token.quoted && self.eat(&["in"]) {
+            op_text = "!in".to_owned();
+        }
+        let op = Op::parse(&op_text).filter(|_| !op_token.quoted).ok_or_else(|| {
             ParseError(format!("'{}' at position {} is not an operator.", op_token.text, op_token.position))
         })?;
         let args = match op {
-            Op::Exists => Vec::new(),
+            Op::Exists | Op::NotExists => Vec::new(),
             Op::In | Op::NotIn => self.list()?,
+            Op::Matches | Op::NotMatches => {
+                let pattern = self.value()?;
+                let regex = regex::Regex::new(&format!("^(?:{pattern})$"))
+                    .map_err(|e| ParseError(format!("'{pattern}' is not a valid regular expression: {e}")))?;
+                return Ok(Expr::Matches(subject, regex, op == Op::NotMatches));
+            }
             _ => vec![self.value()?],
         };
         Ok(Expr::Compare(subject, op, args))
@@ -320,15 +342,20 @@ impl Expr {
             Expr::And(a, b) => a.matches(instance) && b.matches(instance),
             Expr::Or(a, b) => a.matches(instance) || b.matches(instance),
             Expr::Not(a) => !a.matches(instance),
+            Expr::Matches(subject, regex, negated) => {
+                instance.values(subject).iter().any(|v| regex.is_match(v)) != *negated
+            }
             Expr::Compare(subject, op, args) => {
                 let values = instance.values(subject);
                 let date = *subject == Subject::RegisteredAt;
                 let any = |test: &dyn Fn(&str, &str) -> bool| values.iter().any(|v| args.iter().any(|a| test(v, a)));
                 match op {
                     Op::Exists => !values.is_empty(),
+                    Op::NotExists => values.is_empty(),
                     Op::Eq | Op::In => any(&|v, a| v == a),
                     Op::Ne | Op::NotIn => !any(&|v, a| v == a),
-                    Op::Matches => any(&|v, a| wildcard(a, v)),
+                    // Compiled into `Expr::Matches` by the parser.
+                    Op::Matches | Op::NotMatches => false,
                     Op::Gt => any(&|v, a| compare(v, a, date).is_some_and(std::cmp::Ordering::is_gt)),
                     Op::Ge => any(&|v, a| compare(v, a, date).is_some_and(std::cmp::Ordering::is_ge)),
                     Op::Lt => any(&|v, a| compare(v, a, date).is_some_and(std::cmp::Ordering::is_lt)),
@@ -354,31 +381,6 @@ fn compare(value: &str, argument: &str, date: bool) -> Option<std::cmp::Ordering
         (Ok(v), Ok(a)) => v.partial_cmp(&a),
         _ => Some(value.cmp(argument)),
     }
-}
-
-/// `*` matches any run of characters, `?` any one character.
-fn wildcard(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    // Classic two-pointer matcher with backtracking to the last `*`.
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
 }
 
 #[cfg(test)]
@@ -456,7 +458,14 @@ mod tests {
         assert!(eval("attribute:stack == dev and runningTasksCount == 9 or runningTasksCount == 2"));
         assert!(!eval("attribute:stack == dev and (runningTasksCount == 9 or runningTasksCount == 2)"));
         assert!(eval("!attribute:stack == dev"));
-        assert!(eval("attribute:stack matches pr?d"));
+        assert!(eval("attribute:stack matches pr.d"));
+        assert!(!eval("attribute:stack =~ pr"), "a pattern matches the whole value");
+        assert!(eval("attribute:stack !~ dev|test"));
+        assert!(eval("attribute:stack not_matches 'd.*'"));
+        assert!(eval("attribute:missing !exists"));
+        assert!(eval("attribute:missing not_exists"));
+        assert!(!eval("attribute:stack !exists"));
+        assert!(eval("ec2InstanceId !in [i-1, i-2]"));
         assert!(eval("runningTasksCount >= 2"));
         assert!(eval("runningTasksCount != 3"));
         // Numbers compare as numbers, not as text.
@@ -464,16 +473,6 @@ mod tests {
         // A missing attribute is not equal to anything.
         assert!(eval("attribute:missing != x"));
         assert!(!eval("attribute:missing == x"));
-    }
-
-    #[test]
-    fn wildcards() {
-        assert!(wildcard("t3.*", "t3.medium"));
-        assert!(wildcard("*", ""));
-        assert!(wildcard("*.large", "m5.large"));
-        assert!(wildcard("m?.l*e", "m5.large"));
-        assert!(!wildcard("t3.*", "t2.micro"));
-        assert!(!wildcard("t3", "t3.medium"));
     }
 
     #[test]
@@ -491,6 +490,7 @@ mod tests {
             ("attribute:stack == 'prod", "Unterminated quote"),
             ("attribute:stack ==", "ends where a value"),
             ("attribute:stack == prod and", "ends too soon"),
+            ("attribute:stack =~ 'pr(od'", "not a valid regular expression"),
         ] {
             let err = parse(text).expect_err(text);
             assert!(err.0.contains(fragment), "{text}: {err}");
