@@ -79,7 +79,13 @@ impl App {
         tasks.resume().await;
         let retention = Duration::from_secs(config.stopped_task_retention);
         let workers = vec![tokio::spawn(tasks.clone().expire_stopped(retention))];
-        let api = Arc::new(Api::new(store, tasks, config.account_id.clone(), config.region.clone()));
+        let api = Arc::new(Api::new(
+            store,
+            tasks,
+            config.account_id.clone(),
+            config.region.clone(),
+            config.instances.clone(),
+        ));
         Ok(Self { api, listener, workers })
     }
 

@@ -27,9 +27,39 @@ pub struct Config {
     #[arg(long, env = "BERTH_ACCOUNT_ID", default_value = "000000000000", value_parser = parse_account)]
     pub account_id: String,
 
+    /// Container instances berth gives each cluster on first use (listing or describing its
+    /// instances): COUNT or COUNT:INSTANCE_TYPE, spread over the region's zones; 0 for none.
+    #[arg(long, env = "BERTH_INSTANCES", default_value = "2:t3.medium", value_parser = parse_instances, value_name = "COUNT[:TYPE]")]
+    pub instances: InstanceSpec,
+
     /// Seconds a stopped task stays describable before berth forgets it (AWS: at least an hour).
     #[arg(long, env = "BERTH_STOPPED_TASK_RETENTION", default_value_t = 3600, value_name = "SECONDS")]
     pub stopped_task_retention: u64,
+}
+
+/// How many container instances of which type each cluster gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceSpec {
+    /// How many.
+    pub count: u32,
+    /// Their EC2 instance type (one of [`crate::domain::instance::INSTANCE_TYPES`]).
+    pub instance_type: String,
+}
+
+impl Default for InstanceSpec {
+    fn default() -> Self {
+        Self { count: 2, instance_type: "t3.medium".to_owned() }
+    }
+}
+
+fn parse_instances(s: &str) -> Result<InstanceSpec, String> {
+    let (count, instance_type) = s.split_once(':').unwrap_or((s, "t3.medium"));
+    let count = count.parse::<u32>().map_err(|_| format!("'{s}' is not COUNT or COUNT:INSTANCE_TYPE"))?;
+    if crate::domain::instance::resources(instance_type).is_none() {
+        let known: Vec<&str> = crate::domain::instance::INSTANCE_TYPES.iter().map(|(n, _, _)| *n).collect();
+        return Err(format!("'{instance_type}' is not an instance type berth knows ({})", known.join(", ")));
+    }
+    Ok(InstanceSpec { count, instance_type: instance_type.to_owned() })
 }
 
 fn parse_region(s: &str) -> Result<String, String> {
@@ -55,5 +85,9 @@ mod tests {
         assert!(parse_region("EU").is_err());
         assert!(parse_account("123456789012").is_ok());
         assert!(parse_account("12345").is_err());
+        assert_eq!(parse_instances("3:m5.large"), Ok(InstanceSpec { count: 3, instance_type: "m5.large".into() }));
+        assert_eq!(parse_instances("0"), Ok(InstanceSpec { count: 0, instance_type: "t3.medium".into() }));
+        assert!(parse_instances("two").is_err());
+        assert!(parse_instances("2:x1.banana").is_err());
     }
 }

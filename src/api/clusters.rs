@@ -13,8 +13,8 @@ use crate::store::{Doc, Named, NamedRow};
 /// The cluster every operation uses when none is named.
 pub const DEFAULT_CLUSTER: &str = "default";
 
-/// The counts a cluster reports, from its tasks. Services and container instances arrive with
-/// later issues; until then there are none to count.
+/// The counts a cluster reports, from its tasks and container instances. Services arrive with a
+/// later issue; until then there are none to count.
 #[derive(Debug, Default, Clone, Copy)]
 struct Counts {
     registered_container_instances: u64,
@@ -25,7 +25,8 @@ struct Counts {
 
 async fn counts(ctx: &Ctx<'_>, cluster: &NamedRow) -> Result<Counts> {
     let (running_tasks, pending_tasks) = ctx.store.count_tasks(ctx.region(), &cluster.name).await?;
-    Ok(Counts { running_tasks, pending_tasks, ..Counts::default() })
+    let (registered_container_instances, _) = ctx.store.count_instances(ctx.region(), &cluster.name).await?;
+    Ok(Counts { running_tasks, pending_tasks, registered_container_instances, ..Counts::default() })
 }
 
 /// Which optional parts of a cluster to return (DescribeClusters' `include`).
@@ -434,7 +435,9 @@ pub(super) async fn delete_cluster(ctx: &Ctx<'_>, input: DeleteClusterInput) -> 
         return Ok(json!({"cluster": cluster_json(ctx, &row, Include::WRITE).await?}));
     }
     let c = counts(ctx, &row).await?;
-    if c.registered_container_instances > 0 {
+    // berth's own instances go with the cluster; instances a client registered keep it.
+    let (_, registered_by_clients) = ctx.store.count_instances(ctx.region(), &row.name).await?;
+    if registered_by_clients > 0 {
         return Err(ecs_error!(
             ClusterContainsContainerInstancesException,
             "The Cluster cannot be deleted while Container Instances are active or draining."
@@ -449,6 +452,7 @@ pub(super) async fn delete_cluster(ctx: &Ctx<'_>, input: DeleteClusterInput) -> 
     if c.running_tasks + c.pending_tasks > 0 {
         return Err(ecs_error!(ClusterContainsTasksException, "The Cluster cannot be deleted while Tasks are active."));
     }
+    ctx.store.remove_managed_instances(ctx.region(), &row.name).await?;
     row.status = "INACTIVE".into();
     ctx.store.put_named(Named::Cluster, ctx.region(), &row).await?;
     Ok(json!({"cluster": cluster_json(ctx, &row, Include::WRITE).await?}))

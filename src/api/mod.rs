@@ -8,6 +8,7 @@ mod account_settings;
 mod attributes;
 mod capacity_providers;
 mod clusters;
+mod container_instances;
 mod paging;
 mod tags;
 mod task_definitions;
@@ -16,6 +17,7 @@ mod tasks;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::config::InstanceSpec;
 use crate::domain::arn::{NameOrArn, Scope};
 use crate::error::{EcsError, Result};
 use crate::scheduler::TaskRuntime;
@@ -29,6 +31,7 @@ pub struct Api {
     tasks: Arc<TaskRuntime>,
     account: String,
     default_region: String,
+    fleet: InstanceSpec,
 }
 
 /// What one call runs with: the store, and the region and account its resources live in.
@@ -39,6 +42,8 @@ pub struct Ctx<'a> {
     pub tasks: &'a Arc<TaskRuntime>,
     /// The region (from the request's SigV4 credential scope, else berth's default) and account.
     pub scope: Scope<'a>,
+    /// The container instances each cluster gets.
+    pub fleet: &'a InstanceSpec,
 }
 
 impl Ctx<'_> {
@@ -113,6 +118,10 @@ operations! {
     PutAttributes => attributes::put_attributes,
     DeleteAttributes => attributes::delete_attributes,
     ListAttributes => attributes::list_attributes,
+    DescribeContainerInstances => container_instances::describe_container_instances,
+    ListContainerInstances => container_instances::list_container_instances,
+    UpdateContainerInstancesState => container_instances::update_container_instances_state,
+    DeregisterContainerInstance => container_instances::deregister_container_instance,
     RunTask => tasks::run_task,
     StopTask => tasks::stop_task,
     DescribeTasks => tasks::describe_tasks,
@@ -126,6 +135,17 @@ fn missing(reference: &str, arn_of_name: impl FnOnce(&str) -> String) -> Value {
     serde_json::json!({"arn": arn, "reason": "MISSING"})
 }
 
+/// The id a reference to a resource of a cluster names: the id itself, or an ARN
+/// `RESOURCE_TYPE/CLUSTER/ID` of that cluster.
+fn cluster_scoped_id<'a>(cluster: &NamedRow, reference: &'a str, resource_type: &str) -> Option<&'a str> {
+    if !reference.starts_with("arn:") {
+        return Some(reference);
+    }
+    let arn = crate::domain::arn::Arn::parse(reference)?;
+    let (in_cluster, id) = arn.resource_id.split_once('/')?;
+    (arn.resource_type == resource_type && in_cluster == cluster.name).then_some(id)
+}
+
 /// Turns a checked request body into a handler's input type. The model check ran first, so a
 /// failure here means a shape the model allows but the handler's type does not.
 fn parse<T: DeserializeOwned>(input: Value) -> Result<T> {
@@ -136,8 +156,14 @@ impl Api {
     /// The API over `store`, answering as `account` in `default_region` unless a request's
     /// credential scope names another region.
     #[must_use]
-    pub fn new(store: Store, tasks: Arc<TaskRuntime>, account: String, default_region: String) -> Self {
-        Self { store, tasks, account, default_region }
+    pub fn new(
+        store: Store,
+        tasks: Arc<TaskRuntime>,
+        account: String,
+        default_region: String,
+        fleet: InstanceSpec,
+    ) -> Self {
+        Self { store, tasks, account, default_region, fleet }
     }
 
     /// Runs one operation. `op` is a model operation name; `input` passed the model check.
@@ -146,7 +172,12 @@ impl Api {
     /// The operation's ECS error.
     pub async fn call(&self, op: &str, region: Option<String>, input: Value) -> Result<Value> {
         let region = region.as_deref().unwrap_or(&self.default_region);
-        let ctx = Ctx { store: &self.store, tasks: &self.tasks, scope: Scope { region, account: &self.account } };
+        let ctx = Ctx {
+            store: &self.store,
+            tasks: &self.tasks,
+            scope: Scope { region, account: &self.account },
+            fleet: &self.fleet,
+        };
         dispatch(&ctx, op, input).await
     }
 

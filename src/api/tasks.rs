@@ -20,12 +20,7 @@ fn key(ctx: &Ctx<'_>, cluster: &NamedRow, id: &str) -> TaskKey {
 
 /// The task id a reference names: the id itself or a task ARN of the cluster.
 fn task_id<'a>(cluster: &NamedRow, reference: &'a str) -> Option<&'a str> {
-    if !reference.starts_with("arn:") {
-        return Some(reference);
-    }
-    let arn = crate::domain::arn::Arn::parse(reference)?;
-    let (task_cluster, id) = arn.resource_id.split_once('/')?;
-    (arn.resource_type == "task" && task_cluster == cluster.name).then_some(id)
+    super::cluster_scoped_id(cluster, reference, "task")
 }
 
 #[derive(Deserialize, Serialize)]

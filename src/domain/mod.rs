@@ -1,6 +1,7 @@
 //! Pure types and rules of ECS: ARNs, names, time. No IO, no async.
 
 pub mod arn;
+pub mod instance;
 pub mod task_definition;
 
 use std::time::SystemTime;
@@ -12,6 +13,12 @@ use aws_smithy_types::DateTime;
 pub fn now() -> f64 {
     let t = DateTime::from(SystemTime::now());
     (t.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+/// An instant (seconds since the epoch) as RFC 3339 text, e.g. `2026-01-31T10:00:00Z`.
+#[must_use]
+pub fn rfc3339(epoch: f64) -> String {
+    DateTime::from_secs_f64(epoch).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default()
 }
 
 /// True for a valid ECS resource name: 1 to 255 letters, numbers, hyphens and underscores

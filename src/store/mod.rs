@@ -12,6 +12,7 @@
 mod account_settings;
 mod attributes;
 mod client_tokens;
+mod container_instances;
 mod named;
 mod tags;
 mod task_definitions;
@@ -27,6 +28,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub use account_settings::AccountSetting;
 pub use attributes::{AttributeFilter, AttributeRow};
 pub use client_tokens::{Claim, ClientToken};
+pub use container_instances::InstanceRow;
 pub use named::{Named, NamedRow};
 pub use task_definitions::{FamilyStatus, TaskDefinitionKey};
 pub use tasks::{TaskFilter, TaskKey};
@@ -106,6 +108,7 @@ impl Store {
             "attributes",
             "tasks",
             "client_tokens",
+            "container_instances",
         ] {
             sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
         }

@@ -11,6 +11,7 @@ mod attributes;
 mod capacity_providers;
 mod clients;
 mod clusters;
+mod container_instances;
 mod containers;
 mod driver;
 mod durability;

@@ -1,0 +1,277 @@
+//! Container instances: DescribeContainerInstances, ListContainerInstances (status and the
+//! cluster query language), UpdateContainerInstancesState, DeregisterContainerInstance.
+//!
+//! Each cluster gets berth's own instances on first use (`--instances`, two t3.medium by
+//! default), virtual EC2 instances backed by berth's Docker engine and spread over the region's
+//! zones; they report what the ECS agent reports.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Ctx, clusters, paging};
+use crate::domain::instance::{self, AGENT_VERSION, RESERVED_PORTS};
+use crate::domain::now;
+use crate::error::Result;
+use crate::placement::query;
+use crate::store::{Doc, InstanceRow, NamedRow};
+
+/// Gives the cluster berth's instances unless it has (or had) some.
+///
+/// # Errors
+/// `ServerException` if the store fails.
+pub(super) async fn ensure_instances(ctx: &Ctx<'_>, cluster: &NamedRow) -> Result<()> {
+    let (registered, _) = ctx.store.count_instances(ctx.region(), &cluster.name).await?;
+    if registered > 0 || ctx.fleet.count == 0 {
+        return Ok(());
+    }
+    let Some((cpu, memory)) = instance::resources(&ctx.fleet.instance_type) else { return Ok(()) };
+    let engine = match ctx.tasks.docker().await {
+        Ok(docker) => docker.version().await.ok(),
+        Err(_) => None,
+    };
+    let (docker_version, arch) = engine.clone().unwrap_or_default();
+    let zones = instance::zones(ctx.region());
+    let ports: Vec<String> = RESERVED_PORTS.iter().map(|p| (*p).to_owned()).collect();
+    let registered_at = now();
+    let rows: Vec<InstanceRow> = (0..ctx.fleet.count)
+        .zip(zones.iter().cycle())
+        .map(|(_, zone)| {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            let arn = ctx.scope.arn(&format!("container-instance/{}/{id}", cluster.name));
+            let ec2 = format!("i-{}", &uuid::Uuid::new_v4().simple().to_string()[..17]);
+            let mut doc = Doc::new();
+            doc.insert("containerInstanceArn".into(), json!(arn));
+            doc.insert("ec2InstanceId".into(), json!(ec2));
+            doc.insert("version".into(), json!(1));
+            doc.insert(
+                "versionInfo".into(),
+                json!({
+                    "agentVersion": AGENT_VERSION,
+                    "agentHash": "berth",
+                    "dockerVersion": format!("DockerVersion: {}", if docker_version.is_empty() { "unknown" } else { &docker_version }),
+                }),
+            );
+            doc.insert(
+                "registeredResources".into(),
+                json!([
+                    instance::integer_resource("CPU", cpu),
+                    instance::integer_resource("MEMORY", memory),
+                    instance::ports_resource("PORTS", &ports),
+                    instance::ports_resource("PORTS_UDP", &[]),
+                ]),
+            );
+            doc.insert("status".into(), json!("ACTIVE"));
+            doc.insert("agentConnected".into(), json!(engine.is_some()));
+            doc.insert("attributes".into(), json!(instance::agent_attributes(&ctx.fleet.instance_type, zone, &arch)));
+            doc.insert("registeredAt".into(), json!(registered_at));
+            doc.insert("attachments".into(), json!([]));
+            InstanceRow { id, arn, status: "ACTIVE".into(), doc }
+        })
+        .collect();
+    ctx.store.provision_instances(ctx.region(), &cluster.name, &rows).await?;
+    Ok(())
+}
+
+/// The ContainerInstance shape: the stored document plus what derives from tasks. No task runs
+/// on an instance yet (EC2 tasks arrive with placement), so everything registered remains.
+fn instance_json(row: &InstanceRow) -> Value {
+    let mut out = row.doc.clone();
+    out.insert("status".into(), json!(row.status));
+    out.insert("remainingResources".into(), out.get("registeredResources").cloned().unwrap_or(json!([])));
+    out.insert("runningTasksCount".into(), json!(0));
+    out.insert("pendingTasksCount".into(), json!(0));
+    Value::Object(out)
+}
+
+/// The instance a reference (id or ARN) names in the cluster, in any status.
+async fn find(ctx: &Ctx<'_>, cluster: &NamedRow, reference: &str) -> Result<Option<InstanceRow>> {
+    match super::cluster_scoped_id(cluster, reference, "container-instance") {
+        Some(id) => Ok(ctx.store.get_instance(ctx.region(), &cluster.name, id).await?),
+        None => Ok(None),
+    }
+}
+
+fn missing(ctx: &Ctx<'_>, cluster: &NamedRow, reference: &str) -> Value {
+    super::missing(reference, |id| ctx.scope.arn(&format!("container-instance/{}/{id}", cluster.name)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct DescribeContainerInstancesInput {
+    cluster: Option<String>,
+    container_instances: Vec<String>,
+    #[serde(default)]
+    include: Vec<String>,
+}
+
+pub(super) async fn describe_container_instances(
+    ctx: &Ctx<'_>,
+    input: DescribeContainerInstancesInput,
+) -> Result<Value> {
+    let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
+    if input.container_instances.is_empty() {
+        return Err(ecs_error!(InvalidParameterException, "Container instances cannot be empty."));
+    }
+    if input.container_instances.len() > 100 {
+        return Err(ecs_error!(InvalidParameterException, "containerInstances can have at most 100 items."));
+    }
+    ensure_instances(ctx, &cluster).await?;
+    let mut found = Vec::new();
+    let mut failures = Vec::new();
+    for reference in &input.container_instances {
+        match find(ctx, &cluster, reference).await? {
+            Some(row) => {
+                let mut out = instance_json(&row);
+                if input.include.iter().any(|i| i == "TAGS") {
+                    out["tags"] = super::tags::tags_json(ctx, &row.arn).await?;
+                }
+                if input.include.iter().any(|i| i == "CONTAINER_INSTANCE_HEALTH") {
+                    out["healthStatus"] = json!({"overallStatus": "OK", "details": [
+                        {"type": "CONTAINER_RUNTIME", "status": "OK", "lastUpdated": now(), "lastStatusChange": row.doc.get("registeredAt").cloned().unwrap_or(json!(0))}
+                    ]});
+                }
+                found.push(out);
+            }
+            None => failures.push(missing(ctx, &cluster, reference)),
+        }
+    }
+    Ok(json!({"containerInstances": found, "failures": failures}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ListContainerInstancesInput {
+    cluster: Option<String>,
+    filter: Option<String>,
+    status: Option<String>,
+    next_token: Option<String>,
+    max_results: Option<i64>,
+}
+
+/// An instance as the query language sees it.
+struct Queried<'a>(&'a InstanceRow);
+
+impl query::Instance for Queried<'_> {
+    fn values(&self, subject: &query::Subject) -> Vec<String> {
+        use query::Subject;
+        let doc = &self.0.doc;
+        let text = |key: &str| doc.get(key).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+        match subject {
+            Subject::AgentConnected => text("agentConnected").into_iter().collect(),
+            Subject::AgentVersion => vec![AGENT_VERSION.to_owned()],
+            Subject::Ec2InstanceId => text("ec2InstanceId").into_iter().collect(),
+            Subject::RegisteredAt => {
+                doc.get("registeredAt").and_then(Value::as_f64).map(crate::domain::rfc3339).into_iter().collect()
+            }
+            Subject::RunningTasksCount => vec!["0".to_owned()],
+            Subject::TaskGroup => Vec::new(),
+            Subject::Attribute(name) => doc
+                .get("attributes")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|a| a.get("name").and_then(Value::as_str) == Some(name))
+                .map(|a| a.get("value").and_then(Value::as_str).unwrap_or_default().to_owned())
+                .collect(),
+        }
+    }
+}
+
+pub(super) async fn list_container_instances(ctx: &Ctx<'_>, input: ListContainerInstancesInput) -> Result<Value> {
+    const LIST: &str = "ListContainerInstances";
+    let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
+    let size = paging::page_size(input.max_results, 100, 100)?;
+    let filter = match input.filter.as_deref() {
+        Some(text) => Some(query::parse(text).map_err(|e| ecs_error!(InvalidParameterException, "{e}"))?),
+        None => None,
+    };
+    ensure_instances(ctx, &cluster).await?;
+    let status = input.status.as_deref().map(|s| if s == "DEREGISTERING" { "INACTIVE" } else { s });
+    let mut after =
+        paging::decode(LIST, input.next_token.as_deref())?.and_then(|k| k.into_iter().next()).unwrap_or_default();
+    // A filter drops rows after the range query: read on until a page is full or rows run out.
+    let mut rows = Vec::new();
+    loop {
+        let batch = ctx.store.list_instances(ctx.region(), &cluster.name, status, &after, size + 1).await?;
+        let exhausted = batch.len() <= usize::try_from(size).unwrap_or(usize::MAX);
+        if let Some(last) = batch.last() {
+            after.clone_from(&last.id);
+        }
+        rows.extend(batch.into_iter().filter(|r| filter.as_ref().is_none_or(|f| f.matches(&Queried(r)))));
+        if exhausted || rows.len() > usize::try_from(size).unwrap_or(usize::MAX) {
+            break;
+        }
+    }
+    let next = paging::next_token(LIST, &mut rows, size, |r| vec![r.id.clone()]);
+    let arns: Vec<&str> = rows.iter().map(|r| r.arn.as_str()).collect();
+    Ok(json!({"containerInstanceArns": arns, "nextToken": next}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct UpdateContainerInstancesStateInput {
+    cluster: Option<String>,
+    container_instances: Vec<String>,
+    status: String,
+}
+
+pub(super) async fn update_container_instances_state(
+    ctx: &Ctx<'_>,
+    input: UpdateContainerInstancesStateInput,
+) -> Result<Value> {
+    let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
+    if !matches!(input.status.as_str(), "ACTIVE" | "DRAINING") {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "Container instances can only be set to ACTIVE or DRAINING, not {}.",
+            input.status
+        ));
+    }
+    ensure_instances(ctx, &cluster).await?;
+    let mut updated = Vec::new();
+    let mut failures = Vec::new();
+    for reference in &input.container_instances {
+        match find(ctx, &cluster, reference).await? {
+            Some(row) if row.status == "INACTIVE" => failures.push(json!({"arn": row.arn, "reason": "INACTIVE"})),
+            Some(mut row) => {
+                if row.status != input.status {
+                    row.status.clone_from(&input.status);
+                    let version = row.doc.get("version").and_then(Value::as_i64).unwrap_or(1);
+                    row.doc.insert("version".into(), json!(version + 1));
+                    ctx.store.put_instance(ctx.region(), &cluster.name, &row).await?;
+                }
+                updated.push(instance_json(&row));
+            }
+            None => failures.push(missing(ctx, &cluster, reference)),
+        }
+    }
+    Ok(json!({"containerInstances": updated, "failures": failures}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct DeregisterContainerInstanceInput {
+    cluster: Option<String>,
+    container_instance: String,
+    force: Option<bool>,
+}
+
+pub(super) async fn deregister_container_instance(
+    ctx: &Ctx<'_>,
+    input: DeregisterContainerInstanceInput,
+) -> Result<Value> {
+    let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
+    // No task runs on an instance yet, so `force` changes nothing.
+    let _ = input.force;
+    let Some(mut row) = find(ctx, &cluster, &input.container_instance).await? else {
+        return Err(ecs_error!(InvalidParameterException, "The referenced container instance was not found."));
+    };
+    if row.status != "INACTIVE" {
+        row.status = "INACTIVE".into();
+        row.doc.insert("agentConnected".into(), json!(false));
+        let version = row.doc.get("version").and_then(Value::as_i64).unwrap_or(1);
+        row.doc.insert("version".into(), json!(version + 1));
+        ctx.store.put_instance(ctx.region(), &cluster.name, &row).await?;
+    }
+    Ok(json!({"containerInstance": instance_json(&row)}))
+}
