@@ -5,6 +5,8 @@
 //! default), virtual EC2 instances backed by berth's Docker engine and spread over the region's
 //! zones; they report what the ECS agent reports.
 
+use std::collections::BTreeSet;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -12,8 +14,8 @@ use super::{Ctx, clusters, paging};
 use crate::domain::instance::{self, AGENT_VERSION, RESERVED_PORTS};
 use crate::domain::now;
 use crate::error::Result;
-use crate::placement::query;
-use crate::store::{Doc, InstanceRow, NamedRow};
+use crate::placement::{Candidate, query};
+use crate::store::{Doc, InstanceRow, InstanceTask, NamedRow};
 
 /// Gives the cluster berth's instances unless it has (or had) some.
 ///
@@ -72,14 +74,91 @@ pub(super) async fn ensure_instances(ctx: &Ctx<'_>, cluster: &NamedRow) -> Resul
     Ok(())
 }
 
-/// The ContainerInstance shape: the stored document plus what derives from tasks. No task runs
-/// on an instance yet (EC2 tasks arrive with placement), so everything registered remains.
-fn instance_json(row: &InstanceRow) -> Value {
+/// An instance as placement sees it: registered resources less what its unstopped tasks
+/// reserve, its ports in use, the groups of its tasks meant to run.
+pub(super) fn candidate(row: &InstanceRow, tasks: &[InstanceTask]) -> Candidate {
+    let resources = row.doc.get("registeredResources").and_then(Value::as_array).cloned().unwrap_or_default();
+    let integer = |name: &str| {
+        resources
+            .iter()
+            .find(|r| r.get("name") == Some(&json!(name)))
+            .and_then(|r| r.get("integerValue"))
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+    };
+    let ports = |name: &str| -> BTreeSet<u16> {
+        resources
+            .iter()
+            .find(|r| r.get("name") == Some(&json!(name)))
+            .and_then(|r| r.get("stringSetValue"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str()?.parse().ok())
+            .collect()
+    };
+    let mut c = Candidate {
+        arn: row.arn.clone(),
+        ec2_instance_id: row.doc.get("ec2InstanceId").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        active: row.status == "ACTIVE",
+        agent_connected: row.doc.get("agentConnected").and_then(Value::as_bool).unwrap_or(false),
+        agent_version: AGENT_VERSION.to_owned(),
+        registered_at: row
+            .doc
+            .get("registeredAt")
+            .and_then(Value::as_f64)
+            .map(crate::domain::rfc3339)
+            .unwrap_or_default(),
+        attributes: row
+            .doc
+            .get("attributes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|a| {
+                Some((a.get("name")?.as_str()?.to_owned(), a.get("value").and_then(Value::as_str).map(str::to_owned)))
+            })
+            .collect(),
+        remaining_cpu: integer("CPU"),
+        remaining_memory: integer("MEMORY"),
+        used_tcp_ports: ports("PORTS"),
+        used_udp_ports: ports("PORTS_UDP"),
+        task_groups: Vec::new(),
+    };
+    for t in tasks.iter().filter(|t| t.instance == row.id) {
+        c.remaining_cpu -= t.reserved.cpu;
+        c.remaining_memory -= t.reserved.memory;
+        c.used_tcp_ports.extend(&t.reserved.tcp);
+        c.used_udp_ports.extend(&t.reserved.udp);
+        if t.desired_status == "RUNNING" {
+            c.task_groups.push(t.group.clone());
+        }
+    }
+    c
+}
+
+/// The ContainerInstance shape: the stored document plus what derives from its tasks
+/// (remainingResources, runningTasksCount, pendingTasksCount).
+fn instance_json(row: &InstanceRow, tasks: &[InstanceTask]) -> Value {
+    let c = candidate(row, tasks);
     let mut out = row.doc.clone();
+    let strings = |ports: &BTreeSet<u16>| ports.iter().map(ToString::to_string).collect::<Vec<_>>();
     out.insert("status".into(), json!(row.status));
-    out.insert("remainingResources".into(), out.get("registeredResources").cloned().unwrap_or(json!([])));
-    out.insert("runningTasksCount".into(), json!(0));
-    out.insert("pendingTasksCount".into(), json!(0));
+    out.insert(
+        "remainingResources".into(),
+        json!([
+            instance::integer_resource("CPU", c.remaining_cpu),
+            instance::integer_resource("MEMORY", c.remaining_memory),
+            instance::ports_resource("PORTS", &strings(&c.used_tcp_ports)),
+            instance::ports_resource("PORTS_UDP", &strings(&c.used_udp_ports)),
+        ]),
+    );
+    let mine = || tasks.iter().filter(|t| t.instance == row.id);
+    out.insert("runningTasksCount".into(), json!(mine().filter(|t| t.last_status == "RUNNING").count()));
+    out.insert(
+        "pendingTasksCount".into(),
+        json!(mine().filter(|t| matches!(t.last_status.as_str(), "PROVISIONING" | "PENDING" | "ACTIVATING")).count()),
+    );
     Value::Object(out)
 }
 
@@ -116,12 +195,13 @@ pub(super) async fn describe_container_instances(
         return Err(ecs_error!(InvalidParameterException, "containerInstances can have at most 100 items."));
     }
     ensure_instances(ctx, &cluster).await?;
+    let tasks = ctx.store.instance_tasks(ctx.region(), &cluster.name).await?;
     let mut found = Vec::new();
     let mut failures = Vec::new();
     for reference in &input.container_instances {
         match find(ctx, &cluster, reference).await? {
             Some(row) => {
-                let mut out = instance_json(&row);
+                let mut out = instance_json(&row, &tasks);
                 if input.include.iter().any(|i| i == "TAGS") {
                     out["tags"] = super::tags::tags_json(ctx, &row.arn).await?;
                 }
@@ -148,35 +228,6 @@ pub(super) struct ListContainerInstancesInput {
     max_results: Option<i64>,
 }
 
-/// An instance as the query language sees it.
-struct Queried<'a>(&'a InstanceRow);
-
-impl query::Instance for Queried<'_> {
-    fn values(&self, subject: &query::Subject) -> Vec<String> {
-        use query::Subject;
-        let doc = &self.0.doc;
-        let text = |key: &str| doc.get(key).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
-        match subject {
-            Subject::AgentConnected => text("agentConnected").into_iter().collect(),
-            Subject::AgentVersion => vec![AGENT_VERSION.to_owned()],
-            Subject::Ec2InstanceId => text("ec2InstanceId").into_iter().collect(),
-            Subject::RegisteredAt => {
-                doc.get("registeredAt").and_then(Value::as_f64).map(crate::domain::rfc3339).into_iter().collect()
-            }
-            Subject::RunningTasksCount => vec!["0".to_owned()],
-            Subject::TaskGroup => Vec::new(),
-            Subject::Attribute(name) => doc
-                .get("attributes")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter(|a| a.get("name").and_then(Value::as_str) == Some(name))
-                .map(|a| a.get("value").and_then(Value::as_str).unwrap_or_default().to_owned())
-                .collect(),
-        }
-    }
-}
-
 pub(super) async fn list_container_instances(ctx: &Ctx<'_>, input: ListContainerInstancesInput) -> Result<Value> {
     const LIST: &str = "ListContainerInstances";
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
@@ -186,6 +237,8 @@ pub(super) async fn list_container_instances(ctx: &Ctx<'_>, input: ListContainer
         None => None,
     };
     ensure_instances(ctx, &cluster).await?;
+    let tasks =
+        if filter.is_some() { ctx.store.instance_tasks(ctx.region(), &cluster.name).await? } else { Vec::new() };
     let status = input.status.as_deref().map(|s| if s == "DEREGISTERING" { "INACTIVE" } else { s });
     let mut after =
         paging::decode(LIST, input.next_token.as_deref())?.and_then(|k| k.into_iter().next()).unwrap_or_default();
@@ -197,7 +250,7 @@ pub(super) async fn list_container_instances(ctx: &Ctx<'_>, input: ListContainer
         if let Some(last) = batch.last() {
             after.clone_from(&last.id);
         }
-        rows.extend(batch.into_iter().filter(|r| filter.as_ref().is_none_or(|f| f.matches(&Queried(r)))));
+        rows.extend(batch.into_iter().filter(|r| filter.as_ref().is_none_or(|f| f.matches(&candidate(r, &tasks)))));
         if exhausted || rows.len() > usize::try_from(size).unwrap_or(usize::MAX) {
             break;
         }
@@ -228,6 +281,7 @@ pub(super) async fn update_container_instances_state(
         ));
     }
     ensure_instances(ctx, &cluster).await?;
+    let tasks = ctx.store.instance_tasks(ctx.region(), &cluster.name).await?;
     let mut updated = Vec::new();
     let mut failures = Vec::new();
     for reference in &input.container_instances {
@@ -240,7 +294,7 @@ pub(super) async fn update_container_instances_state(
                     row.doc.insert("version".into(), json!(version + 1));
                     ctx.store.put_instance(ctx.region(), &cluster.name, &row).await?;
                 }
-                updated.push(instance_json(&row));
+                updated.push(instance_json(&row, &tasks));
             }
             None => failures.push(missing(ctx, &cluster, reference)),
         }
@@ -273,5 +327,6 @@ pub(super) async fn deregister_container_instance(
         row.doc.insert("version".into(), json!(version + 1));
         ctx.store.put_instance(ctx.region(), &cluster.name, &row).await?;
     }
-    Ok(json!({"containerInstance": instance_json(&row)}))
+    let tasks = ctx.store.instance_tasks(ctx.region(), &cluster.name).await?;
+    Ok(json!({"containerInstance": instance_json(&row, &tasks)}))
 }

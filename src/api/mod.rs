@@ -10,6 +10,7 @@ mod capacity_providers;
 mod clusters;
 mod container_instances;
 mod paging;
+mod placement;
 mod tags;
 mod task_definitions;
 mod tasks;

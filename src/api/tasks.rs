@@ -1,18 +1,18 @@
 //! Tasks: RunTask, StopTask, DescribeTasks, ListTasks. The handlers store the task and hand it
 //! to the scheduler, which runs its containers (see [`crate::scheduler`]).
 //!
-//! Only the Fargate-like mode exists so far: EC2 and EXTERNAL tasks need container instances,
-//! which arrive with the EC2-mode issue, so RunTask answers for them as AWS does for a cluster
-//! without instances.
+//! FARGATE tasks run in the Fargate-like mode; EC2 tasks are placed on the cluster's container
+//! instances by [`crate::placement`], atomically (one placement at a time).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::tags::{Tag, check_tags, store_tags, tags_json};
-use super::{Ctx, clusters, paging, task_definitions};
+use super::{Ctx, clusters, container_instances, paging, placement, task_definitions};
 use crate::domain::now;
 use crate::error::Result;
-use crate::store::{ClientToken, Doc, NamedRow, TaskFilter, TaskKey};
+use crate::placement::{Candidate, Demand};
+use crate::store::{ClientToken, Doc, NamedRow, NewTask, Reservation, TaskFilter, TaskKey};
 
 fn key(ctx: &Ctx<'_>, cluster: &NamedRow, id: &str) -> TaskKey {
     TaskKey { region: ctx.region().to_owned(), cluster: cluster.name.clone(), id: id.to_owned() }
@@ -44,6 +44,9 @@ pub(super) struct RunTaskInput {
     #[serde(default)]
     enable_execute_command: bool,
     platform_version: Option<String>,
+    placement_constraints: Option<Vec<Value>>,
+    placement_strategy: Option<Vec<Value>>,
+    reference_id: Option<String>,
 }
 
 /// The launch type a RunTask asks for: its own, its strategy's, or the cluster's default
@@ -77,17 +80,23 @@ pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value
     }
     let tags = check_tags(&input.tags)?;
     let (launch_type, capacity_provider) = launch_type(&input, &cluster);
-    if launch_type != "FARGATE" {
+    let fargate = launch_type == "FARGATE";
+    if !matches!(launch_type.as_str(), "FARGATE" | "EC2") {
         return Err(ecs_error!(
             InvalidParameterException,
-            "No Container Instances were found in your cluster. (berth runs {launch_type} tasks once container instances exist; use launchType FARGATE.)"
+            "berth runs tasks with launchType FARGATE or EC2, not {launch_type}."
         ));
     }
     let compatible =
-        td.get("compatibilities").and_then(Value::as_array).is_some_and(|c| c.iter().any(|x| x == "FARGATE"));
+        td.get("compatibilities").and_then(Value::as_array).is_some_and(|c| c.iter().any(|x| *x == json!(launch_type)));
     if !compatible {
-        return Err(ecs_error!(InvalidParameterException, "Task definition does not support launch_type FARGATE."));
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "Task definition does not support launch_type {launch_type}."
+        ));
     }
+    // EC2 tasks default to bridge; Fargate ones are always awsvpc.
+    let network_mode = td.get("networkMode").and_then(Value::as_str).unwrap_or("bridge").to_owned();
     let subnet = input
         .network_configuration
         .as_ref()
@@ -97,12 +106,18 @@ pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value
         .and_then(|s| s.first())
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let Some(subnet) = subnet else {
+    if network_mode == "awsvpc" && subnet.is_none() {
         return Err(ecs_error!(
             InvalidParameterException,
             "Network Configuration must be provided when networkMode 'awsvpc' is specified."
         ));
-    };
+    }
+    if fargate && (input.placement_constraints.is_some() || input.placement_strategy.is_some()) {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "Task placement constraints and strategies are not supported for tasks with launch type FARGATE."
+        ));
+    }
     let definitions: Vec<Map<String, Value>> = td
         .get("containerDefinitions")
         .and_then(Value::as_array)
@@ -122,6 +137,7 @@ pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value
     }
     let td_arn = td.get("taskDefinitionArn").and_then(Value::as_str).unwrap_or_default().to_owned();
     let family = td.get("family").and_then(Value::as_str).unwrap_or_default();
+    let group = input.group.clone().unwrap_or_else(|| format!("family:{family}"));
     let mut task_tags = tags.clone();
     if input.propagate_tags.as_deref() == Some("TASK_DEFINITION") {
         for (k, v) in ctx.store.get_tags(&td_arn).await? {
@@ -130,8 +146,7 @@ pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value
             }
         }
     }
-    let mut created = Vec::new();
-    for _ in 0..count {
+    let new_task = |instance: Option<&Candidate>, reserved: Option<Reservation>| {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let arn = ctx.scope.arn(&format!("task/{}/{id}", cluster.name));
         let containers: Vec<Value> = definitions
@@ -169,18 +184,30 @@ pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value
         if let Some(p) = &capacity_provider {
             doc.insert("capacityProviderName".into(), json!(p));
         }
-        doc.insert(
-            "platformVersion".into(),
-            json!(match input.platform_version.as_deref() {
-                None | Some("LATEST") => "1.4.0",
-                Some(v) => v,
-            }),
-        );
-        doc.insert("platformFamily".into(), json!("Linux"));
-        doc.insert("availabilityZone".into(), json!(format!("{}a", ctx.region())));
+        let zone = match instance {
+            Some(c) => c.attributes.get("ecs.availability-zone").cloned().flatten().unwrap_or_default(),
+            None => format!("{}a", ctx.region()),
+        };
+        doc.insert("availabilityZone".into(), json!(zone));
+        if let Some(c) = instance {
+            doc.insert("containerInstanceArn".into(), json!(c.arn));
+        } else {
+            doc.insert(
+                "platformVersion".into(),
+                json!(match input.platform_version.as_deref() {
+                    None | Some("LATEST") => "1.4.0",
+                    Some(v) => v,
+                }),
+            );
+            doc.insert("platformFamily".into(), json!("Linux"));
+            // Fargate's default 20 GiB, or what the definition asks for (not enforced: see README).
+            let storage = td.get("ephemeralStorage").and_then(|e| e.get("sizeInGiB")).cloned().unwrap_or(json!(20));
+            doc.insert("ephemeralStorage".into(), json!({"sizeInGiB": storage}));
+            doc.insert("fargateEphemeralStorage".into(), json!({"sizeInGiB": storage}));
+        }
         doc.insert("cpu".into(), td.get("cpu").cloned().unwrap_or(Value::Null));
         doc.insert("memory".into(), td.get("memory").cloned().unwrap_or(Value::Null));
-        doc.insert("group".into(), json!(input.group.clone().unwrap_or_else(|| format!("family:{family}"))));
+        doc.insert("group".into(), json!(group));
         if let Some(by) = &input.started_by {
             doc.insert("startedBy".into(), json!(by));
         }
@@ -189,24 +216,22 @@ pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value
         task_overrides.entry("inferenceAcceleratorOverrides").or_insert(json!([]));
         doc.insert("overrides".into(), Value::Object(task_overrides));
         doc.insert("enableExecuteCommand".into(), json!(input.enable_execute_command));
-        // Fargate's default 20 GiB, or what the definition asks for (not enforced: see README).
-        let storage = td.get("ephemeralStorage").and_then(|e| e.get("sizeInGiB")).cloned().unwrap_or(json!(20));
-        doc.insert("ephemeralStorage".into(), json!({"sizeInGiB": storage}));
-        doc.insert("fargateEphemeralStorage".into(), json!({"sizeInGiB": storage}));
         doc.insert("healthStatus".into(), json!("UNKNOWN"));
         doc.insert("version".into(), json!(1));
-        doc.insert(
-            "attachments".into(),
-            json!([{
+        let attachments = match &subnet {
+            Some(subnet) if network_mode == "awsvpc" => json!([{
                 "id": uuid::Uuid::new_v4().to_string(),
                 "type": "ElasticNetworkInterface",
                 "status": "PRECREATED",
                 "details": [{"name": "subnetId", "value": subnet}],
             }]),
-        );
+            _ => json!([]),
+        };
+        doc.insert("attachments".into(), attachments);
         doc.retain(|_, v| !v.is_null());
-        created.push((key(ctx, &cluster, &id), doc));
-    }
+        NewTask { key: key(ctx, &cluster, &id), doc, reserved }
+    };
+
     let token = input.client_token.as_deref().map(|token| ClientToken {
         region: ctx.region(),
         operation: "RunTask",
@@ -214,7 +239,48 @@ pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value
         token,
         fingerprint: fingerprint.clone(),
     });
-    if let Some(claim) = ctx.store.insert_tasks(&created, token.as_ref()).await? {
+    let (created, failures, claim) = if fargate {
+        let created: Vec<NewTask> = (0..count).map(|_| new_task(None, None)).collect();
+        let claim = ctx.store.insert_tasks(&created, token.as_ref()).await?;
+        (created, Vec::new(), claim)
+    } else {
+        let demand = demand(&td, &definitions, &overrides, &network_mode, &group);
+        let constraints = placement::constraints(&td, input.placement_constraints.as_deref())?;
+        let strategies = placement::strategies(input.placement_strategy.as_deref())?;
+        container_instances::ensure_instances(ctx, &cluster).await?;
+        // One placement at a time, from reading the instances to storing the tasks: two
+        // RunTasks never both take an instance's last free memory.
+        let _placing = ctx.tasks.placement_lock().await;
+        let (registered, _) = ctx.store.count_instances(ctx.region(), &cluster.name).await?;
+        if registered == 0 {
+            return Err(ecs_error!(InvalidParameterException, "No Container Instances were found in your cluster."));
+        }
+        let rows = ctx.store.list_instances(ctx.region(), &cluster.name, Some("ACTIVE"), "", u32::MAX).await?;
+        let usage = ctx.store.instance_tasks(ctx.region(), &cluster.name).await?;
+        let mut candidates: Vec<Candidate> = rows.iter().map(|r| container_instances::candidate(r, &usage)).collect();
+        let mut random = || uuid::Uuid::new_v4().as_u64_pair().0;
+        let placed = crate::placement::place(
+            &mut candidates,
+            &demand,
+            &constraints,
+            &strategies,
+            usize::try_from(count).unwrap_or(1),
+            &mut random,
+        );
+        let reservation = Reservation {
+            cpu: demand.cpu,
+            memory: demand.memory,
+            tcp: demand.tcp_ports.clone(),
+            udp: demand.udp_ports.clone(),
+        };
+        let created: Vec<NewTask> =
+            placed.placed.iter().map(|&i| new_task(candidates.get(i), Some(reservation.clone()))).collect();
+        let failures: Vec<Value> =
+            placed.failures.iter().map(|(arn, reason)| json!({"arn": arn, "reason": reason.as_str()})).collect();
+        let claim = ctx.store.insert_tasks(&created, token.as_ref()).await?;
+        (created, failures, claim)
+    };
+    if let Some(claim) = claim {
         // A retry: answer the tasks the first request started, as they are now.
         if !claim.same_request {
             return Err(ecs_error!(
@@ -233,14 +299,86 @@ pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value
         return Ok(json!({"tasks": tasks, "failures": []}));
     }
     let mut tasks = Vec::new();
-    for (task_key, mut doc) in created {
+    for NewTask { key: task_key, mut doc, .. } in created {
         let arn = doc.get("taskArn").and_then(Value::as_str).unwrap_or_default().to_owned();
         store_tags(ctx, &arn, &task_tags).await?;
         ctx.tasks.spawn(task_key, arn.clone());
         doc.insert("tags".into(), tags_json(ctx, &arn).await?);
         tasks.push(Value::Object(doc));
     }
-    Ok(json!({"tasks": tasks, "failures": []}))
+    Ok(json!({"tasks": tasks, "failures": failures}))
+}
+
+/// What a task needs from a container instance: the task's cpu and memory when it sets them,
+/// else its containers' (memory, else memoryReservation, as ECS reserves), with overrides; and
+/// the static host ports of bridge and host mode.
+fn demand(
+    td: &Doc,
+    definitions: &[Map<String, Value>],
+    overrides: &Map<String, Value>,
+    network_mode: &str,
+    group: &str,
+) -> Demand {
+    let container_override = |name: &str, field: &str| {
+        overrides
+            .get("containerOverrides")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|o| o.get("name").and_then(Value::as_str) == Some(name))
+            .and_then(|o| o.get(field))
+            .and_then(Value::as_i64)
+    };
+    let task_level = |field: &str| {
+        overrides.get(field).or_else(|| td.get(field)).and_then(Value::as_str).and_then(|v| v.parse::<i64>().ok())
+    };
+    let per_container = |field: &str, fallback: Option<&str>| -> i64 {
+        definitions
+            .iter()
+            .map(|d| {
+                let name = d.get("name").and_then(Value::as_str).unwrap_or_default();
+                container_override(name, field)
+                    .or_else(|| d.get(field).and_then(Value::as_i64))
+                    .or_else(|| {
+                        fallback.and_then(|f| container_override(name, f).or_else(|| d.get(f).and_then(Value::as_i64)))
+                    })
+                    .unwrap_or(0)
+            })
+            .sum()
+    };
+    let mut out = Demand {
+        cpu: task_level("cpu").unwrap_or_else(|| per_container("cpu", None)),
+        memory: task_level("memory").unwrap_or_else(|| per_container("memory", Some("memoryReservation"))),
+        group: group.to_owned(),
+        ..Demand::default()
+    };
+    if matches!(network_mode, "bridge" | "host") {
+        for m in definitions
+            .iter()
+            .flat_map(|d| d.get("portMappings").and_then(Value::as_array).cloned().unwrap_or_default())
+        {
+            let host =
+                m.get("hostPort").and_then(Value::as_u64).filter(|p| *p > 0).or_else(|| {
+                    (network_mode == "host").then(|| m.get("containerPort").and_then(Value::as_u64)).flatten()
+                });
+            let Some(port) = host.and_then(|p| u16::try_from(p).ok()) else { continue };
+            if m.get("protocol").and_then(Value::as_str) == Some("udp") {
+                out.udp_ports.push(port);
+            } else {
+                out.tcp_ports.push(port);
+            }
+        }
+    }
+    out.attributes = td
+        .get("requiresAttributes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| {
+            Some((a.get("name")?.as_str()?.to_owned(), a.get("value").and_then(Value::as_str).map(str::to_owned)))
+        })
+        .collect();
+    out
 }
 
 #[derive(Deserialize)]
@@ -333,15 +471,23 @@ pub(super) async fn list_tasks(ctx: &Ctx<'_>, input: ListTasksInput) -> Result<V
     const LIST: &str = "ListTasks";
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
     let size = paging::page_size(input.max_results, 100, 100)?;
-    // No services or container instances exist yet: nothing runs for one.
-    if input.service_name.is_some() || input.container_instance.is_some() {
+    // No services exist yet: nothing runs for one.
+    if input.service_name.is_some() {
         return Ok(json!({"taskArns": []}));
     }
+    let instance = match input.container_instance.as_deref() {
+        Some(reference) => match super::cluster_scoped_id(&cluster, reference, "container-instance") {
+            Some(id) => Some(id.to_owned()),
+            None => return Ok(json!({"taskArns": []})),
+        },
+        None => None,
+    };
     let filter = TaskFilter {
         family: input.family.as_deref(),
         started_by: input.started_by.as_deref(),
         launch_type: input.launch_type.as_deref(),
         desired_status: input.desired_status.as_deref().unwrap_or("RUNNING"),
+        container_instance: instance.as_deref(),
     };
     let after =
         paging::decode(LIST, input.next_token.as_deref())?.and_then(|k| k.into_iter().next()).unwrap_or_default();

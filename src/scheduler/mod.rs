@@ -23,6 +23,11 @@ pub struct TaskRuntime {
     network: String,
     /// Stop signals of the tasks being driven, by task ARN.
     stops: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Held from reading container instances to storing the tasks placed on them.
+    placement: tokio::sync::Mutex<()>,
+    /// Set once berth's network is known to exist; held while making sure it does, since Docker
+    /// lets two networks share a name and concurrent first tasks would each create one.
+    network_ready: tokio::sync::Mutex<bool>,
 }
 
 impl TaskRuntime {
@@ -36,7 +41,28 @@ impl TaskRuntime {
             docker: tokio::sync::Mutex::new(None),
             network: format!("berth-{instance}"),
             stops: Mutex::new(HashMap::new()),
+            placement: tokio::sync::Mutex::new(()),
+            network_ready: tokio::sync::Mutex::new(false),
         })
+    }
+
+    /// Makes sure berth's network exists on the engine (creating it once) and returns its name.
+    ///
+    /// # Errors
+    /// When Docker cannot create it, or a network of that name is not berth's.
+    pub async fn ensure_network(&self, docker: &Docker) -> crate::driver::Result<&str> {
+        let mut ready = self.network_ready.lock().await;
+        if !*ready {
+            docker.ensure_network(&self.network, &std::collections::BTreeMap::new()).await?;
+            *ready = true;
+        }
+        Ok(&self.network)
+    }
+
+    /// Serialises placements: held from reading the instances' free resources to storing the
+    /// tasks placed on them, so two RunTasks never both take the same free memory.
+    pub async fn placement_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.placement.lock().await
     }
 
     /// The name of berth's Docker network.
@@ -151,6 +177,7 @@ impl TaskRuntime {
     /// was reset). Tasks that still run keep it; a later berth on the same data dir adopts them.
     pub async fn shutdown(&self) {
         let Some(docker) = self.docker.lock().await.clone() else { return };
+        *self.network_ready.lock().await = false;
         if let Err(e) = docker.remove_network(&self.network).await {
             tracing::debug!(network = %self.network, error = %e, "network kept");
         }

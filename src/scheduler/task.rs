@@ -17,8 +17,8 @@ use super::TaskRuntime;
 use crate::domain::arn::task_definition_parts;
 use crate::domain::now;
 use crate::driver::{
-    ContainerSpec, Device, Docker, Health, HealthSpec, Mount, MountKind, NetworkAttachment, PortSpec, Protocol, Ulimit,
-    VolumeSpec,
+    ContainerSpec, Device, Docker, Health, HealthSpec, Mount, MountKind, NetworkAttachment, PortBinding, PortSpec,
+    Protocol, Ulimit, VolumeSpec,
 };
 use crate::store::{Doc, TaskKey};
 
@@ -155,47 +155,54 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
     })
     .await;
 
-    // The holder: the task's network namespace and its published ports.
     let labels = BTreeMap::from([
         (LABEL_TASK.to_owned(), doc.get("taskArn").and_then(Value::as_str).unwrap_or_default().to_owned()),
         (LABEL_CLUSTER.to_owned(), key.cluster.clone()),
     ]);
-    docker.ensure_holder_image().await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
-    let mut ports = Vec::new();
-    for c in &containers {
-        for m in c.get("portMappings").and_then(Value::as_array).into_iter().flatten() {
-            let Some(port) = m.get("containerPort").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()) else {
-                continue;
-            };
-            let protocol = if str_of(m, "protocol") == Some("udp") { Protocol::Udp } else { Protocol::Tcp };
-            ports.push(PortSpec { container_port: port, protocol, host_ip: "127.0.0.1".into(), host_port: None });
-        }
-    }
-    let mut holder_labels = labels.clone();
-    holder_labels.insert(LABEL_CONTAINER.to_owned(), HOLDER.to_owned());
+    let mode = definition.get("networkMode").and_then(Value::as_str).unwrap_or("bridge").to_owned();
     let network = rt.network();
-    docker.ensure_network(network, &BTreeMap::new()).await.map_err(|e| {
-        fail(failed(format!("ResourceInitializationError: cannot create berth's network {network}: {e}")))
-    })?;
-    let holder_spec = ContainerSpec {
-        name: holder_name(key),
-        image: crate::driver::holder::IMAGE.to_owned(),
-        labels: holder_labels,
-        ports,
-        network: Some(NetworkAttachment::Bridge(network.to_owned())),
-        ..netns_settings(&containers)
+    if matches!(mode.as_str(), "awsvpc" | "bridge") {
+        rt.ensure_network(&docker).await.map_err(|e| {
+            fail(failed(format!("ResourceInitializationError: cannot create berth's network {network}: {e}")))
+        })?;
+    }
+    // awsvpc: the holder owns the task's network namespace and its published ports, and its
+    // address is the ENI's. Other modes: each container has its own network settings.
+    let (attachment, holder_state) = if mode == "awsvpc" {
+        docker.ensure_holder_image().await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
+        let ports = containers.iter().flat_map(|c| port_specs(c, true)).collect();
+        let mut holder_labels = labels.clone();
+        holder_labels.insert(LABEL_CONTAINER.to_owned(), HOLDER.to_owned());
+        let holder_spec = ContainerSpec {
+            name: holder_name(key),
+            image: crate::driver::holder::IMAGE.to_owned(),
+            labels: holder_labels,
+            ports,
+            network: Some(NetworkAttachment::Bridge(network.to_owned())),
+            ..netns_settings(&containers)
+        };
+        let holder =
+            docker.create(&holder_spec).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
+        docker.start(&holder).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
+        let state =
+            docker.inspect(&holder).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
+        (NetworkAttachment::Container(holder), Some(state))
+    } else {
+        let attachment = match mode.as_str() {
+            "host" => NetworkAttachment::Host,
+            "none" => NetworkAttachment::None,
+            _ => NetworkAttachment::Bridge(network.to_owned()),
+        };
+        (attachment, None)
     };
-    let holder =
-        docker.create(&holder_spec).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
-    docker.start(&holder).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
-    let holder_state =
-        docker.inspect(&holder).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
-    let ip = holder_state.addresses.get(network).cloned().unwrap_or_default();
+    let ip = holder_state.as_ref().and_then(|h| h.addresses.get(network).cloned());
     let volumes = prepare_volumes(&docker, key, &labels, &definition).await.map_err(&fail)?;
 
     update(rt, key, |doc| {
         doc.insert("lastStatus".into(), json!("ACTIVATING"));
-        attach_eni(doc, &ip);
+        if let Some(ip) = &ip {
+            attach_eni(doc, ip);
+        }
     })
     .await;
 
@@ -222,8 +229,9 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
         let limits = TaskLimits {
             cpu: doc.get("cpu").and_then(Value::as_str).and_then(|c| c.parse().ok()),
             memory: doc.get("memory").and_then(Value::as_str).and_then(|m| m.parse().ok()),
+            fargate: doc.get("launchType").and_then(Value::as_str) == Some("FARGATE"),
         };
-        let spec = container_spec(key, &labels, c, over, &holder, &volumes, limits);
+        let spec = container_spec(key, &labels, c, over, &attachment, &volumes, limits);
         let id = docker.create(&spec).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
         running.push(Running {
             index,
@@ -239,7 +247,39 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
         }
     }
     record_runtime_ids(rt, key, &running).await;
-    let bindings = holder_state.ports.clone();
+    // Where each container's ports are published: on the holder (awsvpc), on the container
+    // itself (bridge), or straight on the host (host mode: hostPort = containerPort).
+    let mut bindings: BTreeMap<usize, Vec<Value>> = BTreeMap::new();
+    for r in &running {
+        let own_ports: Vec<u16> = port_specs(&containers[r.index], true).iter().map(|p| p.container_port).collect();
+        let published = match (&holder_state, mode.as_str()) {
+            (Some(holder), _) => holder.ports.clone(),
+            (None, "bridge") => docker.inspect(&r.id).await.map(|s| s.ports).unwrap_or_default(),
+            (None, "host") => port_specs(&containers[r.index], true)
+                .into_iter()
+                .map(|p| PortBinding {
+                    container_port: p.container_port,
+                    protocol: p.protocol,
+                    host_ip: "0.0.0.0".into(),
+                    host_port: p.container_port,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let json_bindings = published
+            .iter()
+            .filter(|b| own_ports.contains(&b.container_port))
+            .map(|b| {
+                json!({
+                    "bindIP": b.host_ip,
+                    "containerPort": b.container_port,
+                    "hostPort": b.host_port,
+                    "protocol": if b.protocol == Protocol::Udp { "udp" } else { "tcp" },
+                })
+            })
+            .collect();
+        bindings.insert(r.index, json_bindings);
+    }
     let at = now();
     update(rt, key, |doc| {
         if desired_stopped(Some(doc)) {
@@ -253,28 +293,11 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
             doc.get("attachments").and_then(|a| a.get(0)).and_then(|a| a.get("id")).cloned().unwrap_or(Value::Null);
         if let Some(Value::Array(cs)) = doc.get_mut("containers") {
             for (i, c) in cs.iter_mut().enumerate() {
-                let Some(own) = containers.get(i) else { continue };
-                let own_ports: Vec<u64> = own
-                    .get("portMappings")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|m| m.get("containerPort").and_then(Value::as_u64))
-                    .collect();
                 c["lastStatus"] = json!("RUNNING");
-                c["networkBindings"] = json!(
-                    bindings
-                        .iter()
-                        .filter(|b| own_ports.contains(&u64::from(b.container_port)))
-                        .map(|b| json!({
-                            "bindIP": b.host_ip,
-                            "containerPort": b.container_port,
-                            "hostPort": b.host_port,
-                            "protocol": if b.protocol == Protocol::Udp { "udp" } else { "tcp" },
-                        }))
-                        .collect::<Vec<_>>()
-                );
-                c["networkInterfaces"] = json!([{"attachmentId": attachment_id, "privateIpv4Address": ip}]);
+                c["networkBindings"] = json!(bindings.remove(&i).unwrap_or_default());
+                if let Some(ip) = &ip {
+                    c["networkInterfaces"] = json!([{"attachmentId": attachment_id, "privateIpv4Address": ip}]);
+                }
             }
         }
     })
@@ -457,6 +480,27 @@ fn start_order(containers: &[Map<String, Value>]) -> Vec<usize> {
     order
 }
 
+/// A container's port mappings as ports to publish on 127.0.0.1: any free host port when
+/// `dynamic` (awsvpc publishes every containerPort that way), else the mapping's hostPort, or a
+/// free one (ECS's dynamic host port) when it is 0 or absent.
+fn port_specs(c: &Map<String, Value>, dynamic: bool) -> Vec<PortSpec> {
+    c.get("portMappings")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            let container_port = m.get("containerPort").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok())?;
+            let protocol = if str_of(m, "protocol") == Some("udp") { Protocol::Udp } else { Protocol::Tcp };
+            let host_port = if dynamic {
+                None
+            } else {
+                m.get("hostPort").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()).filter(|p| *p > 0)
+            };
+            Some(PortSpec { container_port, protocol, host_ip: "127.0.0.1".into(), host_port })
+        })
+        .collect()
+}
+
 /// The task-level limits (Fargate's task size), applied to each container that has no tighter
 /// limit of its own: Docker has no cgroup shared by a group of containers.
 #[derive(Debug, Clone, Copy, Default)]
@@ -465,6 +509,8 @@ struct TaskLimits {
     cpu: Option<i64>,
     /// MiB.
     memory: Option<i64>,
+    /// A Fargate task (it says so in AWS_EXECUTION_ENV).
+    fargate: bool,
 }
 
 fn strings(v: Option<&Value>) -> Option<Vec<String>> {
@@ -485,7 +531,7 @@ fn container_spec(
     labels: &BTreeMap<String, String>,
     c: &Map<String, Value>,
     over: Option<&Value>,
-    holder: &str,
+    attachment: &NetworkAttachment,
     volumes: &Volumes,
     limits: TaskLimits,
 ) -> ContainerSpec {
@@ -493,7 +539,7 @@ fn container_spec(
     let mut env: Vec<(String, String)> = vec![
         ("AWS_REGION".into(), key.region.clone()),
         ("AWS_DEFAULT_REGION".into(), key.region.clone()),
-        ("AWS_EXECUTION_ENV".into(), "AWS_ECS_FARGATE".into()),
+        ("AWS_EXECUTION_ENV".into(), if limits.fargate { "AWS_ECS_FARGATE" } else { "AWS_ECS_EC2" }.into()),
     ];
     let given = pairs(c.get("environment"), "name");
     for (k, v) in given.into_iter().chain(pairs(over.and_then(|o| o.get("environment")), "name")) {
@@ -595,7 +641,7 @@ fn container_spec(
             Some((str_of(t, "containerPath")?.to_owned(), options.join(",")))
         })
         .collect();
-    ContainerSpec {
+    let mut spec = ContainerSpec {
         name: format!("berth-{}-{name}", key.id),
         image: c.get("image").and_then(Value::as_str).unwrap_or_default().to_owned(),
         entrypoint: strings(c.get("entryPoint")),
@@ -604,15 +650,15 @@ fn container_spec(
         labels: container_labels,
         working_dir: c.get("workingDirectory").and_then(Value::as_str).map(str::to_owned),
         user: c.get("user").and_then(Value::as_str).map(str::to_owned),
-        // The task's network namespace is the holder's, and so are the settings that belong to
-        // one (hostname, DNS, /etc/hosts, net.* sysctls): see `NetnsSettings`.
+        // With a holder, the task's network namespace is the holder's, and so are the settings
+        // that belong to one (hostname, DNS, /etc/hosts, net.* sysctls): see `netns_settings`.
         hostname: None,
         memory_mib: int("memory").or(limits.memory),
         memory_reservation_mib: int("memoryReservation"),
         cpu_shares: int("cpu").filter(|c| *c >= 2),
         nano_cpus: limits.cpu.map(|units| units.saturating_mul(1_000_000_000) / 1024),
-        network: Some(NetworkAttachment::Container(holder.to_owned())),
-        ports: Vec::new(),
+        network: Some(attachment.clone()),
+        ports: if matches!(attachment, NetworkAttachment::Bridge(_)) { port_specs(c, false) } else { Vec::new() },
         init,
         stop_timeout: c.get("stopTimeout").and_then(Value::as_i64),
         health: c.get("healthCheck").map(|h| HealthSpec {
@@ -638,9 +684,19 @@ fn container_spec(
             .collect(),
         tty: flag("pseudoTerminal"),
         open_stdin: flag("interactive"),
-        // extra_hosts, dns and dns_search are the holder's (`netns_settings`).
+        // extra_hosts, dns and dns_search: the holder's, or set below for a container with a
+        // network namespace of its own.
         ..ContainerSpec::default()
+    };
+    if matches!(attachment, NetworkAttachment::Bridge(_)) {
+        let own = netns_settings(std::slice::from_ref(c));
+        spec.hostname = own.hostname;
+        spec.extra_hosts = own.extra_hosts;
+        spec.dns = own.dns;
+        spec.dns_search = own.dns_search;
+        spec.sysctls.extend(own.sysctls);
     }
+    spec
 }
 
 /// The settings of a network namespace that the containers ask for (hostname, DNS servers and
@@ -762,14 +818,21 @@ async fn watch(rt: &TaskRuntime, key: &TaskKey, stop: &Arc<Notify>, docker: &Doc
     // The holder owns the task's network namespace and its published ports: if it goes, the
     // task cannot go on (Fargate's pause container is just as essential).
     let holder_name = holder_name(key);
-    let holder = docker.wait(&holder_name);
+    let has_holder = docker.inspect(&holder_name).await.is_ok();
+    let holder = async {
+        if has_holder {
+            let _ = docker.wait(&holder_name).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
     tokio::pin!(holder);
     if desired_stopped(rt.store().get_task(key).await.ok().flatten().as_ref()) {
         return;
     }
     loop {
         tokio::select! {
-            _ = &mut holder => {
+            () = &mut holder => {
                 update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", "Task stopped: the container holding its network namespace exited")).await;
                 return;
             }

@@ -31,7 +31,7 @@ pub use client_tokens::{Claim, ClientToken};
 pub use container_instances::InstanceRow;
 pub use named::{Named, NamedRow};
 pub use task_definitions::{FamilyStatus, TaskDefinitionKey};
-pub use tasks::{TaskFilter, TaskKey};
+pub use tasks::{InstanceTask, NewTask, Reservation, TaskFilter, TaskKey};
 
 /// A JSON object as stored in a `doc` column.
 pub type Doc = Map<String, Value>;

@@ -18,6 +18,45 @@ pub struct TaskKey {
     pub id: String,
 }
 
+/// A task to store.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    /// Its keys.
+    pub key: TaskKey,
+    /// The task as DescribeTasks returns it.
+    pub doc: Doc,
+    /// What it reserves on its container instance (EC2 tasks).
+    pub reserved: Option<Reservation>,
+}
+
+/// What a task reserves on its container instance until it stops.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Reservation {
+    /// CPU units.
+    pub cpu: i64,
+    /// MiB.
+    pub memory: i64,
+    /// TCP host ports.
+    pub tcp: Vec<u16>,
+    /// UDP host ports.
+    pub udp: Vec<u16>,
+}
+
+/// A task on a container instance, as placement and the instance's counts see it.
+#[derive(Debug, Clone)]
+pub struct InstanceTask {
+    /// The container instance id.
+    pub instance: String,
+    /// The task's group.
+    pub group: String,
+    /// What it reserves.
+    pub reserved: Reservation,
+    /// Its desired status.
+    pub desired_status: String,
+    /// Its last status.
+    pub last_status: String,
+}
+
 /// ListTasks' filters.
 #[derive(Debug, Clone, Default)]
 pub struct TaskFilter<'a> {
@@ -29,6 +68,8 @@ pub struct TaskFilter<'a> {
     pub launch_type: Option<&'a str>,
     /// RUNNING (the default) or STOPPED.
     pub desired_status: &'a str,
+    /// Only tasks on this container instance (its id).
+    pub container_instance: Option<&'a str>,
 }
 
 fn text(doc: &Doc, key: &str) -> String {
@@ -41,23 +82,24 @@ impl Store {
     ///
     /// # Errors
     /// On a database failure; then nothing was stored.
-    pub async fn insert_tasks(
-        &self,
-        tasks: &[(TaskKey, Doc)],
-        token: Option<&ClientToken<'_>>,
-    ) -> Result<Option<Claim>> {
+    pub async fn insert_tasks(&self, tasks: &[NewTask], token: Option<&ClientToken<'_>>) -> Result<Option<Claim>> {
         let mut tx = self.write.begin().await?;
         if let Some(token) = token {
             if let Some(claim) = token.find(&mut tx).await? {
                 return Ok(Some(claim));
             }
-            let arns: Vec<String> = tasks.iter().map(|(_, doc)| text(doc, "taskArn")).collect();
+            let arns: Vec<String> = tasks.iter().map(|t| text(&t.doc, "taskArn")).collect();
             token.insert(&mut tx, &arns).await?;
         }
-        for (key, doc) in tasks {
+        for NewTask { key, doc, reserved } in tasks {
+            let instance = doc
+                .get("containerInstanceArn")
+                .and_then(Value::as_str)
+                .and_then(|arn| arn.rsplit('/').next())
+                .map(str::to_owned);
             sqlx::query(
-                "INSERT INTO tasks (region, cluster, id, arn, family, started_by, launch_type, desired_status, last_status, doc) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO tasks (region, cluster, id, arn, family, started_by, launch_type, desired_status, last_status, doc, \
+                 container_instance, task_group, reserved) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&key.region)
             .bind(&key.cluster)
@@ -69,6 +111,9 @@ impl Store {
             .bind(text(doc, "desiredStatus"))
             .bind(text(doc, "lastStatus"))
             .bind(doc_text(doc))
+            .bind(instance)
+            .bind(doc.get("group").and_then(Value::as_str))
+            .bind(reserved.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default()))
             .execute(&mut *tx)
             .await?;
         }
@@ -183,9 +228,14 @@ impl Store {
         if filter.launch_type.is_some() {
             sql.push_str(" AND launch_type = ?");
         }
+        if filter.container_instance.is_some() {
+            sql.push_str(" AND container_instance = ?");
+        }
         sql.push_str(" ORDER BY id LIMIT ?");
         let mut query = sqlx::query(&sql).bind(region).bind(cluster).bind(filter.desired_status).bind(after);
-        for value in [filter.family, filter.started_by, filter.launch_type].into_iter().flatten() {
+        for value in
+            [filter.family, filter.started_by, filter.launch_type, filter.container_instance].into_iter().flatten()
+        {
             query = query.bind(value);
         }
         let rows = query.bind(limit).fetch_all(&self.read).await?;
@@ -209,6 +259,33 @@ impl Store {
         let running: i64 = row.try_get("running")?;
         let pending: i64 = row.try_get("pending")?;
         Ok((u64::try_from(running).unwrap_or(0), u64::try_from(pending).unwrap_or(0)))
+    }
+
+    /// The unstopped tasks on a cluster's container instances.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn instance_tasks(&self, region: &str, cluster: &str) -> Result<Vec<InstanceTask>> {
+        let rows = sqlx::query(
+            "SELECT container_instance, task_group, reserved, desired_status, last_status FROM tasks \
+             WHERE region = ? AND cluster = ? AND container_instance IS NOT NULL AND last_status != 'STOPPED'",
+        )
+        .bind(region)
+        .bind(cluster)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let reserved: Option<String> = r.try_get("reserved")?;
+                Ok(InstanceTask {
+                    instance: r.try_get("container_instance")?,
+                    group: r.try_get::<Option<String>, _>("task_group")?.unwrap_or_default(),
+                    reserved: reserved.as_deref().map(serde_json::from_str).transpose()?.unwrap_or_default(),
+                    desired_status: r.try_get("desired_status")?,
+                    last_status: r.try_get("last_status")?,
+                })
+            })
+            .collect()
     }
 
     /// Every task not yet STOPPED, in any region (for resuming after a restart).

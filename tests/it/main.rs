@@ -15,6 +15,7 @@ mod container_instances;
 mod containers;
 mod driver;
 mod durability;
+mod placement;
 mod protocol;
 mod tags;
 mod task_definitions;

@@ -224,9 +224,10 @@ async fn run_task_validation() {
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
     register(&ecs, "v", vec![container("main", "true")]).await;
+    // Launch type EC2 by default; awsvpc either way.
     let (code_, message) = error(ecs.run_task().task_definition("v").send().await);
     assert_eq!(code_, "InvalidParameterException");
-    assert!(message.contains("No Container Instances were found in your cluster."), "{message}");
+    assert!(message.contains("Network Configuration must be provided"), "{message}");
     let (code_, message) = error(ecs.run_task().task_definition("v").launch_type(LaunchType::Fargate).send().await);
     assert_eq!(code_, "InvalidParameterException");
     assert!(message.contains("Network Configuration must be provided"), "{message}");
@@ -480,4 +481,9 @@ async fn stopped_tasks_are_forgotten_after_the_retention() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the stopped task was still described 10 s after a 1 s retention");
+}
+
+/// A TCP port free on 127.0.0.1 right now.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

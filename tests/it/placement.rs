@@ -1,0 +1,264 @@
+//! The EC2 launch type: tasks placed on container instances by resources, ports, strategies and
+//! constraints, with AWS's failures; bridge-mode host ports; placements that race.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::{
+    Compatibility, ContainerDefinition, LaunchType, NetworkMode, PlacementConstraint, PlacementConstraintType,
+    PlacementStrategy, PlacementStrategyType, PortMapping, Task,
+};
+
+use crate::common::{BUSYBOX, Berth, error};
+use crate::tasks::{describe, gone, wait_for};
+
+/// Registers an EC2 (bridge) task definition of one container reserving `cpu` and `memory`.
+async fn register(ecs: &Client, family: &str, cpu: i32, memory: i32, port: Option<(i32, i32)>) {
+    let mut c = ContainerDefinition::builder()
+        .name("main")
+        .image(BUSYBOX)
+        .cpu(cpu)
+        .memory(memory)
+        .command("sh")
+        .command("-c")
+        .command("mkdir -p /www && echo placed > /www/index.html && exec httpd -f -p 80 -h /www");
+    if let Some((container, host)) = port {
+        c = c.port_mappings(PortMapping::builder().container_port(container).host_port(host).build());
+    }
+    ecs.register_task_definition()
+        .family(family)
+        .requires_compatibilities(Compatibility::Ec2)
+        .network_mode(NetworkMode::Bridge)
+        .container_definitions(c.build())
+        .send()
+        .await
+        .unwrap();
+}
+
+fn strategy(kind: PlacementStrategyType, field: &str) -> PlacementStrategy {
+    PlacementStrategy::builder().r#type(kind).field(field).build()
+}
+
+/// The instance ARN each task landed on, by instance.
+fn by_instance(tasks: &[Task]) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for t in tasks {
+        *out.entry(t.container_instance_arn().unwrap().to_owned()).or_default() += 1;
+    }
+    out
+}
+
+/// Instance ARN → (remaining CPU, remaining memory, running tasks).
+async fn remaining(ecs: &Client) -> BTreeMap<String, (i32, i32, i32)> {
+    let arns = ecs.list_container_instances().send().await.unwrap().container_instance_arns().to_vec();
+    let described = ecs.describe_container_instances().set_container_instances(Some(arns)).send().await.unwrap();
+    described
+        .container_instances()
+        .iter()
+        .map(|i| {
+            let get = |name: &str| {
+                i.remaining_resources().iter().find(|r| r.name() == Some(name)).map(|r| r.integer_value()).unwrap()
+            };
+            (i.container_instance_arn().unwrap().to_owned(), (get("CPU"), get("MEMORY"), i.running_tasks_count()))
+        })
+        .collect()
+}
+
+/// Stops every task of the default cluster and waits until their containers are gone.
+async fn stop_all(ecs: &Client) {
+    let arns = ecs.list_tasks().send().await.unwrap().task_arns().to_vec();
+    for arn in &arns {
+        ecs.stop_task().task(arn).send().await.unwrap();
+    }
+    for arn in &arns {
+        wait_for(ecs, arn, "STOPPED").await;
+        gone(arn).await;
+    }
+}
+
+#[tokio::test]
+async fn binpack_fills_an_instance_first_and_resources_come_back() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, "packed", 256, 1000, None).await;
+    let run = ecs
+        .run_task()
+        .task_definition("packed")
+        .launch_type(LaunchType::Ec2)
+        .count(3)
+        .placement_strategy(strategy(PlacementStrategyType::Binpack, "memory"))
+        .send()
+        .await
+        .unwrap();
+    assert!(run.failures().is_empty(), "{:?}", run.failures());
+    let placed = by_instance(run.tasks());
+    assert_eq!(placed.len(), 1, "binpack put all three on one instance: {placed:?}");
+    let (full, _) = placed.iter().next().unwrap();
+    let task = wait_for(&ecs, run.tasks()[0].task_arn().unwrap(), "RUNNING").await;
+    assert_eq!(task.launch_type(), Some(&LaunchType::Ec2));
+    assert_eq!(task.attachments().len(), 0, "bridge mode has no ENI");
+    let before = remaining(&ecs).await;
+    assert_eq!(before[full].0, 2048 - 3 * 256);
+    assert_eq!(before[full].1, 3933 - 3 * 1000);
+    // The fourth does not fit there (933 MiB left) and goes to the other instance.
+    let fourth = ecs
+        .run_task()
+        .task_definition("packed")
+        .placement_strategy(strategy(PlacementStrategyType::Binpack, "memory"))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(fourth.tasks()[0].container_instance_arn(), Some(full.as_str()));
+    // Tasks on an instance are listed by it.
+    let on_full = ecs.list_tasks().container_instance(full).send().await.unwrap();
+    assert_eq!(on_full.task_arns().len(), 3);
+
+    stop_all(&ecs).await;
+    let after = remaining(&ecs).await;
+    assert!(after.values().all(|(cpu, memory, running)| *cpu == 2048 && *memory == 3933 && *running == 0), "{after:?}");
+}
+
+#[tokio::test]
+async fn spread_distinct_instance_member_of_and_failures() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, "spread", 0, 64, None).await;
+    let spread = ecs
+        .run_task()
+        .task_definition("spread")
+        .count(4)
+        .placement_strategy(strategy(PlacementStrategyType::Spread, "attribute:ecs.availability-zone"))
+        .send()
+        .await
+        .unwrap();
+    let counts: Vec<usize> = by_instance(spread.tasks()).into_values().collect();
+    assert_eq!(counts, [2, 2], "spread evenly over the two zones");
+    let zones: Vec<&str> = spread.tasks().iter().filter_map(|t| t.availability_zone()).collect();
+    assert!(zones.contains(&"us-east-1a") && zones.contains(&"us-east-1b"), "{zones:?}");
+
+    // distinctInstance: the group already has tasks on both instances.
+    let distinct = ecs
+        .run_task()
+        .task_definition("spread")
+        .placement_constraints(PlacementConstraint::builder().r#type(PlacementConstraintType::DistinctInstance).build())
+        .send()
+        .await
+        .unwrap();
+    assert!(distinct.tasks().is_empty());
+    assert_eq!(distinct.failures().len(), 2);
+    assert!(
+        distinct.failures().iter().all(|f| f.reason() == Some("DistinctInstance placement constraint unsatisfied."))
+    );
+    // In another group it places one task per instance, and no more.
+    let grouped = ecs
+        .run_task()
+        .task_definition("spread")
+        .group("batch")
+        .count(3)
+        .placement_constraints(PlacementConstraint::builder().r#type(PlacementConstraintType::DistinctInstance).build())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(grouped.tasks().len(), 2);
+    assert_eq!(by_instance(grouped.tasks()).len(), 2);
+    assert_eq!(grouped.failures().len(), 2);
+
+    // memberOf picks the instances an expression matches.
+    let member_of = |expression: &str| {
+        ecs.run_task()
+            .task_definition("spread")
+            .placement_constraints(
+                PlacementConstraint::builder().r#type(PlacementConstraintType::MemberOf).expression(expression).build(),
+            )
+            .send()
+    };
+    let in_b = member_of("attribute:ecs.availability-zone == us-east-1b and runningTasksCount >= 0").await.unwrap();
+    assert_eq!(in_b.tasks()[0].availability_zone(), Some("us-east-1b"));
+    let nowhere = member_of("attribute:ecs.instance-type =~ m5\\..*").await.unwrap();
+    assert!(nowhere.tasks().is_empty());
+    assert!(nowhere.failures().iter().all(|f| f.reason() == Some("MemberOf placement constraint unsatisfied.")));
+    let (code, message) = error(member_of("attribute:ecs.instance-type ~= t3").await);
+    assert_eq!(code, "InvalidParameterException");
+    assert!(message.contains("is not an operator"), "{message}");
+
+    // Too big for any instance: one failure per instance, naming it.
+    register(&ecs, "huge-memory", 0, 8000, None).await;
+    let too_big = ecs.run_task().task_definition("huge-memory").send().await.unwrap();
+    assert!(too_big.tasks().is_empty());
+    let instances = ecs.list_container_instances().send().await.unwrap().container_instance_arns().to_vec();
+    let mut failed: Vec<String> = too_big.failures().iter().map(|f| f.arn().unwrap().to_owned()).collect();
+    failed.sort();
+    let mut expected = instances.clone();
+    expected.sort();
+    assert_eq!(failed, expected);
+    assert!(too_big.failures().iter().all(|f| f.reason() == Some("RESOURCE:MEMORY")));
+    register(&ecs, "huge-cpu", 4096, 64, None).await;
+    let too_busy = ecs.run_task().task_definition("huge-cpu").send().await.unwrap();
+    assert!(too_busy.failures().iter().all(|f| f.reason() == Some("RESOURCE:CPU")));
+    stop_all(&ecs).await;
+}
+
+#[tokio::test]
+async fn bridge_ports_static_and_dynamic() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    // A dynamic host port (0), reachable on 127.0.0.1.
+    register(&ecs, "dynamic", 0, 64, Some((80, 0))).await;
+    let run = ecs.run_task().task_definition("dynamic").send().await.unwrap();
+    let arn = run.tasks()[0].task_arn().unwrap().to_owned();
+    let task = wait_for(&ecs, &arn, "RUNNING").await;
+    let binding = task.containers()[0].network_bindings()[0].clone();
+    assert_eq!(binding.container_port(), Some(80));
+    let port = u16::try_from(binding.host_port().unwrap()).unwrap();
+    assert!((32768..=60999).contains(&port), "{port}");
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).await.unwrap();
+    assert!(body.contains("placed"), "{body}");
+
+    // A static host port fits once per instance: the third task has nowhere to go.
+    let static_port = crate::tasks::free_port();
+    register(&ecs, "static", 0, 64, Some((80, i32::from(static_port)))).await;
+    let run = ecs.run_task().task_definition("static").count(3).send().await.unwrap();
+    assert_eq!(run.tasks().len(), 2, "{:?}", run.failures());
+    assert_eq!(by_instance(run.tasks()).len(), 2);
+    assert!(run.failures().iter().all(|f| f.reason() == Some("RESOURCE:PORTS")));
+    let _ = describe(&ecs, &arn).await;
+    stop_all(&ecs).await;
+}
+
+#[tokio::test]
+async fn racing_run_tasks_never_overcommit_an_instance() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    // 3933 MiB per instance: three 1200 MiB tasks fit on each, six in all.
+    register(&ecs, "race", 0, 1200, None).await;
+    let runs = (0..10).map(|_| {
+        let ecs = ecs.clone();
+        async move { ecs.run_task().task_definition("race").send().await.unwrap() }
+    });
+    let results = futures_util::future::join_all(runs).await;
+    let placed: Vec<Task> = results.iter().flat_map(|r| r.tasks().to_vec()).collect();
+    assert_eq!(placed.len(), 6);
+    assert!(by_instance(&placed).values().all(|n| *n == 3));
+    assert!(remaining(&ecs).await.values().all(|(_, memory, _)| *memory >= 0));
+    assert_eq!(results.iter().filter(|r| r.tasks().is_empty()).count(), 4);
+    stop_all(&ecs).await;
+}
+
+#[tokio::test]
+async fn a_cluster_without_instances() {
+    let berth = Berth::start_with(&[("BERTH_INSTANCES", "0")]).await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, "lonely", 0, 64, None).await;
+    let (code, message) = error(ecs.run_task().task_definition("lonely").send().await);
+    assert_eq!(code, "InvalidParameterException");
+    assert_eq!(message, "No Container Instances were found in your cluster.");
+}
