@@ -163,7 +163,7 @@ fn instance_json(row: &InstanceRow, tasks: &[InstanceTask]) -> Value {
 }
 
 /// The instance a reference (id or ARN) names in the cluster, in any status.
-async fn find(ctx: &Ctx<'_>, cluster: &NamedRow, reference: &str) -> Result<Option<InstanceRow>> {
+pub(super) async fn find(ctx: &Ctx<'_>, cluster: &NamedRow, reference: &str) -> Result<Option<InstanceRow>> {
     match super::cluster_scoped_id(cluster, reference, "container-instance") {
         Some(id) => Ok(ctx.store.get_instance(ctx.region(), &cluster.name, id).await?),
         None => Ok(None),
@@ -315,11 +315,19 @@ pub(super) async fn deregister_container_instance(
     input: DeregisterContainerInstanceInput,
 ) -> Result<Value> {
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
-    // No task runs on an instance yet, so `force` changes nothing.
-    let _ = input.force;
     let Some(mut row) = find(ctx, &cluster, &input.container_instance).await? else {
         return Err(ecs_error!(InvalidParameterException, "The referenced container instance was not found."));
     };
+    // Tasks on it keep running either way (as on AWS, until the instance goes); without
+    // `force`, an instance with tasks stays registered.
+    let tasks = ctx.store.instance_tasks(ctx.region(), &cluster.name).await?;
+    if !input.force.unwrap_or(false) && tasks.iter().any(|t| t.instance == row.id) {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "The container instance {} has tasks; stop them first or deregister with force.",
+            row.arn
+        ));
+    }
     if row.status != "INACTIVE" {
         row.status = "INACTIVE".into();
         row.doc.insert("agentConnected".into(), json!(false));
@@ -327,6 +335,5 @@ pub(super) async fn deregister_container_instance(
         row.doc.insert("version".into(), json!(version + 1));
         ctx.store.put_instance(ctx.region(), &cluster.name, &row).await?;
     }
-    let tasks = ctx.store.instance_tasks(ctx.region(), &cluster.name).await?;
     Ok(json!({"containerInstance": instance_json(&row, &tasks)}))
 }

@@ -124,6 +124,7 @@ operations! {
     UpdateContainerInstancesState => container_instances::update_container_instances_state,
     DeregisterContainerInstance => container_instances::deregister_container_instance,
     RunTask => tasks::run_task,
+    StartTask => tasks::start_task,
     StopTask => tasks::stop_task,
     DescribeTasks => tasks::describe_tasks,
     ListTasks => tasks::list_tasks,

@@ -67,6 +67,58 @@ fn launch_type(input: &RunTaskInput, cluster: &NamedRow) -> (String, Option<Stri
 }
 
 pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value> {
+    launch(ctx, input, None).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct StartTaskInput {
+    cluster: Option<String>,
+    task_definition: String,
+    container_instances: Vec<String>,
+    overrides: Option<Map<String, Value>>,
+    started_by: Option<String>,
+    group: Option<String>,
+    #[serde(default)]
+    tags: Vec<Tag>,
+    propagate_tags: Option<String>,
+    network_configuration: Option<Value>,
+    #[serde(default)]
+    enable_execute_command: bool,
+    reference_id: Option<String>,
+}
+
+/// StartTask: one task on each of the container instances named, where it fits (an EC2 task;
+/// no strategies, and the task definition's constraints still apply).
+pub(super) async fn start_task(ctx: &Ctx<'_>, input: StartTaskInput) -> Result<Value> {
+    if input.container_instances.is_empty() || input.container_instances.len() > 10 {
+        return Err(ecs_error!(InvalidParameterException, "containerInstances must name 1 to 10 container instances."));
+    }
+    let run = RunTaskInput {
+        client_token: None,
+        cluster: input.cluster,
+        task_definition: input.task_definition,
+        count: None,
+        launch_type: Some("EC2".to_owned()),
+        capacity_provider_strategy: None,
+        network_configuration: input.network_configuration,
+        overrides: input.overrides,
+        started_by: input.started_by,
+        group: input.group,
+        tags: input.tags,
+        propagate_tags: input.propagate_tags,
+        enable_execute_command: input.enable_execute_command,
+        platform_version: None,
+        placement_constraints: None,
+        placement_strategy: None,
+        reference_id: input.reference_id,
+    };
+    launch(ctx, run, Some(input.container_instances)).await
+}
+
+/// Starts tasks: on Fargate, placed on the cluster's instances, or (`chosen`) on the instances
+/// a StartTask names.
+async fn launch(ctx: &Ctx<'_>, input: RunTaskInput, chosen: Option<Vec<String>>) -> Result<Value> {
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
     let count = input.count.unwrap_or(1);
     if !(1..=10).contains(&count) {
@@ -255,18 +307,51 @@ pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value
         if registered == 0 {
             return Err(ecs_error!(InvalidParameterException, "No Container Instances were found in your cluster."));
         }
-        let rows = ctx.store.list_instances(ctx.region(), &cluster.name, Some("ACTIVE"), "", u32::MAX).await?;
         let usage = ctx.store.instance_tasks(ctx.region(), &cluster.name).await?;
-        let mut candidates: Vec<Candidate> = rows.iter().map(|r| container_instances::candidate(r, &usage)).collect();
-        let mut random = || uuid::Uuid::new_v4().as_u64_pair().0;
-        let placed = crate::placement::place(
-            &mut candidates,
-            &demand,
-            &constraints,
-            &strategies,
-            usize::try_from(count).unwrap_or(1),
-            &mut random,
-        );
+        let (candidates, placed, mut unplaced) = match &chosen {
+            None => {
+                let rows = ctx.store.list_instances(ctx.region(), &cluster.name, Some("ACTIVE"), "", u32::MAX).await?;
+                let mut candidates: Vec<Candidate> =
+                    rows.iter().map(|r| container_instances::candidate(r, &usage)).collect();
+                let mut random = || uuid::Uuid::new_v4().as_u64_pair().0;
+                let placed = crate::placement::place(
+                    &mut candidates,
+                    &demand,
+                    &constraints,
+                    &strategies,
+                    usize::try_from(count).unwrap_or(1),
+                    &mut random,
+                );
+                (candidates, placed, Vec::new())
+            }
+            Some(references) => {
+                let mut candidates = Vec::new();
+                let mut placed = crate::placement::Placement::default();
+                let mut failures = Vec::new();
+                for reference in references {
+                    match container_instances::find(ctx, &cluster, reference).await? {
+                        None => failures.push(super::missing(reference, |id| {
+                            ctx.scope.arn(&format!("container-instance/{}/{id}", cluster.name))
+                        })),
+                        Some(row) if row.status == "INACTIVE" => {
+                            failures.push(json!({"arn": row.arn, "reason": "INACTIVE"}));
+                        }
+                        Some(row) => {
+                            let mut c = container_instances::candidate(&row, &usage);
+                            match crate::placement::refusal(&c, &demand, &constraints) {
+                                Some(reason) => failures.push(json!({"arn": row.arn, "reason": reason.as_str()})),
+                                None => {
+                                    c.task_groups.push(demand.group.clone());
+                                    placed.placed.push(candidates.len());
+                                    candidates.push(c);
+                                }
+                            }
+                        }
+                    }
+                }
+                (candidates, placed, failures)
+            }
+        };
         let reservation = Reservation {
             cpu: demand.cpu,
             memory: demand.memory,
@@ -275,8 +360,9 @@ pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value
         };
         let created: Vec<NewTask> =
             placed.placed.iter().map(|&i| new_task(candidates.get(i), Some(reservation.clone()))).collect();
-        let failures: Vec<Value> =
+        let mut failures: Vec<Value> =
             placed.failures.iter().map(|(arn, reason)| json!({"arn": arn, "reason": reason.as_str()})).collect();
+        failures.append(&mut unplaced);
         let claim = ctx.store.insert_tasks(&created, token.as_ref()).await?;
         (created, failures, claim)
     };

@@ -154,7 +154,8 @@ pub struct Placement {
 }
 
 /// Why `candidate` cannot take the task, or None if it can.
-fn refusal(candidate: &Candidate, demand: &Demand, constraints: &[Constraint]) -> Option<Reason> {
+#[must_use]
+pub fn refusal(candidate: &Candidate, demand: &Demand, constraints: &[Constraint]) -> Option<Reason> {
     if !candidate.active || !candidate.agent_connected {
         return Some(Reason::Agent);
     }

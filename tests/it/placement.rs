@@ -262,3 +262,42 @@ async fn a_cluster_without_instances() {
     assert_eq!(code, "InvalidParameterException");
     assert_eq!(message, "No Container Instances were found in your cluster.");
 }
+
+#[tokio::test]
+async fn start_task_runs_on_the_instances_named() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, "chosen", 0, 3000, None).await;
+    let instances = ecs.list_container_instances().send().await.unwrap().container_instance_arns().to_vec();
+    let id = instances[1].rsplit('/').next().unwrap().to_owned();
+    let started = ecs
+        .start_task()
+        .task_definition("chosen")
+        .container_instances(&instances[0])
+        .container_instances(&id)
+        .container_instances("0000")
+        .started_by("tester")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.tasks().len(), 2);
+    assert_eq!(by_instance(started.tasks()).len(), 2);
+    assert_eq!(started.failures().len(), 1);
+    assert_eq!(started.failures()[0].reason(), Some("MISSING"));
+    assert_eq!(started.tasks()[0].started_by(), Some("tester"));
+    // No room left for another 3000 MiB on the first instance.
+    let again = ecs.start_task().task_definition("chosen").container_instances(&instances[0]).send().await.unwrap();
+    assert!(again.tasks().is_empty());
+    assert_eq!(again.failures()[0].reason(), Some("RESOURCE:MEMORY"));
+    assert_eq!(again.failures()[0].arn(), Some(instances[0].as_str()));
+    for t in started.tasks() {
+        wait_for(&ecs, t.task_arn().unwrap(), "RUNNING").await;
+    }
+    // An instance with tasks is deregistered only with force.
+    let (code, _) = error(ecs.deregister_container_instance().container_instance(&instances[0]).send().await);
+    assert_eq!(code, "InvalidParameterException");
+    stop_all(&ecs).await;
+    let gone_instance = ecs.deregister_container_instance().container_instance(&instances[0]).send().await.unwrap();
+    assert_eq!(gone_instance.container_instance().unwrap().status(), Some("INACTIVE"));
+}
