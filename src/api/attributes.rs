@@ -1,8 +1,5 @@
 //! Custom attributes on container instances: PutAttributes, DeleteAttributes, ListAttributes.
-//!
-//! Container instances arrive with the EC2-mode issue; until then a cluster has none, so every
-//! PutAttributes target is answered with TargetNotFoundException as AWS answers for an unknown
-//! instance, and ListAttributes is empty.
+//! They show in DescribeContainerInstances and count in placement and in the query language.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -36,11 +33,11 @@ fn valid_attribute_value(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'@' | b'/' | b'\\' | b':' | b' '))
 }
 
-/// The ARN of the container instance `target` names in `cluster`, if it exists. Container
-/// instances are not stored yet (EC2-mode issue), so none exists.
-#[allow(clippy::unused_async)]
-async fn container_instance(_ctx: &Ctx<'_>, _cluster: &NamedRow, _target: &str) -> Result<Option<String>> {
-    Ok(None)
+/// The ARN of the registered container instance `target` (an id or an ARN) names in `cluster`.
+async fn container_instance(ctx: &Ctx<'_>, cluster: &NamedRow, target: &str) -> Result<Option<String>> {
+    super::container_instances::ensure_instances(ctx, cluster).await?;
+    let found = super::container_instances::find(ctx, cluster, target).await?;
+    Ok(found.filter(|row| row.status != "INACTIVE").map(|row| row.arn))
 }
 
 /// Checks attributes and resolves their targets.

@@ -15,7 +15,7 @@ use crate::domain::instance::{self, AGENT_VERSION, RESERVED_PORTS};
 use crate::domain::now;
 use crate::error::Result;
 use crate::placement::{Candidate, query};
-use crate::store::{Doc, InstanceRow, InstanceTask, NamedRow};
+use crate::store::{AttributeFilter, AttributeRow, Doc, InstanceRow, InstanceTask, NamedRow};
 
 /// Gives the cluster berth's instances unless it has (or had) some.
 ///
@@ -74,9 +74,28 @@ pub(super) async fn ensure_instances(ctx: &Ctx<'_>, cluster: &NamedRow) -> Resul
     Ok(())
 }
 
+/// What a cluster's instances carry besides their own documents: the unstopped tasks on them
+/// and the custom attributes PutAttributes gave them.
+pub(super) struct Usage {
+    tasks: Vec<InstanceTask>,
+    custom: Vec<AttributeRow>,
+}
+
+/// Reads a cluster's [`Usage`].
+///
+/// # Errors
+/// `ServerException` if the store fails.
+pub(super) async fn usage(ctx: &Ctx<'_>, cluster: &NamedRow) -> Result<Usage> {
+    let tasks = ctx.store.instance_tasks(ctx.region(), &cluster.name).await?;
+    let filter = AttributeFilter { cluster: &cluster.name, target_type: "container-instance", name: None, value: None };
+    let custom = ctx.store.list_attributes(ctx.region(), filter, None, u32::MAX).await?;
+    Ok(Usage { tasks, custom })
+}
+
 /// An instance as placement sees it: registered resources less what its unstopped tasks
-/// reserve, its ports in use, the groups of its tasks meant to run.
-pub(super) fn candidate(row: &InstanceRow, tasks: &[InstanceTask]) -> Candidate {
+/// reserve, its ports in use, the groups of its tasks meant to run, its agent's and its custom
+/// attributes.
+pub(super) fn candidate(row: &InstanceRow, usage: &Usage) -> Candidate {
     let resources = row.doc.get("registeredResources").and_then(Value::as_array).cloned().unwrap_or_default();
     let integer = |name: &str| {
         resources
@@ -125,7 +144,10 @@ pub(super) fn candidate(row: &InstanceRow, tasks: &[InstanceTask]) -> Candidate 
         used_udp_ports: ports("PORTS_UDP"),
         task_groups: Vec::new(),
     };
-    for t in tasks.iter().filter(|t| t.instance == row.id) {
+    for a in usage.custom.iter().filter(|a| a.target_id == row.arn) {
+        c.attributes.insert(a.name.clone(), a.value.clone());
+    }
+    for t in usage.tasks.iter().filter(|t| t.instance == row.id) {
         c.remaining_cpu -= t.reserved.cpu;
         c.remaining_memory -= t.reserved.memory;
         c.used_tcp_ports.extend(&t.reserved.tcp);
@@ -139,9 +161,14 @@ pub(super) fn candidate(row: &InstanceRow, tasks: &[InstanceTask]) -> Candidate 
 
 /// The ContainerInstance shape: the stored document plus what derives from its tasks
 /// (remainingResources, runningTasksCount, pendingTasksCount).
-fn instance_json(row: &InstanceRow, tasks: &[InstanceTask]) -> Value {
-    let c = candidate(row, tasks);
+fn instance_json(row: &InstanceRow, usage: &Usage) -> Value {
+    let c = candidate(row, usage);
     let mut out = row.doc.clone();
+    if let Some(Value::Array(attributes)) = out.get_mut("attributes") {
+        for a in usage.custom.iter().filter(|a| a.target_id == row.arn) {
+            attributes.push(json!({"name": a.name, "value": a.value}));
+        }
+    }
     let strings = |ports: &BTreeSet<u16>| ports.iter().map(ToString::to_string).collect::<Vec<_>>();
     out.insert("status".into(), json!(row.status));
     out.insert(
@@ -153,7 +180,7 @@ fn instance_json(row: &InstanceRow, tasks: &[InstanceTask]) -> Value {
             instance::ports_resource("PORTS_UDP", &strings(&c.used_udp_ports)),
         ]),
     );
-    let mine = || tasks.iter().filter(|t| t.instance == row.id);
+    let mine = || usage.tasks.iter().filter(|t| t.instance == row.id);
     out.insert("runningTasksCount".into(), json!(mine().filter(|t| t.last_status == "RUNNING").count()));
     out.insert(
         "pendingTasksCount".into(),
@@ -195,13 +222,13 @@ pub(super) async fn describe_container_instances(
         return Err(ecs_error!(InvalidParameterException, "containerInstances can have at most 100 items."));
     }
     ensure_instances(ctx, &cluster).await?;
-    let tasks = ctx.store.instance_tasks(ctx.region(), &cluster.name).await?;
+    let usage = usage(ctx, &cluster).await?;
     let mut found = Vec::new();
     let mut failures = Vec::new();
     for reference in &input.container_instances {
         match find(ctx, &cluster, reference).await? {
             Some(row) => {
-                let mut out = instance_json(&row, &tasks);
+                let mut out = instance_json(&row, &usage);
                 if input.include.iter().any(|i| i == "TAGS") {
                     out["tags"] = super::tags::tags_json(ctx, &row.arn).await?;
                 }
@@ -237,8 +264,7 @@ pub(super) async fn list_container_instances(ctx: &Ctx<'_>, input: ListContainer
         None => None,
     };
     ensure_instances(ctx, &cluster).await?;
-    let tasks =
-        if filter.is_some() { ctx.store.instance_tasks(ctx.region(), &cluster.name).await? } else { Vec::new() };
+    let usage = usage(ctx, &cluster).await?;
     let status = input.status.as_deref().map(|s| if s == "DEREGISTERING" { "INACTIVE" } else { s });
     let mut after =
         paging::decode(LIST, input.next_token.as_deref())?.and_then(|k| k.into_iter().next()).unwrap_or_default();
@@ -250,7 +276,7 @@ pub(super) async fn list_container_instances(ctx: &Ctx<'_>, input: ListContainer
         if let Some(last) = batch.last() {
             after.clone_from(&last.id);
         }
-        rows.extend(batch.into_iter().filter(|r| filter.as_ref().is_none_or(|f| f.matches(&candidate(r, &tasks)))));
+        rows.extend(batch.into_iter().filter(|r| filter.as_ref().is_none_or(|f| f.matches(&candidate(r, &usage)))));
         if exhausted || rows.len() > usize::try_from(size).unwrap_or(usize::MAX) {
             break;
         }
@@ -281,7 +307,7 @@ pub(super) async fn update_container_instances_state(
         ));
     }
     ensure_instances(ctx, &cluster).await?;
-    let tasks = ctx.store.instance_tasks(ctx.region(), &cluster.name).await?;
+    let usage = usage(ctx, &cluster).await?;
     let mut updated = Vec::new();
     let mut failures = Vec::new();
     for reference in &input.container_instances {
@@ -294,7 +320,7 @@ pub(super) async fn update_container_instances_state(
                     row.doc.insert("version".into(), json!(version + 1));
                     ctx.store.put_instance(ctx.region(), &cluster.name, &row).await?;
                 }
-                updated.push(instance_json(&row, &tasks));
+                updated.push(instance_json(&row, &usage));
             }
             None => failures.push(missing(ctx, &cluster, reference)),
         }
@@ -320,8 +346,8 @@ pub(super) async fn deregister_container_instance(
     };
     // Tasks on it keep running either way (as on AWS, until the instance goes); without
     // `force`, an instance with tasks stays registered.
-    let tasks = ctx.store.instance_tasks(ctx.region(), &cluster.name).await?;
-    if !input.force.unwrap_or(false) && tasks.iter().any(|t| t.instance == row.id) {
+    let usage = usage(ctx, &cluster).await?;
+    if !input.force.unwrap_or(false) && usage.tasks.iter().any(|t| t.instance == row.id) {
         return Err(ecs_error!(
             InvalidParameterException,
             "The container instance {} has tasks; stop them first or deregister with force.",
@@ -335,5 +361,5 @@ pub(super) async fn deregister_container_instance(
         row.doc.insert("version".into(), json!(version + 1));
         ctx.store.put_instance(ctx.region(), &cluster.name, &row).await?;
     }
-    Ok(json!({"containerInstance": instance_json(&row, &tasks)}))
+    Ok(json!({"containerInstance": instance_json(&row, &usage)}))
 }

@@ -307,7 +307,7 @@ async fn launch(ctx: &Ctx<'_>, input: RunTaskInput, chosen: Option<Vec<String>>)
         if registered == 0 {
             return Err(ecs_error!(InvalidParameterException, "No Container Instances were found in your cluster."));
         }
-        let usage = ctx.store.instance_tasks(ctx.region(), &cluster.name).await?;
+        let usage = container_instances::usage(ctx, &cluster).await?;
         let (candidates, placed, mut unplaced) = match &chosen {
             None => {
                 let rows = ctx.store.list_instances(ctx.region(), &cluster.name, Some("ACTIVE"), "", u32::MAX).await?;

@@ -11,7 +11,7 @@
 
 pub mod query;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A container instance as placement sees it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -214,6 +214,20 @@ pub fn place(
                 candidates.iter().filter_map(|c| refusal(c, demand, constraints).map(|r| (c.arn.clone(), r))).collect();
             break;
         }
+        // For each spread strategy: the group's tasks per value of its field, counted once.
+        let spread_counts: Vec<HashMap<Option<String>, usize>> = strategies
+            .iter()
+            .map(|s| {
+                let mut counts = HashMap::new();
+                if let Strategy::Spread(field) = s {
+                    for c in candidates.iter() {
+                        let n = c.task_groups.iter().filter(|g| **g == demand.group).count();
+                        *counts.entry(spread_value(c, field)).or_default() += n;
+                    }
+                }
+                counts
+            })
+            .collect();
         // One sort key per strategy: smaller is better.
         let keys: Vec<(usize, Vec<i128>)> = fits
             .iter()
@@ -221,14 +235,12 @@ pub fn place(
                 let c = &candidates[i];
                 let key = strategies
                     .iter()
-                    .map(|s| match s {
+                    .zip(&spread_counts)
+                    .map(|(s, counts)| match s {
                         Strategy::Binpack(Resource::Cpu) => i128::from(c.remaining_cpu),
                         Strategy::Binpack(Resource::Memory) => i128::from(c.remaining_memory),
                         Strategy::Spread(field) => {
-                            let value = spread_value(c, field);
-                            let same_value = candidates.iter().filter(|o| spread_value(o, field) == value);
-                            let tasks: usize =
-                                same_value.map(|o| o.task_groups.iter().filter(|g| **g == demand.group).count()).sum();
+                            let tasks = counts.get(&spread_value(c, field)).copied().unwrap_or(0);
                             i128::try_from(tasks).unwrap_or(i128::MAX)
                         }
                         Strategy::Random => i128::from(random()),

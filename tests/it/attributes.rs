@@ -1,6 +1,6 @@
-//! Custom attributes through aws-sdk-ecs: PutAttributes, DeleteAttributes, ListAttributes.
-//! berth has no container instances yet, so every target is unknown (TargetNotFoundException)
-//! and every cluster lists no attributes; names, values and clusters are checked as on AWS.
+//! Custom attributes through aws-sdk-ecs: PutAttributes, DeleteAttributes, ListAttributes on
+//! container instances; unknown targets (TargetNotFoundException); names, values and clusters
+//! checked as on AWS; attributes in DescribeContainerInstances, the query language and placement.
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{Attribute, TargetType};
@@ -27,6 +27,37 @@ async fn listed(ecs: &Client, cluster: &str) -> usize {
     let out = ecs.list_attributes().cluster(cluster).target_type(TargetType::ContainerInstance).send().await.unwrap();
     assert_eq!(out.next_token(), None);
     out.attributes().len()
+}
+
+#[tokio::test]
+async fn attributes_mark_instances_for_queries_and_placement() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let instances = ecs.list_container_instances().send().await.unwrap().container_instance_arns().to_vec();
+    let id = instances[1].rsplit('/').next().unwrap();
+    ecs.put_attributes().attributes(attribute("stack", Some("prod"), Some(id))).send().await.unwrap();
+    ecs.put_attributes().attributes(attribute("gpu", None, Some(&instances[1]))).send().await.unwrap();
+    assert_eq!(listed(&ecs, "default").await, 2);
+    let described = ecs.describe_container_instances().container_instances(&instances[1]).send().await.unwrap();
+    let attributes = described.container_instances()[0].attributes();
+    assert!(attributes.iter().any(|a| a.name() == "stack" && a.value() == Some("prod")), "{attributes:?}");
+    let prod =
+        ecs.list_container_instances().filter("attribute:stack == prod and attribute:gpu exists").send().await.unwrap();
+    assert_eq!(prod.container_instance_arns(), &instances[1..2]);
+    let not_prod = ecs.list_container_instances().filter("attribute:stack != prod").send().await.unwrap();
+    assert_eq!(not_prod.container_instance_arns(), &instances[..1]);
+    ecs.delete_attributes().attributes(attribute("stack", None, Some(&instances[1]))).send().await.unwrap();
+    assert_eq!(listed(&ecs, "default").await, 1);
+    assert!(
+        ecs.list_container_instances()
+            .filter("attribute:stack == prod")
+            .send()
+            .await
+            .unwrap()
+            .container_instance_arns()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
