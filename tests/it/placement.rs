@@ -301,3 +301,76 @@ async fn start_task_runs_on_the_instances_named() {
     let gone_instance = ecs.deregister_container_instance().container_instance(&instances[0]).send().await.unwrap();
     assert_eq!(gone_instance.container_instance().unwrap().status(), Some("INACTIVE"));
 }
+
+#[tokio::test]
+async fn docker_volumes_and_host_paths_on_ec2() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let name = crate::common::unique("berth-shared");
+    let host_dir = tempfile::tempdir().unwrap();
+    std::fs::write(host_dir.path().join("greeting"), "from-the-host").unwrap();
+    let shared = |autoprovision: bool| {
+        aws_sdk_ecs::types::Volume::builder()
+            .name(&name)
+            .docker_volume_configuration(
+                aws_sdk_ecs::types::DockerVolumeConfiguration::builder()
+                    .scope(aws_sdk_ecs::types::Scope::Shared)
+                    .autoprovision(autoprovision)
+                    .labels("team", "berth")
+                    .build(),
+            )
+            .build()
+    };
+    let host = aws_sdk_ecs::types::Volume::builder()
+        .name("host")
+        .host(
+            aws_sdk_ecs::types::HostVolumeProperties::builder().source_path(host_dir.path().to_str().unwrap()).build(),
+        )
+        .build();
+    let mount = |volume: &str, path: &str| {
+        aws_sdk_ecs::types::MountPoint::builder().source_volume(volume).container_path(path).build()
+    };
+    for (family, autoprovision, command) in [
+        ("shared-1", true, "[ \"$(cat /h/greeting)\" = from-the-host ] && echo kept > /v/file"),
+        ("shared-2", false, "[ \"$(cat /v/file)\" = kept ]"),
+    ] {
+        let c = ContainerDefinition::builder()
+            .name("main")
+            .image(BUSYBOX)
+            .memory(64)
+            .command("sh")
+            .command("-c")
+            .command(command)
+            .mount_points(mount(&name, "/v"))
+            .mount_points(mount("host", "/h"))
+            .build();
+        ecs.register_task_definition()
+            .family(family)
+            .volumes(shared(autoprovision))
+            .volumes(host.clone())
+            .container_definitions(c)
+            .send()
+            .await
+            .unwrap();
+    }
+    // Without autoprovision a missing shared volume fails the task, in the agent's words.
+    let early = ecs.run_task().task_definition("shared-2").send().await.unwrap();
+    let failed = wait_for(&ecs, early.tasks()[0].task_arn().unwrap(), "STOPPED").await;
+    assert_eq!(failed.stop_code().map(|c| c.as_str()), Some("TaskFailedToStart"));
+    let reason = failed.stopped_reason().unwrap();
+    assert!(reason.ends_with(&format!("volume '{name}' does not exist and autoprovision is set to false")), "{reason}");
+
+    let one = ecs.run_task().task_definition("shared-1").send().await.unwrap();
+    let one = wait_for(&ecs, one.tasks()[0].task_arn().unwrap(), "STOPPED").await;
+    assert_eq!(one.containers()[0].exit_code(), Some(0), "the host path was mounted: {one:?}");
+    let two = ecs.run_task().task_definition("shared-2").send().await.unwrap();
+    let two = wait_for(&ecs, two.tasks()[0].task_arn().unwrap(), "STOPPED").await;
+    assert_eq!(two.containers()[0].exit_code(), Some(0), "the shared volume kept the file");
+    // Shared volumes stay, as the ECS agent leaves them; this test removes its own.
+    let inspected = std::process::Command::new("docker").args(["volume", "inspect", &name]).output().unwrap();
+    let inspected: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
+    assert_eq!(inspected[0]["Labels"]["team"], "berth");
+    assert_eq!(inspected[0]["Labels"]["berth.managed"], "true");
+    assert!(std::process::Command::new("docker").args(["volume", "rm", &name]).status().unwrap().success());
+}
