@@ -41,33 +41,23 @@ pub(super) async fn ensure_instances(ctx: &Ctx<'_>, cluster: &NamedRow) -> Resul
             let id = uuid::Uuid::new_v4().simple().to_string();
             let arn = ctx.scope.arn(&format!("container-instance/{}/{id}", cluster.name));
             let ec2 = format!("i-{}", &uuid::Uuid::new_v4().simple().to_string()[..17]);
-            let mut doc = Doc::new();
-            doc.insert("containerInstanceArn".into(), json!(arn));
-            doc.insert("ec2InstanceId".into(), json!(ec2));
-            doc.insert("version".into(), json!(1));
-            doc.insert(
-                "versionInfo".into(),
-                json!({
-                    "agentVersion": AGENT_VERSION,
-                    "agentHash": "berth",
-                    "dockerVersion": format!("DockerVersion: {}", if docker_version.is_empty() { "unknown" } else { &docker_version }),
-                }),
-            );
-            doc.insert(
-                "registeredResources".into(),
-                json!([
+            let agent = Agent {
+                version_info: version_info(&docker_version),
+                resources: vec![
                     instance::integer_resource("CPU", cpu),
                     instance::integer_resource("MEMORY", memory),
                     instance::ports_resource("PORTS", &ports),
                     instance::ports_resource("PORTS_UDP", &[]),
-                ]),
-            );
-            doc.insert("status".into(), json!("ACTIVE"));
-            doc.insert("agentConnected".into(), json!(engine.is_some()));
-            doc.insert("attributes".into(), json!(instance::agent_attributes(&ctx.fleet.instance_type, zone, &arch)));
-            doc.insert("registeredAt".into(), json!(registered_at));
-            doc.insert("attachments".into(), json!([]));
-            InstanceRow { id, arn, status: "ACTIVE".into(), doc }
+                ],
+                attributes: instance::agent_attributes(&ctx.fleet.instance_type, zone, &arch),
+                connected: engine.is_some(),
+            };
+            InstanceRow {
+                id,
+                arn: arn.clone(),
+                status: "ACTIVE".into(),
+                doc: instance_doc(&arn, &ec2, agent, registered_at),
+            }
         })
         .collect();
     ctx.store.provision_instances(ctx.region(), &cluster.name, &rows).await?;
@@ -90,6 +80,134 @@ pub(super) async fn usage(ctx: &Ctx<'_>, cluster: &NamedRow) -> Result<Usage> {
     let filter = AttributeFilter { cluster: &cluster.name, target_type: "container-instance", name: None, value: None };
     let custom = ctx.store.list_attributes(ctx.region(), filter, None, u32::MAX).await?;
     Ok(Usage { tasks, custom })
+}
+
+/// What an agent registers.
+struct Agent {
+    version_info: Value,
+    resources: Vec<Value>,
+    attributes: Vec<Value>,
+    connected: bool,
+}
+
+fn version_info(docker_version: &str) -> Value {
+    json!({
+        "agentVersion": AGENT_VERSION,
+        "agentHash": "berth",
+        "dockerVersion": format!("DockerVersion: {}", if docker_version.is_empty() { "unknown" } else { docker_version }),
+    })
+}
+
+/// A container instance's stored document (without what derives from its tasks).
+fn instance_doc(arn: &str, ec2_instance_id: &str, agent: Agent, registered_at: f64) -> Doc {
+    let mut doc = Doc::new();
+    doc.insert("containerInstanceArn".into(), json!(arn));
+    doc.insert("ec2InstanceId".into(), json!(ec2_instance_id));
+    doc.insert("version".into(), json!(1));
+    doc.insert("versionInfo".into(), agent.version_info);
+    doc.insert("registeredResources".into(), json!(agent.resources));
+    doc.insert("status".into(), json!("ACTIVE"));
+    doc.insert("agentConnected".into(), json!(agent.connected));
+    doc.insert("attributes".into(), json!(agent.attributes));
+    doc.insert("registeredAt".into(), json!(registered_at));
+    doc.insert("attachments".into(), json!([]));
+    doc
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RegisterContainerInstanceInput {
+    cluster: Option<String>,
+    instance_identity_document: Option<String>,
+    total_resources: Option<Vec<Value>>,
+    version_info: Option<Value>,
+    container_instance_arn: Option<String>,
+    #[serde(default)]
+    attributes: Vec<Value>,
+    #[serde(default)]
+    tags: Vec<super::tags::Tag>,
+}
+
+/// RegisterContainerInstance, as an ECS agent (or a script standing in for one) calls it: the
+/// instance's identity document names its instance id, type and zone; its resources default to
+/// those of its type; a `containerInstanceArn` re-registers an instance of the cluster.
+pub(super) async fn register_container_instance(ctx: &Ctx<'_>, input: RegisterContainerInstanceInput) -> Result<Value> {
+    let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
+    let tags = super::tags::check_tags(&input.tags)?;
+    let identity: Value = match input.instance_identity_document.as_deref() {
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            ecs_error!(InvalidParameterException, "instanceIdentityDocument is not a JSON document: {e}")
+        })?,
+        None => json!({}),
+    };
+    let field = |name: &str| identity.get(name).and_then(Value::as_str).map(str::to_owned);
+    let instance_type = field("instanceType").unwrap_or_else(|| ctx.fleet.instance_type.clone());
+    let zone = field("availabilityZone").unwrap_or_else(|| format!("{}a", ctx.region()));
+    let ec2 = field("instanceId").unwrap_or_else(|| format!("i-{}", &uuid::Uuid::new_v4().simple().to_string()[..17]));
+    let (id, arn) = match &input.container_instance_arn {
+        Some(reference) => {
+            let Some(existing) = find(ctx, &cluster, reference).await? else {
+                return Err(ecs_error!(InvalidParameterException, "The referenced container instance was not found."));
+            };
+            (existing.id, existing.arn)
+        }
+        None => {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            let arn = ctx.scope.arn(&format!("container-instance/{}/{id}", cluster.name));
+            (id, arn)
+        }
+    };
+    let resources = match input.total_resources {
+        Some(given) if !given.is_empty() => given,
+        _ => {
+            let (cpu, memory) = instance::resources(&instance_type).unwrap_or((2048, 3933));
+            let ports: Vec<String> = RESERVED_PORTS.iter().map(|p| (*p).to_owned()).collect();
+            vec![
+                instance::integer_resource("CPU", cpu),
+                instance::integer_resource("MEMORY", memory),
+                instance::ports_resource("PORTS", &ports),
+                instance::ports_resource("PORTS_UDP", &[]),
+            ]
+        }
+    };
+    let mut attributes = instance::agent_attributes(&instance_type, &zone, "amd64");
+    for a in input.attributes {
+        let name = a.get("name").cloned();
+        attributes.retain(|existing| existing.get("name") != name.as_ref());
+        attributes.push(json!({"name": a.get("name"), "value": a.get("value")}));
+    }
+    let agent = Agent {
+        version_info: input.version_info.unwrap_or_else(|| version_info("")),
+        resources,
+        attributes,
+        connected: true,
+    };
+    let row =
+        InstanceRow { id, arn: arn.clone(), status: "ACTIVE".into(), doc: instance_doc(&arn, &ec2, agent, now()) };
+    ctx.store.register_instance(ctx.region(), &cluster.name, &row).await?;
+    super::tags::store_tags(ctx, &arn, &tags).await?;
+    let usage = usage(ctx, &cluster).await?;
+    Ok(json!({"containerInstance": instance_json(&row, &usage)}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct UpdateContainerAgentInput {
+    cluster: Option<String>,
+    container_instance: String,
+}
+
+/// UpdateContainerAgent: berth's agents are current, so there is never an update, as AWS
+/// answers for an agent at the latest version.
+pub(super) async fn update_container_agent(ctx: &Ctx<'_>, input: UpdateContainerAgentInput) -> Result<Value> {
+    let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
+    ensure_instances(ctx, &cluster).await?;
+    match find(ctx, &cluster, &input.container_instance).await? {
+        Some(row) if row.status != "INACTIVE" => {
+            Err(ecs_error!(NoUpdateAvailableException, "There is no update available for your container agent."))
+        }
+        _ => Err(ecs_error!(InvalidParameterException, "The referenced container instance was not found.")),
+    }
 }
 
 /// An instance as placement sees it: registered resources less what its unstopped tasks

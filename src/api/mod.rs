@@ -123,6 +123,8 @@ operations! {
     ListContainerInstances => container_instances::list_container_instances,
     UpdateContainerInstancesState => container_instances::update_container_instances_state,
     DeregisterContainerInstance => container_instances::deregister_container_instance,
+    RegisterContainerInstance => container_instances::register_container_instance,
+    UpdateContainerAgent => container_instances::update_container_agent,
     RunTask => tasks::run_task,
     StartTask => tasks::start_task,
     StopTask => tasks::stop_task,

@@ -88,9 +88,15 @@ async fn existing_resource(ctx: &Ctx<'_>, arn: &str) -> Result<()> {
             }
             _ => false,
         },
-        // Services, tasks, container instances and task sets come with later issues; until then
-        // none exist to be tagged.
-        "service" | "task" | "container-instance" | "task-set" => false,
+        "task" => ctx.store.get_task_by_arn(arn).await?.is_some(),
+        "container-instance" => match parsed.resource_id.split_once('/') {
+            Some((cluster, id)) => {
+                ctx.store.get_instance(ctx.region(), cluster, id).await?.is_some_and(|row| row.arn == arn)
+            }
+            None => false,
+        },
+        // Services and task sets come with a later issue; until then none exist to be tagged.
+        "service" | "task-set" => false,
         other => {
             return Err(ecs_error!(InvalidParameterException, "Resources of type '{other}' cannot be tagged."));
         }

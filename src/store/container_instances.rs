@@ -61,6 +61,27 @@ impl Store {
         Ok(true)
     }
 
+    /// Stores a container instance a client registered (RegisterContainerInstance), or replaces
+    /// the one with its id (a re-registration).
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn register_instance(&self, region: &str, cluster: &str, r: &InstanceRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO container_instances (region, cluster, id, arn, status, managed, doc) VALUES (?, ?, ?, ?, ?, 0, ?) \
+             ON CONFLICT (region, cluster, id) DO UPDATE SET status = excluded.status, doc = excluded.doc",
+        )
+        .bind(region)
+        .bind(cluster)
+        .bind(&r.id)
+        .bind(&r.arn)
+        .bind(&r.status)
+        .bind(doc_text(&r.doc))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
     /// Forgets berth's own container instances of a cluster being deleted, so that a cluster
     /// created again under the name gets new ones.
     ///

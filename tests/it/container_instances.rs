@@ -171,3 +171,41 @@ async fn instances_can_be_configured_or_turned_off() {
     ecs.create_cluster().send().await.unwrap();
     assert!(ecs.list_container_instances().send().await.unwrap().container_instance_arns().is_empty());
 }
+
+#[tokio::test]
+async fn an_agent_registers_its_own_instance() {
+    let berth = Berth::start_with(&[("BERTH_INSTANCES", "0")]).await;
+    let ecs = berth.client();
+    ecs.create_cluster().cluster_name("external").send().await.unwrap();
+    let identity = r#"{"instanceId": "i-0abc0abc0abc0abc0", "instanceType": "c5.xlarge", "availabilityZone": "us-east-1c", "region": "us-east-1"}"#;
+    let registered = ecs
+        .register_container_instance()
+        .cluster("external")
+        .instance_identity_document(identity)
+        .attributes(aws_sdk_ecs::types::Attribute::builder().name("stack").value("prod").build().unwrap())
+        .tags(aws_sdk_ecs::types::Tag::builder().key("team").value("berth").build())
+        .send()
+        .await
+        .unwrap();
+    let instance = registered.container_instance().unwrap();
+    assert_eq!(instance.ec2_instance_id(), Some("i-0abc0abc0abc0abc0"));
+    assert_eq!(resource(instance.registered_resources(), "CPU").integer_value(), 4096);
+    let attribute = |name: &str| instance.attributes().iter().find(|a| a.name() == name).and_then(|a| a.value());
+    assert_eq!(attribute("ecs.availability-zone"), Some("us-east-1c"));
+    assert_eq!(attribute("stack"), Some("prod"));
+    let arn = instance.container_instance_arn().unwrap().to_owned();
+    let listed = ecs.list_container_instances().cluster("external").send().await.unwrap();
+    assert_eq!(listed.container_instance_arns(), std::slice::from_ref(&arn));
+    let tagged = ecs.list_tags_for_resource().resource_arn(&arn).send().await.unwrap();
+    assert_eq!(tagged.tags()[0].key(), Some("team"));
+
+    // Its agent is current.
+    let (code, message) = error(ecs.update_container_agent().cluster("external").container_instance(&arn).send().await);
+    assert_eq!(code, "NoUpdateAvailableException");
+    assert_eq!(message, "There is no update available for your container agent.");
+    // A client's instance keeps its cluster.
+    let (code, _) = error(ecs.delete_cluster().cluster("external").send().await);
+    assert_eq!(code, "ClusterContainsContainerInstancesException");
+    ecs.deregister_container_instance().cluster("external").container_instance(&arn).send().await.unwrap();
+    ecs.delete_cluster().cluster("external").send().await.unwrap();
+}

@@ -456,6 +456,11 @@ async fn run_task_is_idempotent_with_a_client_token() {
     };
     assert_eq!(e.resource_ids(), std::slice::from_ref(&arn));
     wait_for(&ecs, &arn, "RUNNING").await;
+    // Tasks can be tagged.
+    let tag = aws_sdk_ecs::types::Tag::builder().key("run").value("1").build();
+    ecs.tag_resource().resource_arn(&arn).tags(tag).send().await.unwrap();
+    let tags = ecs.list_tags_for_resource().resource_arn(&arn).send().await.unwrap();
+    assert_eq!(tags.tags()[0].key(), Some("run"));
     ecs.stop_task().task(&arn).send().await.unwrap();
     wait_for(&ecs, &arn, "STOPPED").await;
     gone(&arn).await;
