@@ -9,6 +9,7 @@ CREATE TABLE container_instances (
     arn         TEXT NOT NULL UNIQUE,
     status      TEXT NOT NULL,          -- ACTIVE | DRAINING | INACTIVE
     managed     INTEGER NOT NULL,       -- 1: one of berth's own (removed with its cluster)
+    engine      INTEGER NOT NULL,       -- the Docker engine its tasks run on (index of --docker-host)
     doc         TEXT NOT NULL,
     PRIMARY KEY (region, cluster, id)
 ) WITHOUT ROWID;

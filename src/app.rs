@@ -71,11 +71,8 @@ impl App {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Listen { addr: config.listen, source })?;
-        if config.docker_hosts.len() > 1 {
-            tracing::warn!(hosts = ?config.docker_hosts, "several --docker-host given: tasks run on the first until placement spreads them");
-        }
         let instance = store.instance_id().await.map_err(|source| StartError::Store { path, source })?;
-        let tasks = TaskRuntime::new(store.clone(), config.docker_hosts.first().cloned(), &instance);
+        let tasks = TaskRuntime::new(store.clone(), &config.docker_hosts, &instance);
         tasks.resume().await;
         let retention = Duration::from_secs(config.stopped_task_retention);
         let workers = vec![tokio::spawn(tasks.clone().expire_stopped(retention))];

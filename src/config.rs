@@ -14,8 +14,9 @@ pub struct Config {
     #[arg(long, env = "BERTH_DATA_DIR", default_value = ".berth")]
     pub data_dir: PathBuf,
 
-    /// Docker engine to run tasks on (repeatable; unix://, tcp://); default: DOCKER_HOST or the
-    /// local socket. Tasks run on the first one until placement spreads them (EC2-mode issue).
+    /// Docker engine to run tasks on (repeatable, or comma-separated; unix://, tcp://); default:
+    /// DOCKER_HOST or the local socket. Each engine backs `--instances` container instances per
+    /// cluster; EC2 tasks run on their instance's engine, Fargate-like ones on the first.
     #[arg(long = "docker-host", env = "BERTH_DOCKER_HOST", value_delimiter = ',')]
     pub docker_hosts: Vec<String>,
 

@@ -27,17 +27,19 @@ pub(super) async fn ensure_instances(ctx: &Ctx<'_>, cluster: &NamedRow) -> Resul
         return Ok(());
     }
     let Some((cpu, memory)) = instance::resources(&ctx.fleet.instance_type) else { return Ok(()) };
-    let engine = match ctx.tasks.docker().await {
-        Ok(docker) => docker.version().await.ok(),
-        Err(_) => None,
-    };
-    let (docker_version, arch) = engine.clone().unwrap_or_default();
     let zones = instance::zones(ctx.region());
     let ports: Vec<String> = RESERVED_PORTS.iter().map(|p| (*p).to_owned()).collect();
     let registered_at = now();
-    let rows: Vec<InstanceRow> = (0..ctx.fleet.count)
-        .zip(zones.iter().cycle())
-        .map(|(_, zone)| {
+    let mut rows = Vec::new();
+    // `--instances` of them on each engine; zones go round over all of them.
+    for engine in 0..ctx.tasks.engine_count() {
+        let version = match ctx.tasks.docker_at(engine).await {
+            Ok(docker) => docker.version().await.ok(),
+            Err(_) => None,
+        };
+        let (docker_version, arch) = version.clone().unwrap_or_default();
+        for _ in 0..ctx.fleet.count {
+            let zone = &zones[rows.len() % zones.len()];
             let id = uuid::Uuid::new_v4().simple().to_string();
             let arn = ctx.scope.arn(&format!("container-instance/{}/{id}", cluster.name));
             let ec2 = format!("i-{}", &uuid::Uuid::new_v4().simple().to_string()[..17]);
@@ -50,16 +52,12 @@ pub(super) async fn ensure_instances(ctx: &Ctx<'_>, cluster: &NamedRow) -> Resul
                     instance::ports_resource("PORTS_UDP", &[]),
                 ],
                 attributes: instance::agent_attributes(&ctx.fleet.instance_type, zone, &arch),
-                connected: engine.is_some(),
+                connected: version.is_some(),
             };
-            InstanceRow {
-                id,
-                arn: arn.clone(),
-                status: "ACTIVE".into(),
-                doc: instance_doc(&arn, &ec2, agent, registered_at),
-            }
-        })
-        .collect();
+            let doc = instance_doc(&arn, &ec2, agent, registered_at);
+            rows.push(InstanceRow { id, arn, status: "ACTIVE".into(), engine, doc });
+        }
+    }
     ctx.store.provision_instances(ctx.region(), &cluster.name, &rows).await?;
     Ok(())
 }
@@ -182,8 +180,13 @@ pub(super) async fn register_container_instance(ctx: &Ctx<'_>, input: RegisterCo
         attributes,
         connected: true,
     };
-    let row =
-        InstanceRow { id, arn: arn.clone(), status: "ACTIVE".into(), doc: instance_doc(&arn, &ec2, agent, now()) };
+    let row = InstanceRow {
+        id,
+        arn: arn.clone(),
+        status: "ACTIVE".into(),
+        engine: 0,
+        doc: instance_doc(&arn, &ec2, agent, now()),
+    };
     ctx.store.register_instance(ctx.region(), &cluster.name, &row).await?;
     super::tags::store_tags(ctx, &arn, &tags).await?;
     let usage = usage(ctx, &cluster).await?;

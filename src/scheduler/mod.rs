@@ -13,45 +13,70 @@ use tracing::Instrument;
 use crate::driver::Docker;
 use crate::store::{Store, TaskKey};
 
+/// One Docker engine berth runs tasks on.
+#[derive(Debug)]
+struct Engine {
+    /// Its address (None: the local engine).
+    host: Option<String>,
+    /// The connection, made on first use.
+    docker: tokio::sync::Mutex<Option<Docker>>,
+    /// Set once berth's network is known to exist on it; held while making sure it does, since
+    /// Docker lets two networks share a name and concurrent first tasks would each create one.
+    network_ready: tokio::sync::Mutex<bool>,
+}
+
 /// Starts, stops and resumes tasks. Cheap to share (`Arc`).
 #[derive(Debug)]
 pub struct TaskRuntime {
     store: Store,
-    docker_host: Option<String>,
-    docker: tokio::sync::Mutex<Option<Docker>>,
-    /// The name of berth's bridge network on the engine, where each awsvpc task gets its address.
+    /// The engines, in `--docker-host` order (at least one).
+    engines: Vec<Engine>,
+    /// The name of berth's bridge network on each engine.
     network: String,
     /// Stop signals of the tasks being driven, by task ARN.
     stops: Mutex<HashMap<String, Arc<Notify>>>,
     /// Held from reading container instances to storing the tasks placed on them.
     placement: tokio::sync::Mutex<()>,
-    /// Set once berth's network is known to exist; held while making sure it does, since Docker
-    /// lets two networks share a name and concurrent first tasks would each create one.
-    network_ready: tokio::sync::Mutex<bool>,
 }
 
 impl TaskRuntime {
-    /// A runtime over `store`, running containers on `docker_host` (None: the local engine).
+    /// A runtime over `store`, running containers on `docker_hosts` (none: the local engine).
     /// `instance` (see [`Store::instance_id`]) names berth's Docker network.
     #[must_use]
-    pub fn new(store: Store, docker_host: Option<String>, instance: &str) -> Arc<Self> {
+    pub fn new(store: Store, docker_hosts: &[String], instance: &str) -> Arc<Self> {
+        let hosts: Vec<Option<String>> =
+            if docker_hosts.is_empty() { vec![None] } else { docker_hosts.iter().cloned().map(Some).collect() };
+        let engines = hosts
+            .into_iter()
+            .map(|host| Engine {
+                host,
+                docker: tokio::sync::Mutex::new(None),
+                network_ready: tokio::sync::Mutex::new(false),
+            })
+            .collect();
         Arc::new(Self {
             store,
-            docker_host,
-            docker: tokio::sync::Mutex::new(None),
+            engines,
             network: format!("berth-{instance}"),
             stops: Mutex::new(HashMap::new()),
             placement: tokio::sync::Mutex::new(()),
-            network_ready: tokio::sync::Mutex::new(false),
         })
     }
 
-    /// Makes sure berth's network exists on the engine (creating it once) and returns its name.
+    /// How many engines berth runs tasks on.
+    #[must_use]
+    pub fn engine_count(&self) -> usize {
+        self.engines.len()
+    }
+
+    /// Makes sure berth's network exists on engine `engine` (creating it once) and returns its
+    /// name.
     ///
     /// # Errors
     /// When Docker cannot create it, or a network of that name is not berth's.
-    pub async fn ensure_network(&self, docker: &Docker) -> crate::driver::Result<&str> {
-        let mut ready = self.network_ready.lock().await;
+    pub async fn ensure_network(&self, engine: usize, docker: &Docker) -> crate::driver::Result<&str> {
+        let Some(e) = self.engines.get(engine) else { return Ok(&self.network) };
+        let mut ready = e.network_ready.lock().await;
         if !*ready {
             docker.ensure_network(&self.network, &std::collections::BTreeMap::new()).await?;
             *ready = true;
@@ -71,24 +96,40 @@ impl TaskRuntime {
         &self.network
     }
 
-    /// The engine, connecting on first use (and again after a failed attempt).
+    /// The first engine (Fargate-like tasks run there), connecting on first use.
     ///
     /// # Errors
     /// When the engine does not answer.
     pub async fn docker(&self) -> crate::driver::Result<Docker> {
-        let mut slot = self.docker.lock().await;
+        self.docker_at(0).await
+    }
+
+    /// Engine `engine`, connecting on first use (and again after a failed attempt); an index
+    /// past the last engine (a data dir used with fewer `--docker-host`s) means the first.
+    ///
+    /// # Errors
+    /// When the engine does not answer.
+    pub async fn docker_at(&self, engine: usize) -> crate::driver::Result<Docker> {
+        let Some(e) = self.engines.get(engine).or_else(|| self.engines.first()) else {
+            return Docker::connect(None).await;
+        };
+        let mut slot = e.docker.lock().await;
         if let Some(docker) = slot.as_ref() {
             return Ok(docker.clone());
         }
-        let docker = Docker::connect(self.docker_host.as_deref()).await?;
+        let docker = Docker::connect(e.host.as_deref()).await?;
         *slot = Some(docker.clone());
         Ok(docker)
     }
 
-    /// The address of the engine berth uses, for messages.
+    /// The address of engine `engine`, for messages.
     #[must_use]
-    pub fn docker_host_name(&self) -> String {
-        self.docker_host.clone().unwrap_or_else(crate::driver::default_host)
+    pub fn docker_host_name(&self, engine: usize) -> String {
+        self.engines
+            .get(engine)
+            .or_else(|| self.engines.first())
+            .and_then(|e| e.host.clone())
+            .unwrap_or_else(crate::driver::default_host)
     }
 
     /// Starts driving a task that was just stored with lastStatus PROVISIONING.
@@ -146,10 +187,12 @@ impl TaskRuntime {
             stop.notify_one();
         }
         let Ok(unfinished) = self.store.unfinished_tasks().await else { return };
-        if let Ok(docker) = self.docker().await {
-            for (_, doc) in unfinished {
-                if let Some(arn) = doc.get("taskArn").and_then(serde_json::Value::as_str) {
-                    task::remove_task_containers(&docker, arn).await;
+        for engine in 0..self.engines.len() {
+            if let Ok(docker) = self.docker_at(engine).await {
+                for (_, doc) in &unfinished {
+                    if let Some(arn) = doc.get("taskArn").and_then(serde_json::Value::as_str) {
+                        task::remove_task_containers(&docker, arn).await;
+                    }
                 }
             }
         }
@@ -176,10 +219,12 @@ impl TaskRuntime {
     /// Removes berth's network when no container uses it any more (berth is shutting down, or
     /// was reset). Tasks that still run keep it; a later berth on the same data dir adopts them.
     pub async fn shutdown(&self) {
-        let Some(docker) = self.docker.lock().await.clone() else { return };
-        *self.network_ready.lock().await = false;
-        if let Err(e) = docker.remove_network(&self.network).await {
-            tracing::debug!(network = %self.network, error = %e, "network kept");
+        for e in &self.engines {
+            let Some(docker) = e.docker.lock().await.clone() else { continue };
+            *e.network_ready.lock().await = false;
+            if let Err(err) = docker.remove_network(&self.network).await {
+                tracing::debug!(network = %self.network, host = %docker.host(), error = %err, "network kept");
+            }
         }
     }
 

@@ -105,12 +105,23 @@ fn desired_stopped(doc: Option<&Doc>) -> bool {
 
 type Started = (Docker, Vec<Running>);
 
+/// The engine a task runs on: its container instance's, or the first for a Fargate-like task.
+async fn engine_of(rt: &TaskRuntime, key: &TaskKey, doc: Option<&Doc>) -> usize {
+    let instance =
+        doc.and_then(|d| d.get("containerInstanceArn")).and_then(Value::as_str).and_then(|arn| arn.rsplit('/').next());
+    match instance {
+        Some(id) => rt.store().get_instance(&key.region, &key.cluster, id).await.ok().flatten().map_or(0, |i| i.engine),
+        None => 0,
+    }
+}
+
 async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<Started, (Failure, Option<Docker>)> {
-    let docker = rt.docker().await.map_err(|e| {
+    let engine = engine_of(rt, key, rt.store().get_task(key).await.ok().flatten().as_ref()).await;
+    let docker = rt.docker_at(engine).await.map_err(|e| {
         (
             failed(format!(
                 "CannotStartContainerError: cannot reach the Docker engine at {}: {e}",
-                rt.docker_host_name()
+                rt.docker_host_name(engine)
             )),
             None,
         )
@@ -162,7 +173,7 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
     let mode = definition.get("networkMode").and_then(Value::as_str).unwrap_or("bridge").to_owned();
     let network = rt.network();
     if matches!(mode.as_str(), "awsvpc" | "bridge") {
-        rt.ensure_network(&docker).await.map_err(|e| {
+        rt.ensure_network(engine, &docker).await.map_err(|e| {
             fail(failed(format!("ResourceInitializationError: cannot create berth's network {network}: {e}")))
         })?;
     }
@@ -307,8 +318,15 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
 
 /// Picks a task up again after a restart of berth.
 async fn resume(rt: &Arc<TaskRuntime>, key: &TaskKey, doc: Doc) -> Result<Started, (Failure, Option<Docker>)> {
-    let docker = rt.docker().await.map_err(|e| {
-        (failed(format!("berth restarted and cannot reach the Docker engine at {}: {e}", rt.docker_host_name())), None)
+    let engine = engine_of(rt, key, Some(&doc)).await;
+    let docker = rt.docker_at(engine).await.map_err(|e| {
+        (
+            failed(format!(
+                "berth restarted and cannot reach the Docker engine at {}: {e}",
+                rt.docker_host_name(engine)
+            )),
+            None,
+        )
     })?;
     let fail = |reason: &str| (Failure { code: "TaskFailedToStart", reason: reason.to_owned() }, Some(docker.clone()));
     if doc.get("lastStatus").and_then(Value::as_str) != Some("RUNNING") {

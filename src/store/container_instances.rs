@@ -14,6 +14,8 @@ pub struct InstanceRow {
     pub arn: String,
     /// ACTIVE, DRAINING or INACTIVE.
     pub status: String,
+    /// The Docker engine its tasks run on (an index into berth's `--docker-host`s).
+    pub engine: usize,
     /// The ContainerInstance without derived fields.
     pub doc: Doc,
 }
@@ -23,6 +25,7 @@ fn row(r: &sqlx::sqlite::SqliteRow) -> Result<InstanceRow> {
         id: r.try_get("id")?,
         arn: r.try_get("arn")?,
         status: r.try_get("status")?,
+        engine: usize::try_from(r.try_get::<i64, _>("engine")?).unwrap_or(0),
         doc: parse_doc(r.try_get("doc")?)?,
     })
 }
@@ -46,13 +49,15 @@ impl Store {
         }
         for r in rows {
             sqlx::query(
-                "INSERT INTO container_instances (region, cluster, id, arn, status, managed, doc) VALUES (?, ?, ?, ?, ?, 1, ?)",
+                "INSERT INTO container_instances (region, cluster, id, arn, status, managed, engine, doc) \
+                 VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
             )
             .bind(region)
             .bind(cluster)
             .bind(&r.id)
             .bind(&r.arn)
             .bind(&r.status)
+            .bind(i64::try_from(r.engine).unwrap_or(0))
             .bind(doc_text(&r.doc))
             .execute(&mut *tx)
             .await?;
@@ -68,7 +73,8 @@ impl Store {
     /// On a database failure.
     pub async fn register_instance(&self, region: &str, cluster: &str, r: &InstanceRow) -> Result<()> {
         sqlx::query(
-            "INSERT INTO container_instances (region, cluster, id, arn, status, managed, doc) VALUES (?, ?, ?, ?, ?, 0, ?) \
+            "INSERT INTO container_instances (region, cluster, id, arn, status, managed, engine, doc) \
+             VALUES (?, ?, ?, ?, ?, 0, ?, ?) \
              ON CONFLICT (region, cluster, id) DO UPDATE SET status = excluded.status, doc = excluded.doc",
         )
         .bind(region)
@@ -76,6 +82,7 @@ impl Store {
         .bind(&r.id)
         .bind(&r.arn)
         .bind(&r.status)
+        .bind(i64::try_from(r.engine).unwrap_or(0))
         .bind(doc_text(&r.doc))
         .execute(&self.write)
         .await?;
@@ -102,7 +109,7 @@ impl Store {
     /// On a database failure.
     pub async fn get_instance(&self, region: &str, cluster: &str, id: &str) -> Result<Option<InstanceRow>> {
         let found = sqlx::query(
-            "SELECT id, arn, status, doc FROM container_instances WHERE region = ? AND cluster = ? AND id = ?",
+            "SELECT id, arn, status, engine, doc FROM container_instances WHERE region = ? AND cluster = ? AND id = ?",
         )
         .bind(region)
         .bind(cluster)
@@ -131,7 +138,7 @@ impl Store {
         };
         let marks = vec!["?"; statuses.len()].join(", ");
         let sql = format!(
-            "SELECT id, arn, status, doc FROM container_instances \
+            "SELECT id, arn, status, engine, doc FROM container_instances \
              WHERE region = ? AND cluster = ? AND status IN ({marks}) AND id > ? ORDER BY id LIMIT ?"
         );
         let mut query = sqlx::query(&sql).bind(region).bind(cluster);

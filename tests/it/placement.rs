@@ -374,3 +374,69 @@ async fn docker_volumes_and_host_paths_on_ec2() {
     assert_eq!(inspected[0]["Labels"]["berth.managed"], "true");
     assert!(std::process::Command::new("docker").args(["volume", "rm", &name]).status().unwrap().success());
 }
+
+#[tokio::test]
+async fn two_docker_engines_each_back_instances_and_run_tasks() {
+    let second = std::env::var("BERTH_TEST_SECOND_ENGINE")
+        .expect("BERTH_TEST_SECOND_ENGINE names a second Docker engine: bash scripts/test starts one");
+    let first = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned());
+    let hosts = format!("{first},{second}");
+    let berth = Berth::start_with(&[("BERTH_DOCKER_HOST", &hosts), ("BERTH_INSTANCES", "1")]).await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let instances = ecs.list_container_instances().send().await.unwrap().container_instance_arns().to_vec();
+    assert_eq!(instances.len(), 2, "one instance per engine");
+    register(&ecs, "both", 0, 64, Some((80, 0))).await;
+    let run = ecs
+        .run_task()
+        .task_definition("both")
+        .count(2)
+        .placement_strategy(strategy(PlacementStrategyType::Spread, "instanceId"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_instance(run.tasks()).len(), 2);
+    for t in run.tasks() {
+        wait_for(&ecs, t.task_arn().unwrap(), "RUNNING").await;
+    }
+    // Each engine runs one of the tasks, reachable through its published port.
+    for host in [&first, &second] {
+        let ours = run
+            .tasks()
+            .iter()
+            .filter(|t| {
+                let arn = t.task_arn().unwrap();
+                let labelled = std::process::Command::new("docker")
+                    .args(["-H", host, "ps", "-q", "--filter", &format!("label=berth.task-arn={arn}")])
+                    .output()
+                    .unwrap();
+                !labelled.stdout.is_empty()
+            })
+            .count();
+        assert_eq!(ours, 1, "{host} runs one task");
+    }
+    for t in run.tasks() {
+        let task = wait_for(&ecs, t.task_arn().unwrap(), "RUNNING").await;
+        let port = u16::try_from(task.containers()[0].network_bindings()[0].host_port().unwrap()).unwrap();
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
+        let mut body = String::new();
+        stream.read_to_string(&mut body).await.unwrap();
+        assert!(body.contains("placed"), "{body}");
+    }
+    let arns: Vec<String> = run.tasks().iter().map(|t| t.task_arn().unwrap().to_owned()).collect();
+    for arn in &arns {
+        ecs.stop_task().task(arn).send().await.unwrap();
+    }
+    for arn in &arns {
+        wait_for(&ecs, arn, "STOPPED").await;
+        for host in [&first, &second] {
+            let left = std::process::Command::new("docker")
+                .args(["-H", host, "ps", "-aq", "--filter", &format!("label=berth.task-arn={arn}")])
+                .output()
+                .unwrap();
+            assert!(left.stdout.is_empty(), "containers of {arn} left on {host}");
+        }
+    }
+}
