@@ -23,17 +23,12 @@ fn task_id<'a>(cluster: &NamedRow, reference: &'a str) -> Option<&'a str> {
     super::cluster_scoped_id(cluster, reference, "task")
 }
 
+/// What RunTask and StartTask share.
 #[derive(Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct RunTaskInput {
-    /// Not part of the request's fingerprint (see [`ClientToken`]).
-    #[serde(skip_serializing)]
-    client_token: Option<String>,
+pub(super) struct LaunchInput {
     cluster: Option<String>,
     task_definition: String,
-    count: Option<i64>,
-    launch_type: Option<String>,
-    capacity_provider_strategy: Option<Vec<Value>>,
     network_configuration: Option<Value>,
     overrides: Option<Map<String, Value>>,
     started_by: Option<String>,
@@ -43,10 +38,23 @@ pub(super) struct RunTaskInput {
     propagate_tags: Option<String>,
     #[serde(default)]
     enable_execute_command: bool,
+    reference_id: Option<String>,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RunTaskInput {
+    /// Not part of the request's fingerprint (see [`ClientToken`]).
+    #[serde(skip_serializing)]
+    client_token: Option<String>,
+    #[serde(flatten)]
+    launch: LaunchInput,
+    count: Option<i64>,
+    launch_type: Option<String>,
+    capacity_provider_strategy: Option<Vec<Value>>,
     platform_version: Option<String>,
     placement_constraints: Option<Vec<Value>>,
     placement_strategy: Option<Vec<Value>>,
-    reference_id: Option<String>,
 }
 
 /// The launch type a RunTask asks for: its own, its strategy's, or the cluster's default
@@ -73,19 +81,9 @@ pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct StartTaskInput {
-    cluster: Option<String>,
-    task_definition: String,
+    #[serde(flatten)]
+    launch: LaunchInput,
     container_instances: Vec<String>,
-    overrides: Option<Map<String, Value>>,
-    started_by: Option<String>,
-    group: Option<String>,
-    #[serde(default)]
-    tags: Vec<Tag>,
-    propagate_tags: Option<String>,
-    network_configuration: Option<Value>,
-    #[serde(default)]
-    enable_execute_command: bool,
-    reference_id: Option<String>,
 }
 
 /// StartTask: one task on each of the container instances named, where it fits (an EC2 task;
@@ -96,22 +94,13 @@ pub(super) async fn start_task(ctx: &Ctx<'_>, input: StartTaskInput) -> Result<V
     }
     let run = RunTaskInput {
         client_token: None,
-        cluster: input.cluster,
-        task_definition: input.task_definition,
+        launch: input.launch,
         count: None,
         launch_type: Some("EC2".to_owned()),
         capacity_provider_strategy: None,
-        network_configuration: input.network_configuration,
-        overrides: input.overrides,
-        started_by: input.started_by,
-        group: input.group,
-        tags: input.tags,
-        propagate_tags: input.propagate_tags,
-        enable_execute_command: input.enable_execute_command,
         platform_version: None,
         placement_constraints: None,
         placement_strategy: None,
-        reference_id: input.reference_id,
     };
     launch(ctx, run, Some(input.container_instances)).await
 }
@@ -119,18 +108,18 @@ pub(super) async fn start_task(ctx: &Ctx<'_>, input: StartTaskInput) -> Result<V
 /// Starts tasks: on Fargate, placed on the cluster's instances, or (`chosen`) on the instances
 /// a StartTask names.
 async fn launch(ctx: &Ctx<'_>, input: RunTaskInput, chosen: Option<Vec<String>>) -> Result<Value> {
-    let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
+    let cluster = clusters::active_cluster(ctx, input.launch.cluster.as_deref()).await?;
     let count = input.count.unwrap_or(1);
     if !(1..=10).contains(&count) {
         return Err(ecs_error!(InvalidParameterException, "count must be between 1 and 10, got {count}."));
     }
-    let Some(td) = task_definitions::find(ctx, &input.task_definition).await? else {
+    let Some(td) = task_definitions::find(ctx, &input.launch.task_definition).await? else {
         return Err(ecs_error!(ClientException, "TaskDefinition not found."));
     };
     if td.get("status").and_then(Value::as_str) != Some("ACTIVE") {
         return Err(ecs_error!(ClientException, "TaskDefinition is inactive."));
     }
-    let tags = check_tags(&input.tags)?;
+    let tags = check_tags(&input.launch.tags)?;
     let (launch_type, capacity_provider) = launch_type(&input, &cluster);
     let fargate = launch_type == "FARGATE";
     if !matches!(launch_type.as_str(), "FARGATE" | "EC2") {
@@ -150,6 +139,7 @@ async fn launch(ctx: &Ctx<'_>, input: RunTaskInput, chosen: Option<Vec<String>>)
     // EC2 tasks default to bridge; Fargate ones are always awsvpc.
     let network_mode = td.get("networkMode").and_then(Value::as_str).unwrap_or("bridge").to_owned();
     let subnet = input
+        .launch
         .network_configuration
         .as_ref()
         .and_then(|n| n.get("awsvpcConfiguration"))
@@ -177,7 +167,7 @@ async fn launch(ctx: &Ctx<'_>, input: RunTaskInput, chosen: Option<Vec<String>>)
         .unwrap_or_default();
     // The request minus its token (serialising typed input cannot fail).
     let fingerprint = serde_json::to_string(&input).unwrap_or_default();
-    let overrides = input.overrides.clone().unwrap_or_default();
+    let overrides = input.launch.overrides.clone().unwrap_or_default();
     for o in overrides.get("containerOverrides").and_then(Value::as_array).into_iter().flatten() {
         let name = o.get("name").and_then(Value::as_str).unwrap_or_default();
         if !definitions.iter().any(|d| d.get("name").and_then(Value::as_str) == Some(name)) {
@@ -189,9 +179,9 @@ async fn launch(ctx: &Ctx<'_>, input: RunTaskInput, chosen: Option<Vec<String>>)
     }
     let td_arn = td.get("taskDefinitionArn").and_then(Value::as_str).unwrap_or_default().to_owned();
     let family = td.get("family").and_then(Value::as_str).unwrap_or_default();
-    let group = input.group.clone().unwrap_or_else(|| format!("family:{family}"));
+    let group = input.launch.group.clone().unwrap_or_else(|| format!("family:{family}"));
     let mut task_tags = tags.clone();
-    if input.propagate_tags.as_deref() == Some("TASK_DEFINITION") {
+    if input.launch.propagate_tags.as_deref() == Some("TASK_DEFINITION") {
         for (k, v) in ctx.store.get_tags(&td_arn).await? {
             if !task_tags.iter().any(|(existing, _)| *existing == k) {
                 task_tags.push((k, v));
@@ -260,14 +250,14 @@ async fn launch(ctx: &Ctx<'_>, input: RunTaskInput, chosen: Option<Vec<String>>)
         doc.insert("cpu".into(), td.get("cpu").cloned().unwrap_or(Value::Null));
         doc.insert("memory".into(), td.get("memory").cloned().unwrap_or(Value::Null));
         doc.insert("group".into(), json!(group));
-        if let Some(by) = &input.started_by {
+        if let Some(by) = &input.launch.started_by {
             doc.insert("startedBy".into(), json!(by));
         }
         let mut task_overrides = overrides.clone();
         task_overrides.entry("containerOverrides").or_insert(json!([]));
         task_overrides.entry("inferenceAcceleratorOverrides").or_insert(json!([]));
         doc.insert("overrides".into(), Value::Object(task_overrides));
-        doc.insert("enableExecuteCommand".into(), json!(input.enable_execute_command));
+        doc.insert("enableExecuteCommand".into(), json!(input.launch.enable_execute_command));
         doc.insert("healthStatus".into(), json!("UNKNOWN"));
         doc.insert("version".into(), json!(1));
         let attachments = match &subnet {

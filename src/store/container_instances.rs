@@ -30,6 +30,32 @@ fn row(r: &sqlx::sqlite::SqliteRow) -> Result<InstanceRow> {
     })
 }
 
+/// Stores an instance, or replaces the status and document of the one with its id.
+async fn insert<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
+    region: &str,
+    cluster: &str,
+    r: &InstanceRow,
+    managed: bool,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO container_instances (region, cluster, id, arn, status, managed, engine, doc) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (region, cluster, id) DO UPDATE SET status = excluded.status, doc = excluded.doc",
+    )
+    .bind(region)
+    .bind(cluster)
+    .bind(&r.id)
+    .bind(&r.arn)
+    .bind(&r.status)
+    .bind(managed)
+    .bind(i64::try_from(r.engine).unwrap_or(0))
+    .bind(doc_text(&r.doc))
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Stores berth's own container instances for a cluster that never had any, in one
     /// transaction; does nothing (and answers false) when the cluster has or had instances.
@@ -48,19 +74,7 @@ impl Store {
             return Ok(false);
         }
         for r in rows {
-            sqlx::query(
-                "INSERT INTO container_instances (region, cluster, id, arn, status, managed, engine, doc) \
-                 VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
-            )
-            .bind(region)
-            .bind(cluster)
-            .bind(&r.id)
-            .bind(&r.arn)
-            .bind(&r.status)
-            .bind(i64::try_from(r.engine).unwrap_or(0))
-            .bind(doc_text(&r.doc))
-            .execute(&mut *tx)
-            .await?;
+            insert(&mut *tx, region, cluster, r, true).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -72,21 +86,7 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn register_instance(&self, region: &str, cluster: &str, r: &InstanceRow) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO container_instances (region, cluster, id, arn, status, managed, engine, doc) \
-             VALUES (?, ?, ?, ?, ?, 0, ?, ?) \
-             ON CONFLICT (region, cluster, id) DO UPDATE SET status = excluded.status, doc = excluded.doc",
-        )
-        .bind(region)
-        .bind(cluster)
-        .bind(&r.id)
-        .bind(&r.arn)
-        .bind(&r.status)
-        .bind(i64::try_from(r.engine).unwrap_or(0))
-        .bind(doc_text(&r.doc))
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        insert(&self.write, region, cluster, r, false).await
     }
 
     /// Forgets berth's own container instances of a cluster being deleted, so that a cluster

@@ -399,33 +399,27 @@ async fn two_docker_engines_each_back_instances_and_run_tasks() {
     for t in run.tasks() {
         wait_for(&ecs, t.task_arn().unwrap(), "RUNNING").await;
     }
-    // Each engine runs one of the tasks, reachable through its published port.
-    for host in [&first, &second] {
-        let ours = run
-            .tasks()
-            .iter()
-            .filter(|t| {
-                let arn = t.task_arn().unwrap();
-                let labelled = std::process::Command::new("docker")
-                    .args(["-H", host, "ps", "-q", "--filter", &format!("label=berth.task-arn={arn}")])
-                    .output()
-                    .unwrap();
-                !labelled.stdout.is_empty()
-            })
-            .count();
-        assert_eq!(ours, 1, "{host} runs one task");
-    }
-    for t in run.tasks() {
-        let task = wait_for(&ecs, t.task_arn().unwrap(), "RUNNING").await;
-        let port = u16::try_from(task.containers()[0].network_bindings()[0].host_port().unwrap()).unwrap();
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
-        let mut body = String::new();
-        stream.read_to_string(&mut body).await.unwrap();
-        assert!(body.contains("placed"), "{body}");
-    }
+    // Each engine runs one of the tasks. The first engine's is reachable through its published
+    // port (the second engine lives in a network namespace of its own).
+    let on = |host: &str, arn: &str| {
+        let labelled = std::process::Command::new("docker")
+            .args(["-H", host, "ps", "-q", "--filter", &format!("label=berth.task-arn={arn}")])
+            .output()
+            .unwrap();
+        !labelled.stdout.is_empty()
+    };
     let arns: Vec<String> = run.tasks().iter().map(|t| t.task_arn().unwrap().to_owned()).collect();
+    assert_eq!(arns.iter().filter(|a| on(&first, a)).count(), 1, "the first engine runs one task");
+    assert_eq!(arns.iter().filter(|a| on(&second, a)).count(), 1, "the second engine runs one task");
+    let local = arns.iter().find(|a| on(&first, a)).unwrap();
+    let task = wait_for(&ecs, local, "RUNNING").await;
+    let port = u16::try_from(task.containers()[0].network_bindings()[0].host_port().unwrap()).unwrap();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).await.unwrap();
+    assert!(body.contains("placed"), "{body}");
     for arn in &arns {
         ecs.stop_task().task(arn).send().await.unwrap();
     }
