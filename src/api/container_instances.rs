@@ -52,7 +52,8 @@ pub(super) async fn ensure_instances(ctx: &Ctx<'_>, cluster: &NamedRow) -> Resul
                     instance::ports_resource("PORTS_UDP", &[]),
                 ],
                 attributes: instance::agent_attributes(&ctx.fleet.instance_type, zone, &arch),
-                connected: version.is_some(),
+                // Registered; whether it is connected follows its engine (see `Usage`).
+                connected: true,
             };
             let doc = instance_doc(&arn, &ec2, agent, registered_at);
             rows.push(InstanceRow { id, arn, status: "ACTIVE".into(), engine, doc });
@@ -67,6 +68,9 @@ pub(super) async fn ensure_instances(ctx: &Ctx<'_>, cluster: &NamedRow) -> Resul
 pub(super) struct Usage {
     tasks: Vec<InstanceTask>,
     custom: Vec<AttributeRow>,
+    /// Which of berth's Docker engines answer: an instance's agent is connected while its
+    /// engine is.
+    engines_up: Vec<bool>,
 }
 
 /// Reads a cluster's [`Usage`].
@@ -77,7 +81,8 @@ pub(super) async fn usage(ctx: &Ctx<'_>, cluster: &NamedRow) -> Result<Usage> {
     let tasks = ctx.store.instance_tasks(ctx.region(), &cluster.name).await?;
     let filter = AttributeFilter { cluster: &cluster.name, target_type: "container-instance", name: None, value: None };
     let custom = ctx.store.list_attributes(ctx.region(), filter, None, u32::MAX).await?;
-    Ok(Usage { tasks, custom })
+    let engines_up = ctx.tasks.engines_up().await;
+    Ok(Usage { tasks, custom, engines_up })
 }
 
 /// What an agent registers.
@@ -241,7 +246,8 @@ pub(super) fn candidate(row: &InstanceRow, usage: &Usage) -> Candidate {
         arn: row.arn.clone(),
         ec2_instance_id: row.doc.get("ec2InstanceId").and_then(Value::as_str).unwrap_or_default().to_owned(),
         active: row.status == "ACTIVE",
-        agent_connected: row.doc.get("agentConnected").and_then(Value::as_bool).unwrap_or(false),
+        agent_connected: row.doc.get("agentConnected").and_then(Value::as_bool).unwrap_or(false)
+            && usage.engines_up.get(row.engine).copied().unwrap_or(true),
         agent_version: AGENT_VERSION.to_owned(),
         registered_at: row
             .doc
@@ -292,6 +298,7 @@ fn instance_json(row: &InstanceRow, usage: &Usage) -> Value {
     }
     let strings = |ports: &BTreeSet<u16>| ports.iter().map(ToString::to_string).collect::<Vec<_>>();
     out.insert("status".into(), json!(row.status));
+    out.insert("agentConnected".into(), json!(c.agent_connected));
     out.insert(
         "remainingResources".into(),
         json!([

@@ -88,6 +88,11 @@ impl Docker {
         Ok((v.version.unwrap_or_default(), v.arch.unwrap_or_default()))
     }
 
+    /// True if the engine answers a ping within two seconds.
+    pub async fn ping(&self) -> bool {
+        matches!(tokio::time::timeout(std::time::Duration::from_secs(2), self.client.ping()).await, Ok(Ok(_)))
+    }
+
     /// The id of berth's bridge network `name`, creating it (with `labels`) if missing. A network
     /// of that name that berth did not create is left alone: that is a `Conflict`.
     ///

@@ -122,6 +122,18 @@ impl TaskRuntime {
         Ok(docker)
     }
 
+    /// Which engines answer now, in order (each asked for two seconds at most).
+    pub async fn engines_up(&self) -> Vec<bool> {
+        let checks = (0..self.engines.len()).map(|i| async move {
+            let connected = tokio::time::timeout(std::time::Duration::from_secs(2), self.docker_at(i)).await;
+            match connected {
+                Ok(Ok(docker)) => docker.ping().await,
+                _ => false,
+            }
+        });
+        futures_util::future::join_all(checks).await
+    }
+
     /// The address of engine `engine`, for messages.
     #[must_use]
     pub fn docker_host_name(&self, engine: usize) -> String {

@@ -434,3 +434,36 @@ async fn two_docker_engines_each_back_instances_and_run_tasks() {
         }
     }
 }
+
+#[tokio::test]
+async fn instances_of_an_engine_that_does_not_answer_are_disconnected() {
+    let first = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned());
+    let hosts = format!("{first},unix:///tmp/berth-test-no-such-engine.sock");
+    let berth = Berth::start_with(&[("BERTH_DOCKER_HOST", &hosts), ("BERTH_INSTANCES", "1")]).await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let arns = ecs.list_container_instances().send().await.unwrap().container_instance_arns().to_vec();
+    let described = ecs.describe_container_instances().set_container_instances(Some(arns)).send().await.unwrap();
+    let (up, down): (Vec<_>, Vec<_>) = described.container_instances().iter().partition(|i| i.agent_connected());
+    assert_eq!((up.len(), down.len()), (1, 1), "{described:?}");
+    let up = up[0].container_instance_arn().unwrap().to_owned();
+    let down = down[0].container_instance_arn().unwrap().to_owned();
+    let listed = ecs.list_container_instances().filter("agentConnected == false").send().await.unwrap();
+    assert_eq!(listed.container_instance_arns(), std::slice::from_ref(&down));
+
+    register(&ecs, "connected", 0, 64, None).await;
+    // Only the connected instance takes tasks; the other is refused as AGENT.
+    let refused = ecs
+        .run_task()
+        .task_definition("connected")
+        .count(2)
+        .placement_constraints(PlacementConstraint::builder().r#type(PlacementConstraintType::DistinctInstance).build())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.tasks().len(), 1);
+    assert_eq!(refused.tasks()[0].container_instance_arn(), Some(up.as_str()));
+    let agent = refused.failures().iter().find(|f| f.arn() == Some(down.as_str())).unwrap();
+    assert_eq!(agent.reason(), Some("AGENT"));
+    stop_all(&ecs).await;
+}
