@@ -37,6 +37,8 @@ pub struct TaskRuntime {
     stops: Mutex<HashMap<String, Arc<Notify>>>,
     /// Held from reading container instances to storing the tasks placed on them.
     placement: tokio::sync::Mutex<()>,
+    /// The engines' last known liveness and when it was checked (see [`Self::engines_up`]).
+    liveness: tokio::sync::Mutex<Option<(std::time::Instant, Vec<bool>)>>,
 }
 
 impl TaskRuntime {
@@ -60,6 +62,7 @@ impl TaskRuntime {
             network: format!("berth-{instance}"),
             stops: Mutex::new(HashMap::new()),
             placement: tokio::sync::Mutex::new(()),
+            liveness: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -122,8 +125,15 @@ impl TaskRuntime {
         Ok(docker)
     }
 
-    /// Which engines answer now, in order (each asked for two seconds at most).
+    /// Which engines answer, in order: asked (two seconds at most each) at most once a second,
+    /// so that a dead engine slows one call a second, not every call.
     pub async fn engines_up(&self) -> Vec<bool> {
+        let mut known = self.liveness.lock().await;
+        if let Some((at, up)) = known.as_ref()
+            && at.elapsed() < std::time::Duration::from_secs(1)
+        {
+            return up.clone();
+        }
         let checks = (0..self.engines.len()).map(|i| async move {
             let connected = tokio::time::timeout(std::time::Duration::from_secs(2), self.docker_at(i)).await;
             match connected {
@@ -131,7 +141,9 @@ impl TaskRuntime {
                 _ => false,
             }
         });
-        futures_util::future::join_all(checks).await
+        let up = futures_util::future::join_all(checks).await;
+        *known = Some((std::time::Instant::now(), up.clone()));
+        up
     }
 
     /// The address of engine `engine`, for messages.
