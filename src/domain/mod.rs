@@ -21,6 +21,12 @@ pub fn rfc3339(epoch: f64) -> String {
     DateTime::from_secs_f64(epoch).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap_or_default()
 }
 
+/// The array at `key` of a JSON object, empty when absent or not an array.
+#[must_use]
+pub fn list_of<'a>(m: &'a serde_json::Map<String, serde_json::Value>, key: &str) -> &'a [serde_json::Value] {
+    m.get(key).and_then(serde_json::Value::as_array).map_or(&[], Vec::as_slice)
+}
+
 /// True for a valid ECS resource name: 1 to 255 letters, numbers, hyphens and underscores
 /// (clusters, task definition families, container names, capacity providers).
 #[must_use]

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::is_valid_name;
+use super::{is_valid_name, list_of};
 
 /// Why a task definition was refused, with the ECS error code it maps to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,10 +117,6 @@ fn parse_units(s: &str, suffixes: &[&str], scale: f64) -> Option<u32> {
 
 fn str_of<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     m.get(key).and_then(Value::as_str)
-}
-
-fn list_of<'a>(m: &'a Map<String, Value>, key: &str) -> &'a [Value] {
-    m.get(key).and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }
 
 /// Validates a RegisterTaskDefinition request (already checked against the model) and returns

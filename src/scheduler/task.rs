@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 
 use super::TaskRuntime;
 use crate::domain::arn::task_definition_parts;
-use crate::domain::now;
+use crate::domain::{list_of, now};
 use crate::driver::{
     ContainerSpec, Device, Docker, Health, HealthSpec, Mount, MountKind, NetworkAttachment, PortBinding, PortSpec,
     Protocol, Ulimit, VolumeSpec,
@@ -416,7 +416,7 @@ async fn dependencies_met(
 ) -> Result<(), Failure> {
     let name = containers[index].get("name").and_then(Value::as_str).unwrap_or_default();
     let stopped = || Failure { code: "UserInitiated", reason: "Task stopped by user".to_owned() };
-    for dep in containers[index].get("dependsOn").and_then(Value::as_array).into_iter().flatten() {
+    for dep in list_of(&containers[index], "dependsOn") {
         let dep_name = str_of(dep, "containerName").unwrap_or_default();
         let condition = str_of(dep, "condition").unwrap_or("START");
         let Some(position) = containers.iter().position(|c| c.get("name").and_then(Value::as_str) == Some(dep_name))
@@ -466,19 +466,11 @@ fn start_order(containers: &[Map<String, Value>]) -> Vec<usize> {
     let deps: Vec<Vec<usize>> = containers
         .iter()
         .map(|c| {
-            let depends_on = c
-                .get("dependsOn")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|d| d.get("containerName").and_then(Value::as_str));
+            let depends_on =
+                list_of(c, "dependsOn").iter().filter_map(|d| d.get("containerName").and_then(Value::as_str));
             // A container that mounts another's volumes needs that container created first.
-            let volumes_from = c
-                .get("volumesFrom")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v.get("sourceContainer").and_then(Value::as_str));
+            let volumes_from =
+                list_of(c, "volumesFrom").iter().filter_map(|v| v.get("sourceContainer").and_then(Value::as_str));
             depends_on.chain(volumes_from).filter_map(|n| names.iter().position(|x| *x == n)).collect()
         })
         .collect();
@@ -502,10 +494,8 @@ fn start_order(containers: &[Map<String, Value>]) -> Vec<usize> {
 /// `dynamic` (awsvpc publishes every containerPort that way), else the mapping's hostPort, or a
 /// free one (ECS's dynamic host port) when it is 0 or absent.
 fn port_specs(c: &Map<String, Value>, dynamic: bool) -> Vec<PortSpec> {
-    c.get("portMappings")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    list_of(c, "portMappings")
+        .iter()
         .filter_map(|m| {
             let container_port = m.get("containerPort").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok())?;
             let protocol = if str_of(m, "protocol") == Some("udp") { Protocol::Udp } else { Protocol::Tcp };
@@ -577,11 +567,8 @@ fn container_spec(
     }
     let linux = c.get("linuxParameters").cloned().unwrap_or_default();
     let init = linux.get("initProcessEnabled").and_then(Value::as_bool).unwrap_or(true);
-    let mounts = c
-        .get("mountPoints")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let mounts = list_of(c, "mountPoints")
+        .iter()
         .filter_map(|m| {
             let (kind, source) = volumes.get(str_of(m, "sourceVolume")?)?;
             Some(Mount {
@@ -592,11 +579,8 @@ fn container_spec(
             })
         })
         .collect();
-    let volumes_from = c
-        .get("volumesFrom")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let volumes_from = list_of(c, "volumesFrom")
+        .iter()
         .filter_map(|v| {
             let source = format!("berth-{}-{}", key.id, str_of(v, "sourceContainer")?);
             Some(if v.get("readOnly").and_then(Value::as_bool).unwrap_or(false) {
@@ -606,11 +590,8 @@ fn container_spec(
             })
         })
         .collect();
-    let ulimits = c
-        .get("ulimits")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let ulimits = list_of(c, "ulimits")
+        .iter()
         .filter_map(|u| {
             Some(Ulimit {
                 name: str_of(u, "name")?.to_owned(),
@@ -726,7 +707,7 @@ fn netns_settings(containers: &[Map<String, Value>]) -> ContainerSpec {
         if out.hostname.is_none() {
             out.hostname = c.get("hostname").and_then(Value::as_str).map(str::to_owned);
         }
-        for h in c.get("extraHosts").and_then(Value::as_array).into_iter().flatten() {
+        for h in list_of(c, "extraHosts") {
             if let (Some(host), Some(ip)) = (str_of(h, "hostname"), str_of(h, "ipAddress")) {
                 out.extra_hosts.push(format!("{host}:{ip}"));
             }
@@ -756,7 +737,7 @@ async fn prepare_volumes(
 ) -> Result<Volumes, Failure> {
     let mut out = Volumes::new();
     let cannot = |name: &str, e: crate::driver::Error| failed(format!("CannotCreateVolumeError: volume {name}: {e}"));
-    for v in definition.get("volumes").and_then(Value::as_array).into_iter().flatten() {
+    for v in list_of(definition, "volumes") {
         let Some(name) = str_of(v, "name") else { continue };
         if let Some(path) = v.get("host").and_then(|h| str_of(h, "sourcePath")) {
             out.insert(name.to_owned(), (MountKind::Bind, path.to_owned()));
