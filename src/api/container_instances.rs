@@ -392,7 +392,11 @@ pub(super) async fn list_container_instances(ctx: &Ctx<'_>, input: ListContainer
         None => None,
     };
     ensure_instances(ctx, &cluster).await?;
-    let usage = usage(ctx, &cluster).await?;
+    // A filter may ask about tasks, attributes and engines: read them only for one.
+    let filter = match filter {
+        Some(expr) => Some((expr, usage(ctx, &cluster).await?)),
+        None => None,
+    };
     let status = input.status.as_deref().map(|s| if s == "DEREGISTERING" { "INACTIVE" } else { s });
     let mut after =
         paging::decode(LIST, input.next_token.as_deref())?.and_then(|k| k.into_iter().next()).unwrap_or_default();
@@ -404,7 +408,9 @@ pub(super) async fn list_container_instances(ctx: &Ctx<'_>, input: ListContainer
         if let Some(last) = batch.last() {
             after.clone_from(&last.id);
         }
-        rows.extend(batch.into_iter().filter(|r| filter.as_ref().is_none_or(|f| f.matches(&candidate(r, &usage)))));
+        rows.extend(
+            batch.into_iter().filter(|r| filter.as_ref().is_none_or(|(f, usage)| f.matches(&candidate(r, usage)))),
+        );
         if exhausted || rows.len() > usize::try_from(size).unwrap_or(usize::MAX) {
             break;
         }

@@ -99,14 +99,6 @@ impl TaskRuntime {
         &self.network
     }
 
-    /// The first engine (Fargate-like tasks run there), connecting on first use.
-    ///
-    /// # Errors
-    /// When the engine does not answer.
-    pub async fn docker(&self) -> crate::driver::Result<Docker> {
-        self.docker_at(0).await
-    }
-
     /// Engine `engine`, connecting on first use (and again after a failed attempt); an index
     /// past the last engine (a data dir used with fewer `--docker-host`s) means the first.
     ///
