@@ -15,7 +15,7 @@ use serde_json::Value;
 use aws_sdk_ecs::types::Task;
 
 use crate::common::{BUSYBOX, Berth};
-use crate::tasks::{container, describe, gone, register, run, wait_for};
+use crate::tasks::{container, describe, gone, register, run, stop, wait_for};
 
 /// Runs the docker CLI.
 fn docker_cli(args: &[&str]) -> std::process::Output {
@@ -95,9 +95,7 @@ async fn volumes_are_shared_between_a_tasks_containers_and_removed_with_it() {
     assert_eq!(task_volumes.len(), 1, "{task_volumes:?}");
     assert!(task_volumes[0].ends_with("-scratch"), "{task_volumes:?}");
 
-    ecs.stop_task().task(&arn).send().await.unwrap();
-    wait_for(&ecs, &arn, "STOPPED").await;
-    gone(&arn).await;
+    stop(&ecs, &arn).await;
     assert!(volumes("berth.task-arn", &arn).is_empty(), "task-scoped volumes are removed with the task");
 }
 
@@ -153,9 +151,7 @@ async fn linux_settings_and_task_limits_reach_docker() {
     assert_eq!(inspected["Config"]["Labels"]["berth.container-name"], "checker");
     // The checks passed: the container is still running.
     assert_eq!(describe(&ecs, &arn).await.last_status(), Some("RUNNING"));
-    ecs.stop_task().task(&arn).send().await.unwrap();
-    wait_for(&ecs, &arn, "STOPPED").await;
-    gone(&arn).await;
+    stop(&ecs, &arn).await;
 }
 
 #[tokio::test]
@@ -200,9 +196,7 @@ async fn tasks_reach_each_other_on_berths_network_which_goes_with_berth() {
     let network = berth.network().await;
     let holder_networks = inspect("network", &network);
     assert_eq!(holder_networks["Labels"]["berth.managed"], "true");
-    ecs.stop_task().task(&a).send().await.unwrap();
-    wait_for(&ecs, &a, "STOPPED").await;
-    gone(&a).await;
+    stop(&ecs, &a).await;
     assert!(berth.terminate().await.success());
     assert!(
         !docker_cli(&["network", "inspect", &network]).status.success(),

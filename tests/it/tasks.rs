@@ -68,6 +68,14 @@ pub(crate) async fn wait_for(ecs: &Client, arn: &str, status: &str) -> Task {
     panic!("task {arn} did not reach {status}: {:?}", describe(ecs, arn).await);
 }
 
+/// StopTask, then waits (bounded) until the task is STOPPED and its containers are gone.
+pub(crate) async fn stop(ecs: &Client, arn: &str) -> Task {
+    ecs.stop_task().task(arn).send().await.unwrap();
+    let task = wait_for(ecs, arn, "STOPPED").await;
+    gone(arn).await;
+    task
+}
+
 /// No container of the task is left on the engine.
 pub(crate) async fn gone(arn: &str) {
     let docker = docker().await;
@@ -197,11 +205,9 @@ async fn stop_timeout_kills_a_container_ignoring_sigterm() {
     register(&ecs, "stubborn", vec![stubborn]).await;
     let arn = run(&ecs, "stubborn", None).await;
     wait_for(&ecs, &arn, "RUNNING").await;
-    ecs.stop_task().task(&arn).send().await.unwrap();
-    let task = wait_for(&ecs, &arn, "STOPPED").await;
+    let task = stop(&ecs, &arn).await;
     // SIGKILL after the timeout: 128 + 9.
     assert_eq!(task.containers()[0].exit_code(), Some(137));
-    gone(&arn).await;
 }
 
 #[tokio::test]
@@ -295,10 +301,8 @@ async fn kill_9_while_running_keeps_the_task() {
     let labels = std::collections::BTreeMap::from([("berth.task-arn".to_owned(), arn.clone())]);
     // The task's container and its holder: no duplicates.
     assert_eq!(docker.list(&labels).await.unwrap().len(), 2);
-    ecs.stop_task().task(&arn).send().await.unwrap();
-    let task = wait_for(&ecs, &arn, "STOPPED").await;
+    let task = stop(&ecs, &arn).await;
     assert_eq!(task.stop_code().map(|c| c.as_str()), Some("UserInitiated"));
-    gone(&arn).await;
 }
 
 fn health_check(command: &str) -> aws_sdk_ecs::types::HealthCheck {
@@ -363,9 +367,7 @@ async fn healthy_dependencies_start_first() {
     }
     let task = healthy.expect("the task became HEALTHY");
     assert_eq!(task.containers()[0].health_status().map(|h| h.as_str()), Some("HEALTHY"));
-    ecs.stop_task().task(&arn).send().await.unwrap();
-    wait_for(&ecs, &arn, "STOPPED").await;
-    gone(&arn).await;
+    stop(&ecs, &arn).await;
 }
 
 #[tokio::test]
@@ -405,9 +407,7 @@ async fn success_and_complete_dependencies() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(init_exit, Some(3));
-    ecs.stop_task().task(&arn).send().await.unwrap();
-    wait_for(&ecs, &arn, "STOPPED").await;
-    gone(&arn).await;
+    stop(&ecs, &arn).await;
 }
 
 #[tokio::test]
@@ -461,9 +461,7 @@ async fn run_task_is_idempotent_with_a_client_token() {
     ecs.tag_resource().resource_arn(&arn).tags(tag).send().await.unwrap();
     let tags = ecs.list_tags_for_resource().resource_arn(&arn).send().await.unwrap();
     assert_eq!(tags.tags()[0].key(), Some("run"));
-    ecs.stop_task().task(&arn).send().await.unwrap();
-    wait_for(&ecs, &arn, "STOPPED").await;
-    gone(&arn).await;
+    stop(&ecs, &arn).await;
 }
 
 #[tokio::test]
