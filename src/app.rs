@@ -75,7 +75,7 @@ impl App {
         let tasks = TaskRuntime::new(store.clone(), &config.docker_hosts, &instance);
         tasks.resume().await;
         let retention = Duration::from_secs(config.stopped_task_retention);
-        let workers = vec![tokio::spawn(tasks.clone().expire_stopped(retention))];
+        let mut workers = vec![tokio::spawn(tasks.clone().expire_stopped(retention))];
         let api = Arc::new(Api::new(
             store,
             tasks,
@@ -83,6 +83,8 @@ impl App {
             config.region.clone(),
             config.instances.clone(),
         ));
+        let scale_in_after = Duration::from_secs(config.scale_in_after);
+        workers.push(tokio::spawn(crate::api::control::run(api.clone(), scale_in_after)));
         Ok(Self { api, listener, workers })
     }
 

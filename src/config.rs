@@ -29,13 +29,20 @@ pub struct Config {
     pub account_id: String,
 
     /// Container instances berth gives each cluster on first use (listing or describing its
-    /// instances): COUNT or COUNT:INSTANCE_TYPE, spread over the region's zones; 0 for none.
+    /// instances) unless it uses Auto Scaling group capacity providers, and each such provider
+    /// without managed scaling: COUNT or COUNT:INSTANCE_TYPE per engine, spread over the
+    /// region's zones; 0 for none.
     #[arg(long, env = "BERTH_INSTANCES", default_value = "2:t3.medium", value_parser = parse_instances, value_name = "COUNT[:TYPE]")]
     pub instances: InstanceSpec,
 
     /// Seconds a stopped task stays describable before berth forgets it (AWS: at least an hour).
     #[arg(long, env = "BERTH_STOPPED_TASK_RETENTION", default_value_t = 3600, value_name = "SECONDS")]
     pub stopped_task_retention: u64,
+
+    /// Seconds an instance of a managed-scaling capacity provider stays empty before cluster
+    /// auto scaling terminates it (AWS takes about 15 minutes).
+    #[arg(long, env = "BERTH_SCALE_IN_AFTER", default_value_t = 300, value_name = "SECONDS")]
+    pub scale_in_after: u64,
 }
 
 /// How many container instances of which type each cluster gets.

@@ -32,6 +32,70 @@ pub async fn usable(ctx: &Ctx<'_>, reference: &str) -> Result<Option<String>> {
     Ok(find(ctx, reference).await?.filter(|r| r.status == "ACTIVE").map(|r| r.name))
 }
 
+/// Managed scaling's settings.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Scaling {
+    /// The percentage of the group's instances that should run tasks (1-100).
+    pub target_capacity: i64,
+    /// At least this many instances are added at once.
+    pub min_step: i64,
+    /// At most this many instances are added or removed at once.
+    pub max_step: i64,
+}
+
+/// An Auto Scaling group provider as berth runs it: a group of virtual instances.
+#[derive(Debug, Clone)]
+pub(super) struct Group {
+    /// Managed scaling, when ENABLED: the group grows for tasks waiting in PROVISIONING and
+    /// shrinks when instances stay empty. Without it, the group is `--instances` instances.
+    pub scaling: Option<Scaling>,
+    /// The instances' type: the provider's `berth:instance-type` tag, else `--instances`'.
+    pub instance_type: String,
+}
+
+/// The tag a provider can carry to choose its instances' type (berth's own; an Auto Scaling
+/// group's launch template is not something berth can read).
+pub const INSTANCE_TYPE_TAG: &str = "berth:instance-type";
+
+/// The group an ACTIVE Auto Scaling group provider stands for; None for FARGATE, FARGATE_SPOT
+/// or a provider that does not exist.
+///
+/// # Errors
+/// `ServerException` if the store fails.
+pub(super) async fn group(ctx: &Ctx<'_>, name: &str) -> Result<Option<Group>> {
+    if BUILT_IN.contains(&name) {
+        return Ok(None);
+    }
+    let Some(row) = ctx.store.get_named(Named::CapacityProvider, ctx.region(), name).await? else { return Ok(None) };
+    if row.status != "ACTIVE" {
+        return Ok(None);
+    }
+    let scaling = row.doc.get("autoScalingGroupProvider").and_then(|a| a.get("managedScaling"));
+    let setting = |key: &str, default: i64| scaling.and_then(|m| m.get(key)).and_then(Value::as_i64).unwrap_or(default);
+    let enabled = scaling.and_then(|m| m.get("status")).and_then(Value::as_str) == Some("ENABLED");
+    let tags = ctx.store.get_tags(&row.arn).await?;
+    let instance_type = tags
+        .into_iter()
+        .find(|(k, v)| k == INSTANCE_TYPE_TAG && crate::domain::instance::resources(v).is_some())
+        .map_or_else(|| ctx.fleet.instance_type.clone(), |(_, v)| v);
+    Ok(Some(Group {
+        scaling: enabled.then(|| Scaling {
+            target_capacity: setting("targetCapacity", 100).clamp(1, 100),
+            min_step: setting("minimumScalingStepSize", 1).max(1),
+            max_step: setting("maximumScalingStepSize", 10_000).max(1),
+        }),
+        instance_type,
+    }))
+}
+
+/// Whether provider `name` has managed scaling ENABLED.
+///
+/// # Errors
+/// `ServerException` if the store fails.
+pub(super) async fn managed_scaling(ctx: &Ctx<'_>, name: &str) -> Result<bool> {
+    Ok(group(ctx, name).await?.is_some_and(|g| g.scaling.is_some()))
+}
+
 /// The stored provider a name or ARN refers to, in any status.
 async fn find(ctx: &Ctx<'_>, reference: &str) -> Result<Option<NamedRow>> {
     ctx.find_named(Named::CapacityProvider, reference).await

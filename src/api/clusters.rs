@@ -13,8 +13,7 @@ use crate::store::{Doc, Named, NamedRow};
 /// The cluster every operation uses when none is named.
 pub const DEFAULT_CLUSTER: &str = "default";
 
-/// The counts a cluster reports, from its tasks and container instances. Services arrive with a
-/// later issue; until then there are none to count.
+/// The counts a cluster reports, from its tasks, container instances and services.
 #[derive(Debug, Default, Clone, Copy)]
 struct Counts {
     registered_container_instances: u64,
@@ -26,7 +25,8 @@ struct Counts {
 async fn counts(ctx: &Ctx<'_>, cluster: &NamedRow) -> Result<Counts> {
     let (running_tasks, pending_tasks) = ctx.store.count_tasks(ctx.region(), &cluster.name).await?;
     let (registered_container_instances, _) = ctx.store.count_instances(ctx.region(), &cluster.name).await?;
-    Ok(Counts { running_tasks, pending_tasks, registered_container_instances, ..Counts::default() })
+    let active_services = ctx.store.count_services(ctx.region(), &cluster.name).await?;
+    Ok(Counts { running_tasks, pending_tasks, registered_container_instances, active_services })
 }
 
 /// Which optional parts of a cluster to return (DescribeClusters' `include`).
@@ -107,7 +107,7 @@ async fn cluster_json(ctx: &Ctx<'_>, row: &NamedRow, include: Include) -> Result
 
 /// The cluster a request names (a name or an ARN; `default` when absent), if it exists in any
 /// status.
-async fn find(ctx: &Ctx<'_>, reference: Option<&str>) -> Result<Option<NamedRow>> {
+pub(super) async fn find(ctx: &Ctx<'_>, reference: Option<&str>) -> Result<Option<NamedRow>> {
     ctx.find_named(Named::Cluster, reference.unwrap_or(DEFAULT_CLUSTER)).await
 }
 

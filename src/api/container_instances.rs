@@ -10,36 +10,81 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Ctx, clusters, paging};
+use super::{Ctx, capacity_providers, clusters, paging};
 use crate::domain::instance::{self, AGENT_VERSION, RESERVED_PORTS};
 use crate::domain::now;
 use crate::error::Result;
 use crate::placement::{Candidate, query};
 use crate::store::{AttributeFilter, AttributeRow, Doc, InstanceRow, InstanceTask, NamedRow};
 
-/// Gives the cluster berth's instances unless it has (or had) some.
+/// Gives the cluster berth's instances on first use: `--instances` of them on each engine
+/// unless the cluster uses Auto Scaling group providers (or has, or had, instances); and for
+/// each of its providers without managed scaling, a group of `--instances` instances. Callers
+/// hold the placement lock, so two first uses do not both provision.
 ///
 /// # Errors
 /// `ServerException` if the store fails.
 pub(super) async fn ensure_instances(ctx: &Ctx<'_>, cluster: &NamedRow) -> Result<()> {
-    let (registered, _) = ctx.store.count_instances(ctx.region(), &cluster.name).await?;
-    if registered > 0 || ctx.fleet.count == 0 {
+    let providers: Vec<String> = cluster
+        .doc
+        .get("capacityProviders")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|p| !matches!(*p, "FARGATE" | "FARGATE_SPOT"))
+        .map(str::to_owned)
+        .collect();
+    let engines: Vec<usize> = (0..ctx.tasks.engine_count()).collect();
+    if providers.is_empty() {
+        let (registered, _) = ctx.store.count_instances(ctx.region(), &cluster.name).await?;
+        if registered == 0 && ctx.fleet.count > 0 {
+            let per_engine = ctx.fleet.count as usize;
+            let rows = new_instances(ctx, cluster, &engines, per_engine, &ctx.fleet.instance_type, None, 0).await;
+            ctx.store.provision_instances(ctx.region(), &cluster.name, &rows).await?;
+        }
         return Ok(());
     }
-    let Some((cpu, memory)) = instance::resources(&ctx.fleet.instance_type) else { return Ok(()) };
+    for provider in providers {
+        let Some(group) = capacity_providers::group(ctx, &provider).await? else { continue };
+        if group.scaling.is_some() {
+            continue;
+        }
+        let had = ctx.store.provider_instances(ctx.region(), &cluster.name, &provider, true).await?;
+        if had.is_empty() && ctx.fleet.count > 0 {
+            let per_engine = ctx.fleet.count as usize;
+            let rows =
+                new_instances(ctx, cluster, &engines, per_engine, &group.instance_type, Some(&provider), 0).await;
+            ctx.store.add_instances(ctx.region(), &cluster.name, &rows).await?;
+        }
+    }
+    Ok(())
+}
+
+/// New instances of berth's for `cluster` (not stored): `per_engine` of `instance_type` on each
+/// of `engines`, in `provider`'s group if given, zones going round from the `first`th.
+pub(super) async fn new_instances(
+    ctx: &Ctx<'_>,
+    cluster: &NamedRow,
+    engines: &[usize],
+    per_engine: usize,
+    instance_type: &str,
+    provider: Option<&str>,
+    first: usize,
+) -> Vec<InstanceRow> {
+    let Some((cpu, memory)) = instance::resources(instance_type) else { return Vec::new() };
     let zones = instance::zones(ctx.region());
     let ports: Vec<String> = RESERVED_PORTS.iter().map(|p| (*p).to_owned()).collect();
     let registered_at = now();
     let mut rows = Vec::new();
-    // `--instances` of them on each engine; zones go round over all of them.
-    for engine in 0..ctx.tasks.engine_count() {
+    for &engine in engines {
         let version = match ctx.tasks.docker_at(engine).await {
             Ok(docker) => docker.version().await.ok(),
             Err(_) => None,
         };
         let (docker_version, arch) = version.clone().unwrap_or_default();
-        for _ in 0..ctx.fleet.count {
-            let zone = &zones[rows.len() % zones.len()];
+        for _ in 0..per_engine {
+            let zone = &zones[(first + rows.len()) % zones.len()];
             let id = uuid::Uuid::new_v4().simple().to_string();
             let arn = ctx.scope.arn(&format!("container-instance/{}/{id}", cluster.name));
             let ec2 = format!("i-{}", &uuid::Uuid::new_v4().simple().to_string()[..17]);
@@ -51,26 +96,41 @@ pub(super) async fn ensure_instances(ctx: &Ctx<'_>, cluster: &NamedRow) -> Resul
                     instance::ports_resource("PORTS", &ports),
                     instance::ports_resource("PORTS_UDP", &[]),
                 ],
-                attributes: instance::agent_attributes(&ctx.fleet.instance_type, zone, &arch),
+                attributes: instance::agent_attributes(instance_type, zone, &arch),
                 // Registered; whether it is connected follows its engine (see `Usage`).
                 connected: true,
             };
-            let doc = instance_doc(&arn, &ec2, agent, registered_at);
+            let mut doc = instance_doc(&arn, &ec2, agent, registered_at);
+            if let Some(p) = provider {
+                doc.insert("capacityProviderName".into(), json!(p));
+            }
             rows.push(InstanceRow { id, arn, status: "ACTIVE".into(), engine, doc });
         }
     }
-    ctx.store.provision_instances(ctx.region(), &cluster.name, &rows).await?;
-    Ok(())
+    rows
+}
+
+/// The Auto Scaling group provider an instance belongs to, if any.
+pub(super) fn provider_of(row: &InstanceRow) -> Option<&str> {
+    row.doc.get("capacityProviderName").and_then(Value::as_str)
 }
 
 /// What a cluster's instances carry besides their own documents: the unstopped tasks on them
 /// and the custom attributes PutAttributes gave them.
+#[derive(Default)]
 pub(super) struct Usage {
     tasks: Vec<InstanceTask>,
     custom: Vec<AttributeRow>,
     /// Which of berth's Docker engines answer: an instance's agent is connected while its
     /// engine is.
     engines_up: Vec<bool>,
+}
+
+impl Usage {
+    /// Whether an instance (by id) has unstopped tasks.
+    pub(super) fn has_tasks(&self, instance: &str) -> bool {
+        self.tasks.iter().any(|t| t.instance == instance)
+    }
 }
 
 /// Reads a cluster's [`Usage`].

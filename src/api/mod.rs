@@ -9,8 +9,11 @@ mod attributes;
 mod capacity_providers;
 mod clusters;
 mod container_instances;
+pub mod control;
+mod launch;
 mod paging;
 mod placement;
+mod services;
 mod tags;
 mod task_definitions;
 mod tasks;
@@ -125,6 +128,11 @@ operations! {
     DeregisterContainerInstance => container_instances::deregister_container_instance,
     RegisterContainerInstance => container_instances::register_container_instance,
     UpdateContainerAgent => container_instances::update_container_agent,
+    CreateService => services::create_service,
+    UpdateService => services::update_service,
+    DeleteService => services::delete_service,
+    DescribeServices => services::describe_services,
+    ListServices => services::list_services,
     RunTask => tasks::run_task,
     StartTask => tasks::start_task,
     StopTask => tasks::stop_task,
@@ -176,13 +184,17 @@ impl Api {
     /// The operation's ECS error.
     pub async fn call(&self, op: &str, region: Option<String>, input: Value) -> Result<Value> {
         let region = region.as_deref().unwrap_or(&self.default_region);
-        let ctx = Ctx {
+        dispatch(&self.ctx(region), op, input).await
+    }
+
+    /// What a call in `region` runs with.
+    fn ctx<'a>(&'a self, region: &'a str) -> Ctx<'a> {
+        Ctx {
             store: &self.store,
             tasks: &self.tasks,
             scope: Scope { region, account: &self.account },
             fleet: &self.fleet,
-        };
-        dispatch(&ctx, op, input).await
+        }
     }
 
     /// Deletes all state (`POST /_berth/reset`).

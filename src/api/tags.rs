@@ -95,8 +95,16 @@ async fn existing_resource(ctx: &Ctx<'_>, arn: &str) -> Result<()> {
             }
             None => false,
         },
-        // Services and task sets come with a later issue; until then none exist to be tagged.
-        "service" | "task-set" => false,
+        "service" => match parsed.resource_id.split_once('/') {
+            Some((cluster, name)) => ctx
+                .store
+                .get_service(ctx.region(), cluster, name)
+                .await?
+                .is_some_and(|row| row.arn == arn && row.status != "INACTIVE"),
+            None => false,
+        },
+        // Task sets (the EXTERNAL deployment controller) are not built yet: none exist.
+        "task-set" => false,
         other => {
             return Err(ecs_error!(InvalidParameterException, "Resources of type '{other}' cannot be tagged."));
         }

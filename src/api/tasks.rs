@@ -7,12 +7,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::tags::{Tag, check_tags, store_tags, tags_json};
-use super::{Ctx, clusters, container_instances, paging, placement, task_definitions};
+use super::launch::{self, Blueprint, Capacity, LaunchRequest};
+use super::tags::{Tag, check_tags, tags_json};
+use super::{Ctx, clusters, paging, task_definitions};
 use crate::domain::now;
 use crate::error::Result;
-use crate::placement::{Candidate, Demand};
-use crate::store::{ClientToken, Doc, NamedRow, NewTask, Reservation, TaskFilter, TaskKey};
+use crate::store::{ClientToken, NamedRow, TaskFilter, TaskKey};
 
 fn key(ctx: &Ctx<'_>, cluster: &NamedRow, id: &str) -> TaskKey {
     TaskKey { region: ctx.region().to_owned(), cluster: cluster.name.clone(), id: id.to_owned() }
@@ -55,23 +55,6 @@ pub(super) struct RunTaskInput {
     platform_version: Option<String>,
     placement_constraints: Option<Vec<Value>>,
     placement_strategy: Option<Vec<Value>>,
-}
-
-/// The launch type a RunTask asks for: its own, its strategy's, or the cluster's default
-/// strategy's (FARGATE_SPOT runs as FARGATE), else EC2.
-fn launch_type(input: &RunTaskInput, cluster: &NamedRow) -> (String, Option<String>) {
-    if let Some(lt) = &input.launch_type {
-        return (lt.clone(), None);
-    }
-    let strategy = input
-        .capacity_provider_strategy
-        .clone()
-        .or_else(|| cluster.doc.get("defaultCapacityProviderStrategy").and_then(Value::as_array).cloned())
-        .unwrap_or_default();
-    match strategy.first().and_then(|s| s.get("capacityProvider")).and_then(Value::as_str) {
-        Some(p @ ("FARGATE" | "FARGATE_SPOT")) => ("FARGATE".to_owned(), Some(p.to_owned())),
-        _ => ("EC2".to_owned(), None),
-    }
 }
 
 pub(super) async fn run_task(ctx: &Ctx<'_>, input: RunTaskInput) -> Result<Value> {
@@ -120,14 +103,14 @@ async fn launch(ctx: &Ctx<'_>, input: RunTaskInput, chosen: Option<Vec<String>>)
         return Err(ecs_error!(ClientException, "TaskDefinition is inactive."));
     }
     let tags = check_tags(&input.launch.tags)?;
-    let (launch_type, capacity_provider) = launch_type(&input, &cluster);
-    let fargate = launch_type == "FARGATE";
-    if !matches!(launch_type.as_str(), "FARGATE" | "EC2") {
-        return Err(ecs_error!(
-            InvalidParameterException,
-            "berth runs tasks with launchType FARGATE or EC2, not {launch_type}."
-        ));
-    }
+    let options = launch::capacity_options(
+        ctx,
+        &cluster,
+        input.launch_type.as_deref(),
+        input.capacity_provider_strategy.as_deref(),
+    )?;
+    let fargate = options.iter().any(|(c, _)| matches!(c, Capacity::Fargate(_)));
+    let launch_type = if fargate { "FARGATE" } else { "EC2" };
     let compatible =
         td.get("compatibilities").and_then(Value::as_array).is_some_and(|c| c.iter().any(|x| *x == json!(launch_type)));
     if !compatible {
@@ -136,227 +119,38 @@ async fn launch(ctx: &Ctx<'_>, input: RunTaskInput, chosen: Option<Vec<String>>)
             "Task definition does not support launch_type {launch_type}."
         ));
     }
-    // EC2 tasks default to bridge; Fargate ones are always awsvpc.
-    let network_mode = td.get("networkMode").and_then(Value::as_str).unwrap_or("bridge").to_owned();
-    let subnet = input
-        .launch
-        .network_configuration
-        .as_ref()
-        .and_then(|n| n.get("awsvpcConfiguration"))
-        .and_then(|a| a.get("subnets"))
-        .and_then(Value::as_array)
-        .and_then(|s| s.first())
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    if network_mode == "awsvpc" && subnet.is_none() {
-        return Err(ecs_error!(
-            InvalidParameterException,
-            "Network Configuration must be provided when networkMode 'awsvpc' is specified."
-        ));
-    }
     if fargate && (input.placement_constraints.is_some() || input.placement_strategy.is_some()) {
         return Err(ecs_error!(
             InvalidParameterException,
             "Task placement constraints and strategies are not supported for tasks with launch type FARGATE."
         ));
     }
-    let definitions: Vec<Map<String, Value>> = td
-        .get("containerDefinitions")
-        .and_then(Value::as_array)
-        .map(|cs| cs.iter().filter_map(|c| c.as_object().cloned()).collect())
-        .unwrap_or_default();
     // The request minus its token (serialising typed input cannot fail).
     let fingerprint = serde_json::to_string(&input).unwrap_or_default();
-    let overrides = input.launch.overrides.clone().unwrap_or_default();
-    for o in overrides.get("containerOverrides").and_then(Value::as_array).into_iter().flatten() {
-        let name = o.get("name").and_then(Value::as_str).unwrap_or_default();
-        if !definitions.iter().any(|d| d.get("name").and_then(Value::as_str) == Some(name)) {
-            return Err(ecs_error!(
-                InvalidParameterException,
-                "Override for container named {name} is not a container in the TaskDefinition."
-            ));
-        }
-    }
-    let td_arn = td.get("taskDefinitionArn").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let family = td.get("family").and_then(Value::as_str).unwrap_or_default();
-    let group = input.launch.group.clone().unwrap_or_else(|| format!("family:{family}"));
-    let mut task_tags = tags.clone();
-    if input.launch.propagate_tags.as_deref() == Some("TASK_DEFINITION") {
-        for (k, v) in ctx.store.get_tags(&td_arn).await? {
-            if !task_tags.iter().any(|(existing, _)| *existing == k) {
-                task_tags.push((k, v));
-            }
-        }
-    }
-    let new_task = |instance: Option<&Candidate>, reserved: Option<Reservation>| {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let arn = ctx.scope.arn(&format!("task/{}/{id}", cluster.name));
-        let containers: Vec<Value> = definitions
-            .iter()
-            .map(|d| {
-                let name = d.get("name").and_then(Value::as_str).unwrap_or_default();
-                let mut c = json!({
-                    "containerArn": ctx.scope.arn(&format!("container/{}/{id}/{}", cluster.name, uuid::Uuid::new_v4())),
-                    "taskArn": arn,
-                    "name": name,
-                    "image": d.get("image").cloned().unwrap_or(Value::Null),
-                    "lastStatus": "PENDING",
-                    "networkInterfaces": [],
-                    "healthStatus": "UNKNOWN",
-                    "cpu": d.get("cpu").and_then(Value::as_i64).unwrap_or(0).to_string(),
-                });
-                if let Some(m) = d.get("memory").and_then(Value::as_i64) {
-                    c["memory"] = json!(m.to_string());
-                }
-                if let Some(m) = d.get("memoryReservation").and_then(Value::as_i64) {
-                    c["memoryReservation"] = json!(m.to_string());
-                }
-                c
-            })
-            .collect();
-        let mut doc = Doc::new();
-        doc.insert("taskArn".into(), json!(arn));
-        doc.insert("clusterArn".into(), json!(cluster.arn));
-        doc.insert("taskDefinitionArn".into(), json!(td_arn));
-        doc.insert("containers".into(), json!(containers));
-        doc.insert("lastStatus".into(), json!("PROVISIONING"));
-        doc.insert("desiredStatus".into(), json!("RUNNING"));
-        doc.insert("createdAt".into(), json!(now()));
-        doc.insert("launchType".into(), json!(launch_type));
-        if let Some(p) = &capacity_provider {
-            doc.insert("capacityProviderName".into(), json!(p));
-        }
-        let zone = match instance {
-            Some(c) => c.attributes.get("ecs.availability-zone").cloned().flatten().unwrap_or_default(),
-            None => format!("{}a", ctx.region()),
-        };
-        doc.insert("availabilityZone".into(), json!(zone));
-        if let Some(c) = instance {
-            doc.insert("containerInstanceArn".into(), json!(c.arn));
-        } else {
-            doc.insert(
-                "platformVersion".into(),
-                json!(match input.platform_version.as_deref() {
-                    None | Some("LATEST") => "1.4.0",
-                    Some(v) => v,
-                }),
-            );
-            doc.insert("platformFamily".into(), json!("Linux"));
-            // Fargate's default 20 GiB, or what the definition asks for (not enforced: see README).
-            let storage = td.get("ephemeralStorage").and_then(|e| e.get("sizeInGiB")).cloned().unwrap_or(json!(20));
-            doc.insert("ephemeralStorage".into(), json!({"sizeInGiB": storage}));
-            doc.insert("fargateEphemeralStorage".into(), json!({"sizeInGiB": storage}));
-        }
-        doc.insert("cpu".into(), td.get("cpu").cloned().unwrap_or(Value::Null));
-        doc.insert("memory".into(), td.get("memory").cloned().unwrap_or(Value::Null));
-        doc.insert("group".into(), json!(group));
-        if let Some(by) = &input.launch.started_by {
-            doc.insert("startedBy".into(), json!(by));
-        }
-        let mut task_overrides = overrides.clone();
-        task_overrides.entry("containerOverrides").or_insert(json!([]));
-        task_overrides.entry("inferenceAcceleratorOverrides").or_insert(json!([]));
-        doc.insert("overrides".into(), Value::Object(task_overrides));
-        doc.insert("enableExecuteCommand".into(), json!(input.launch.enable_execute_command));
-        doc.insert("healthStatus".into(), json!("UNKNOWN"));
-        doc.insert("version".into(), json!(1));
-        let attachments = match &subnet {
-            Some(subnet) if network_mode == "awsvpc" => json!([{
-                "id": uuid::Uuid::new_v4().to_string(),
-                "type": "ElasticNetworkInterface",
-                "status": "PRECREATED",
-                "details": [{"name": "subnetId", "value": subnet}],
-            }]),
-            _ => json!([]),
-        };
-        doc.insert("attachments".into(), attachments);
-        doc.retain(|_, v| !v.is_null());
-        NewTask { key: key(ctx, &cluster, &id), doc, reserved }
+    let request = LaunchRequest {
+        network_configuration: input.launch.network_configuration,
+        overrides: input.launch.overrides,
+        started_by: input.launch.started_by,
+        group: input.launch.group,
+        propagate_tags: input.launch.propagate_tags,
+        enable_execute_command: input.launch.enable_execute_command,
+        platform_version: input.platform_version,
+        placement_constraints: input.placement_constraints,
+        placement_strategy: input.placement_strategy,
     };
-
+    let blueprint = Blueprint::new(ctx, cluster, td, request, tags).await?;
+    let items: Vec<_> = options.iter().map(|(_, item)| item.clone()).collect();
+    let counts = launch::split(&items, &[], usize::try_from(count).unwrap_or(1));
+    let plan: Vec<(Capacity, usize)> = options.into_iter().map(|(c, _)| c).zip(counts).collect();
     let token = input.client_token.as_deref().map(|token| ClientToken {
         region: ctx.region(),
         operation: "RunTask",
-        scope: &cluster.name,
+        scope: &blueprint.cluster.name,
         token,
         fingerprint: fingerprint.clone(),
     });
-    let (created, failures, claim) = if fargate {
-        let created: Vec<NewTask> = (0..count).map(|_| new_task(None, None)).collect();
-        let claim = ctx.store.insert_tasks(&created, token.as_ref()).await?;
-        (created, Vec::new(), claim)
-    } else {
-        let demand = demand(&td, &definitions, &overrides, &network_mode, &group);
-        let constraints = placement::constraints(&td, input.placement_constraints.as_deref())?;
-        let strategies = placement::strategies(input.placement_strategy.as_deref())?;
-        container_instances::ensure_instances(ctx, &cluster).await?;
-        // One placement at a time, from reading the instances to storing the tasks: two
-        // RunTasks never both take an instance's last free memory.
-        let _placing = ctx.tasks.placement_lock().await;
-        let (registered, _) = ctx.store.count_instances(ctx.region(), &cluster.name).await?;
-        if registered == 0 {
-            return Err(ecs_error!(InvalidParameterException, "No Container Instances were found in your cluster."));
-        }
-        let usage = container_instances::usage(ctx, &cluster).await?;
-        let (candidates, placed, mut unplaced) = match &chosen {
-            None => {
-                let rows = ctx.store.list_instances(ctx.region(), &cluster.name, Some("ACTIVE"), "", u32::MAX).await?;
-                let mut candidates: Vec<Candidate> =
-                    rows.iter().map(|r| container_instances::candidate(r, &usage)).collect();
-                let mut random = || uuid::Uuid::new_v4().as_u64_pair().0;
-                let placed = crate::placement::place(
-                    &mut candidates,
-                    &demand,
-                    &constraints,
-                    &strategies,
-                    usize::try_from(count).unwrap_or(1),
-                    &mut random,
-                );
-                (candidates, placed, Vec::new())
-            }
-            Some(references) => {
-                let mut candidates = Vec::new();
-                let mut placed = crate::placement::Placement::default();
-                let mut failures = Vec::new();
-                for reference in references {
-                    match container_instances::find(ctx, &cluster, reference).await? {
-                        None => failures.push(super::missing(reference, |id| {
-                            ctx.scope.arn(&format!("container-instance/{}/{id}", cluster.name))
-                        })),
-                        Some(row) if row.status == "INACTIVE" => {
-                            failures.push(json!({"arn": row.arn, "reason": "INACTIVE"}));
-                        }
-                        Some(row) => {
-                            let mut c = container_instances::candidate(&row, &usage);
-                            match crate::placement::refusal(&c, &demand, &constraints) {
-                                Some(reason) => failures.push(json!({"arn": row.arn, "reason": reason.as_str()})),
-                                None => {
-                                    c.task_groups.push(demand.group.clone());
-                                    placed.placed.push(candidates.len());
-                                    candidates.push(c);
-                                }
-                            }
-                        }
-                    }
-                }
-                (candidates, placed, failures)
-            }
-        };
-        let reservation = Reservation {
-            cpu: demand.cpu,
-            memory: demand.memory,
-            tcp: demand.tcp_ports.clone(),
-            udp: demand.udp_ports.clone(),
-        };
-        let created: Vec<NewTask> =
-            placed.placed.iter().map(|&i| new_task(candidates.get(i), Some(reservation.clone()))).collect();
-        let mut failures: Vec<Value> =
-            placed.failures.iter().map(|(arn, reason)| json!({"arn": arn, "reason": reason.as_str()})).collect();
-        failures.append(&mut unplaced);
-        let claim = ctx.store.insert_tasks(&created, token.as_ref()).await?;
-        (created, failures, claim)
-    };
-    if let Some(claim) = claim {
+    let launched = launch::launch(ctx, &blueprint, &plan, chosen.as_deref(), token.as_ref()).await?;
+    if let Some(claim) = launched.claim {
         // A retry: answer the tasks the first request started, as they are now.
         if !claim.same_request {
             return Err(ecs_error!(
@@ -375,86 +169,12 @@ async fn launch(ctx: &Ctx<'_>, input: RunTaskInput, chosen: Option<Vec<String>>)
         return Ok(json!({"tasks": tasks, "failures": []}));
     }
     let mut tasks = Vec::new();
-    for NewTask { key: task_key, mut doc, .. } in created {
+    for mut doc in launched.tasks {
         let arn = doc.get("taskArn").and_then(Value::as_str).unwrap_or_default().to_owned();
-        store_tags(ctx, &arn, &task_tags).await?;
-        ctx.tasks.spawn(task_key, arn.clone());
         doc.insert("tags".into(), tags_json(ctx, &arn).await?);
         tasks.push(Value::Object(doc));
     }
-    Ok(json!({"tasks": tasks, "failures": failures}))
-}
-
-/// What a task needs from a container instance: the task's cpu and memory when it sets them,
-/// else its containers' (memory, else memoryReservation, as ECS reserves), with overrides; and
-/// the static host ports of bridge and host mode.
-fn demand(
-    td: &Doc,
-    definitions: &[Map<String, Value>],
-    overrides: &Map<String, Value>,
-    network_mode: &str,
-    group: &str,
-) -> Demand {
-    let container_override = |name: &str, field: &str| {
-        overrides
-            .get("containerOverrides")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|o| o.get("name").and_then(Value::as_str) == Some(name))
-            .and_then(|o| o.get(field))
-            .and_then(Value::as_i64)
-    };
-    let task_level = |field: &str| {
-        overrides.get(field).or_else(|| td.get(field)).and_then(Value::as_str).and_then(|v| v.parse::<i64>().ok())
-    };
-    let per_container = |field: &str, fallback: Option<&str>| -> i64 {
-        definitions
-            .iter()
-            .map(|d| {
-                let name = d.get("name").and_then(Value::as_str).unwrap_or_default();
-                container_override(name, field)
-                    .or_else(|| d.get(field).and_then(Value::as_i64))
-                    .or_else(|| {
-                        fallback.and_then(|f| container_override(name, f).or_else(|| d.get(f).and_then(Value::as_i64)))
-                    })
-                    .unwrap_or(0)
-            })
-            .sum()
-    };
-    let mut out = Demand {
-        cpu: task_level("cpu").unwrap_or_else(|| per_container("cpu", None)),
-        memory: task_level("memory").unwrap_or_else(|| per_container("memory", Some("memoryReservation"))),
-        group: group.to_owned(),
-        ..Demand::default()
-    };
-    if matches!(network_mode, "bridge" | "host") {
-        for m in definitions
-            .iter()
-            .flat_map(|d| d.get("portMappings").and_then(Value::as_array).cloned().unwrap_or_default())
-        {
-            let host =
-                m.get("hostPort").and_then(Value::as_u64).filter(|p| *p > 0).or_else(|| {
-                    (network_mode == "host").then(|| m.get("containerPort").and_then(Value::as_u64)).flatten()
-                });
-            let Some(port) = host.and_then(|p| u16::try_from(p).ok()) else { continue };
-            if m.get("protocol").and_then(Value::as_str) == Some("udp") {
-                out.udp_ports.push(port);
-            } else {
-                out.tcp_ports.push(port);
-            }
-        }
-    }
-    out.attributes = td
-        .get("requiresAttributes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|a| {
-            Some((a.get("name")?.as_str()?.to_owned(), a.get("value").and_then(Value::as_str).map(str::to_owned)))
-        })
-        .collect();
-    out
+    Ok(json!({"tasks": tasks, "failures": launched.failures}))
 }
 
 #[derive(Deserialize)]
@@ -485,7 +205,9 @@ pub(super) async fn stop_task(ctx: &Ctx<'_>, input: StopTaskInput) -> Result<Val
         .ok_or_else(not_found)?;
     let arn = updated.get("taskArn").and_then(Value::as_str).unwrap_or_default().to_owned();
     ctx.tasks.signal_stop(&arn);
-    Ok(json!({"task": updated}))
+    // A task still waiting for capacity has nothing to stop: it is STOPPED now.
+    let waiting = ctx.store.settle_awaiting_task(&key(ctx, &cluster, id), None, launch::stopped_waiting).await?;
+    Ok(json!({"task": waiting.unwrap_or(updated)}))
 }
 
 #[derive(Deserialize)]
@@ -547,10 +269,8 @@ pub(super) async fn list_tasks(ctx: &Ctx<'_>, input: ListTasksInput) -> Result<V
     const LIST: &str = "ListTasks";
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
     let size = paging::page_size(input.max_results, 100, 100)?;
-    // No services exist yet: nothing runs for one.
-    if input.service_name.is_some() {
-        return Ok(json!({"taskArns": []}));
-    }
+    // A service by name or ARN (`service/CLUSTER/NAME`).
+    let service = input.service_name.as_deref().map(|s| s.rsplit('/').next().unwrap_or(s));
     let instance = match input.container_instance.as_deref() {
         Some(reference) => match super::cluster_scoped_id(&cluster, reference, "container-instance") {
             Some(id) => Some(id.to_owned()),
@@ -564,6 +284,7 @@ pub(super) async fn list_tasks(ctx: &Ctx<'_>, input: ListTasksInput) -> Result<V
         launch_type: input.launch_type.as_deref(),
         desired_status: input.desired_status.as_deref().unwrap_or("RUNNING"),
         container_instance: instance.as_deref(),
+        service,
     };
     let after =
         paging::decode(LIST, input.next_token.as_deref())?.and_then(|k| k.into_iter().next()).unwrap_or_default();

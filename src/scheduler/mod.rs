@@ -13,6 +13,9 @@ use tracing::Instrument;
 use crate::driver::Docker;
 use crate::store::{Store, TaskKey};
 
+/// Why a task whose essential container turned UNHEALTHY stopped, as ECS says it.
+pub const UNHEALTHY_REASON: &str = "Task failed container health checks";
+
 /// One Docker engine berth runs tasks on.
 #[derive(Debug)]
 struct Engine {
@@ -35,6 +38,9 @@ pub struct TaskRuntime {
     network: String,
     /// Stop signals of the tasks being driven, by task ARN.
     stops: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Told of every task state change, and of anything else the controllers (capacity
+    /// scaling, services) should look at again.
+    changes: Notify,
     /// Held from reading container instances to storing the tasks placed on them.
     placement: tokio::sync::Mutex<()>,
     /// The engines' last known liveness and when it was checked (see [`Self::engines_up`]).
@@ -61,6 +67,7 @@ impl TaskRuntime {
             engines,
             network: format!("berth-{instance}"),
             stops: Mutex::new(HashMap::new()),
+            changes: Notify::new(),
             placement: tokio::sync::Mutex::new(()),
             liveness: tokio::sync::Mutex::new(None),
         })
@@ -160,6 +167,16 @@ impl TaskRuntime {
             }
             .instrument(span),
         );
+    }
+
+    /// Tells the controllers something changed (a task's state, a service, an instance).
+    pub fn nudge(&self) {
+        self.changes.notify_one();
+    }
+
+    /// Waits for the next [`TaskRuntime::nudge`] (one that came while nobody waited counts).
+    pub async fn changed(&self) {
+        self.changes.notified().await;
     }
 
     /// Wakes the driver of a task whose desired status became STOPPED.

@@ -82,7 +82,10 @@ pub async fn drive(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Arc<Notify>, res
 /// that vanished (reset).
 async fn update(rt: &TaskRuntime, key: &TaskKey, edit: impl FnOnce(&mut Doc)) -> Option<Doc> {
     match rt.store().update_task(key, edit).await {
-        Ok(doc) => doc,
+        Ok(doc) => {
+            rt.nudge();
+            doc
+        }
         Err(e) => {
             tracing::error!(task = %key.id, error = %e, "cannot record task state");
             None
@@ -848,7 +851,7 @@ async fn watch(rt: &TaskRuntime, key: &TaskKey, stop: &Arc<Notify>, docker: &Doc
                 };
                 record_health(rt, key, running, r.index, state).await;
                 if state == Health::Unhealthy && r.essential {
-                    update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", "Task failed container health checks")).await;
+                    update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", super::UNHEALTHY_REASON)).await;
                     return;
                 }
                 health.push(health_change(docker.clone(), r.index, r.id.clone(), Some(state)));

@@ -80,6 +80,59 @@ impl Store {
         Ok(true)
     }
 
+    /// Stores more of berth's own container instances (a capacity provider's group).
+    ///
+    /// # Errors
+    /// On a database failure; then none was stored.
+    pub async fn add_instances(&self, region: &str, cluster: &str, rows: &[InstanceRow]) -> Result<()> {
+        let mut tx = self.write.begin().await?;
+        for r in rows {
+            insert(&mut *tx, region, cluster, r, true).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The instances of a capacity provider's group in a cluster: ACTIVE and DRAINING ones, or
+    /// (`any_status`) all it ever had.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn provider_instances(
+        &self,
+        region: &str,
+        cluster: &str,
+        provider: &str,
+        any_status: bool,
+    ) -> Result<Vec<InstanceRow>> {
+        let rows = sqlx::query(
+            "SELECT id, arn, status, engine, doc FROM container_instances WHERE region = ? AND cluster = ? \
+             AND json_extract(doc, '$.capacityProviderName') = ? AND (? OR status != 'INACTIVE') ORDER BY id",
+        )
+        .bind(region)
+        .bind(cluster)
+        .bind(provider)
+        .bind(any_status)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(row).collect()
+    }
+
+    /// Every ACTIVE instance of a capacity provider's group, in any region and cluster, with its
+    /// region and cluster.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn scaled_instances(&self) -> Result<Vec<(String, String, InstanceRow)>> {
+        let rows = sqlx::query(
+            "SELECT region, cluster, id, arn, status, engine, doc FROM container_instances \
+             WHERE status = 'ACTIVE' AND json_extract(doc, '$.capacityProviderName') IS NOT NULL",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("region")?, r.try_get("cluster")?, row(r)?))).collect()
+    }
+
     /// Stores a container instance a client registered (RegisterContainerInstance), or replaces
     /// the one with its id (a re-registration).
     ///

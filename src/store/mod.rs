@@ -14,6 +14,7 @@ mod attributes;
 mod client_tokens;
 mod container_instances;
 mod named;
+mod services;
 mod tags;
 mod task_definitions;
 mod tasks;
@@ -30,8 +31,9 @@ pub use attributes::{AttributeFilter, AttributeRow};
 pub use client_tokens::{Claim, ClientToken};
 pub use container_instances::InstanceRow;
 pub use named::{Named, NamedRow};
+pub use services::ServiceRow;
 pub use task_definitions::{FamilyStatus, TaskDefinitionKey};
-pub use tasks::{InstanceTask, NewTask, Reservation, TaskFilter, TaskKey};
+pub use tasks::{AwaitingTask, InstanceTask, NewTask, Reservation, TaskFilter, TaskKey};
 
 /// A JSON object as stored in a `doc` column.
 pub type Doc = Map<String, Value>;

@@ -27,6 +27,21 @@ pub struct NewTask {
     pub doc: Doc,
     /// What it reserves on its container instance (EC2 tasks).
     pub reserved: Option<Reservation>,
+    /// For a task waiting for capacity (no instance yet): what placing it needs, as JSON.
+    pub awaiting: Option<String>,
+    /// The service it belongs to, if any.
+    pub service: Option<String>,
+}
+
+/// A task waiting for capacity.
+#[derive(Debug, Clone)]
+pub struct AwaitingTask {
+    /// Its keys.
+    pub key: TaskKey,
+    /// The task.
+    pub doc: Doc,
+    /// What placing it needs (see [`NewTask::awaiting`]).
+    pub awaiting: String,
 }
 
 /// What a task reserves on its container instance until it stops.
@@ -70,6 +85,8 @@ pub struct TaskFilter<'a> {
     pub desired_status: &'a str,
     /// Only tasks on this container instance (its id).
     pub container_instance: Option<&'a str>,
+    /// Only tasks of this service (its name).
+    pub service: Option<&'a str>,
 }
 
 fn text(doc: &Doc, key: &str) -> String {
@@ -91,7 +108,7 @@ impl Store {
             let arns: Vec<String> = tasks.iter().map(|t| text(&t.doc, "taskArn")).collect();
             token.insert(&mut tx, &arns).await?;
         }
-        for NewTask { key, doc, reserved } in tasks {
+        for NewTask { key, doc, reserved, awaiting, service } in tasks {
             let instance = doc
                 .get("containerInstanceArn")
                 .and_then(Value::as_str)
@@ -99,7 +116,8 @@ impl Store {
                 .map(str::to_owned);
             sqlx::query(
                 "INSERT INTO tasks (region, cluster, id, arn, family, started_by, launch_type, desired_status, last_status, doc, \
-                 container_instance, task_group, reserved) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 container_instance, task_group, reserved, awaiting, service) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&key.region)
             .bind(&key.cluster)
@@ -114,6 +132,8 @@ impl Store {
             .bind(instance)
             .bind(doc.get("group").and_then(Value::as_str))
             .bind(reserved.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default()))
+            .bind(awaiting)
+            .bind(service)
             .execute(&mut *tx)
             .await?;
         }
@@ -231,10 +251,14 @@ impl Store {
         if filter.container_instance.is_some() {
             sql.push_str(" AND container_instance = ?");
         }
+        if filter.service.is_some() {
+            sql.push_str(" AND service = ?");
+        }
         sql.push_str(" ORDER BY id LIMIT ?");
         let mut query = sqlx::query(&sql).bind(region).bind(cluster).bind(filter.desired_status).bind(after);
-        for value in
-            [filter.family, filter.started_by, filter.launch_type, filter.container_instance].into_iter().flatten()
+        for value in [filter.family, filter.started_by, filter.launch_type, filter.container_instance, filter.service]
+            .into_iter()
+            .flatten()
         {
             query = query.bind(value);
         }
@@ -288,18 +312,117 @@ impl Store {
             .collect()
     }
 
-    /// Every task not yet STOPPED, in any region (for resuming after a restart).
+    /// Every task not yet STOPPED that has a place to run, in any region (for resuming after a
+    /// restart; tasks waiting for capacity are the scaler's).
     ///
     /// # Errors
     /// On a database failure.
     pub async fn unfinished_tasks(&self) -> Result<Vec<(TaskKey, Doc)>> {
-        let rows = sqlx::query("SELECT region, cluster, id, doc FROM tasks WHERE last_status != 'STOPPED'")
-            .fetch_all(&self.read)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT region, cluster, id, doc FROM tasks WHERE last_status != 'STOPPED' AND awaiting IS NULL",
+        )
+        .fetch_all(&self.read)
+        .await?;
         rows.iter()
             .map(|r| {
                 let key =
                     TaskKey { region: r.try_get("region")?, cluster: r.try_get("cluster")?, id: r.try_get("id")? };
+                Ok((key, parse_doc(r.try_get("doc")?)?))
+            })
+            .collect()
+    }
+}
+
+impl Store {
+    /// Tasks waiting for capacity, in any cluster, oldest first.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn awaiting_tasks(&self) -> Result<Vec<AwaitingTask>> {
+        let rows = sqlx::query(
+            "SELECT region, cluster, id, doc, awaiting FROM tasks WHERE awaiting IS NOT NULL \
+             ORDER BY CAST(json_extract(doc, '$.createdAt') AS REAL), id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AwaitingTask {
+                    key: TaskKey { region: r.try_get("region")?, cluster: r.try_get("cluster")?, id: r.try_get("id")? },
+                    doc: parse_doc(r.try_get("doc")?)?,
+                    awaiting: r.try_get("awaiting")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Gives a task that waits for capacity its container instance (`instance`, an id) and
+    /// reservation, and applies `edit` to its document; or, when it is to stop, records it
+    /// STOPPED with `edit_stopped`. None if it no longer waits (stopped, or placed before).
+    ///
+    /// # Errors
+    /// On a database failure; then nothing changed.
+    pub async fn settle_awaiting_task(
+        &self,
+        key: &TaskKey,
+        placed: Option<(&str, &Reservation)>,
+        edit: impl FnOnce(&mut Doc),
+    ) -> Result<Option<Doc>> {
+        let mut tx = self.write.begin().await?;
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT doc FROM tasks WHERE region = ? AND cluster = ? AND id = ? AND awaiting IS NOT NULL",
+        )
+        .bind(&key.region)
+        .bind(&key.cluster)
+        .bind(&key.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(found) = found else { return Ok(None) };
+        let mut doc = parse_doc(&found)?;
+        edit(&mut doc);
+        sqlx::query(
+            "UPDATE tasks SET desired_status = ?, last_status = ?, doc = ?, awaiting = NULL, container_instance = ?, \
+             reserved = ? WHERE region = ? AND cluster = ? AND id = ?",
+        )
+        .bind(text(&doc, "desiredStatus"))
+        .bind(text(&doc, "lastStatus"))
+        .bind(doc_text(&doc))
+        .bind(placed.map(|(instance, _)| instance))
+        .bind(placed.map(|(_, r)| serde_json::to_string(r).unwrap_or_default()))
+        .bind(&key.region)
+        .bind(&key.cluster)
+        .bind(&key.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(doc))
+    }
+
+    /// A service's tasks: those not yet STOPPED, and those that stopped after `stopped_after`
+    /// (seconds since the epoch).
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn service_tasks(
+        &self,
+        region: &str,
+        cluster: &str,
+        service: &str,
+        stopped_after: f64,
+    ) -> Result<Vec<(TaskKey, Doc)>> {
+        let rows = sqlx::query(
+            "SELECT id, doc FROM tasks WHERE region = ? AND cluster = ? AND service = ? \
+             AND (last_status != 'STOPPED' OR CAST(json_extract(doc, '$.stoppedAt') AS REAL) > ?)",
+        )
+        .bind(region)
+        .bind(cluster)
+        .bind(service)
+        .bind(stopped_after)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let key = TaskKey { region: region.to_owned(), cluster: cluster.to_owned(), id: r.try_get("id")? };
                 Ok((key, parse_doc(r.try_get("doc")?)?))
             })
             .collect()

@@ -18,7 +18,7 @@ use crate::common::{BUSYBOX, Berth};
 use crate::tasks::{container, describe, gone, register, run, stop, wait_for};
 
 /// Runs the docker CLI.
-fn docker_cli(args: &[&str]) -> std::process::Output {
+pub(crate) fn docker_cli(args: &[&str]) -> std::process::Output {
     std::process::Command::new("docker").args(args).output().unwrap()
 }
 

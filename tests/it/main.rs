@@ -8,6 +8,7 @@ mod common;
 
 mod account_settings;
 mod attributes;
+mod capacity;
 mod capacity_providers;
 mod clients;
 mod clusters;
@@ -17,6 +18,7 @@ mod driver;
 mod durability;
 mod placement;
 mod protocol;
+mod services;
 mod tags;
 mod task_definitions;
 mod tasks;

@@ -1,0 +1,1071 @@
+//! Services: CreateService, UpdateService, DeleteService, DescribeServices, ListServices, and
+//! the service scheduler that keeps each service's promise with real tasks.
+//!
+//! The handlers store the service's desired state (its document, with its deployments) and
+//! nudge the controllers; [`reconcile_all`] (run by [`super::control`]) then compares each
+//! ACTIVE or DRAINING service with its tasks and acts, as the ECS service scheduler does:
+//! - REPLICA services keep `desiredCount` tasks of the PRIMARY deployment, started through the
+//!   same launch path as RunTask (placement, capacity providers), with `startedBy` the
+//!   deployment id and group `service:NAME`.
+//! - A rolling update starts new tasks while the total stays within `maximumPercent` of the
+//!   desired count and stops old ones while RUNNING tasks stay at or above
+//!   `minimumHealthyPercent`; tasks on DRAINING container instances are replaced the same way.
+//! - Tasks that stop on their own are replaced; tasks that fail to start count as the
+//!   deployment's `failedTasks`, and with the deployment circuit breaker on, enough of them fail
+//!   the deployment (and roll back to the last completed one when asked).
+//! - `events`, `runningCount`, `pendingCount` and the deployments' counts and rolloutState are
+//!   what `aws ecs wait services-stable` and Terraform's wait_for_steady_state read.
+//!
+//! Not yet: DAEMON scheduling, the EXTERNAL and CODE_DEPLOY deployment controllers (task sets),
+//! load balancer health checks.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tracing::Instrument;
+
+use super::launch::{self, Blueprint, Capacity, LaunchRequest, StrategyItem};
+use super::tags::{Tag, check_tags, store_tags, tags_json};
+use super::{Api, Ctx, clusters, paging, task_definitions};
+use crate::domain::now;
+use crate::error::Result;
+use crate::store::{Doc, NamedRow, ServiceRow, TaskKey};
+
+/// The Fargate platform version LATEST stands for.
+const FARGATE_PLATFORM_VERSION: &str = "1.4.0";
+/// Events a service keeps, newest first, as ECS keeps.
+const MAX_EVENTS: usize = 100;
+/// How long the scheduler remembers stopped tasks it has accounted for (seconds).
+const SEEN_WINDOW: f64 = 120.0;
+
+fn str_of<'a>(doc: &'a Doc, key: &str) -> Option<&'a str> {
+    doc.get(key).and_then(Value::as_str)
+}
+
+fn service_not_found() -> crate::error::EcsError {
+    ecs_error!(ServiceNotFoundException, "Service not found.")
+}
+
+/// A deployment id as ECS makes them: `ecs-svc/` and 19 digits.
+fn deployment_id() -> String {
+    let n = uuid::Uuid::new_v4().as_u64_pair().0 % 9_000_000_000_000_000_000 + 1_000_000_000_000_000_000;
+    format!("ecs-svc/{n}")
+}
+
+/// The service a reference (name or ARN) names in a cluster, in any status.
+async fn find(ctx: &Ctx<'_>, cluster: &NamedRow, reference: &str) -> Result<Option<ServiceRow>> {
+    let name = if reference.starts_with("arn:") {
+        match super::cluster_scoped_id(cluster, reference, "service") {
+            Some(name) => name,
+            // The short ARN form, service/NAME, of services created before cluster-scoped ARNs.
+            None => match crate::domain::arn::Arn::parse(reference) {
+                Some(a) if a.resource_type == "service" && !a.resource_id.contains('/') => a.resource_id,
+                _ => return Ok(None),
+            },
+        }
+    } else {
+        reference
+    };
+    Ok(ctx.store.get_service(ctx.region(), &cluster.name, name).await?)
+}
+
+/// Inputs CreateService and UpdateService share.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ServiceSettings {
+    task_definition: Option<String>,
+    desired_count: Option<i64>,
+    launch_type: Option<String>,
+    capacity_provider_strategy: Option<Vec<Value>>,
+    platform_version: Option<String>,
+    deployment_configuration: Option<Map<String, Value>>,
+    placement_constraints: Option<Vec<Value>>,
+    placement_strategy: Option<Vec<Value>>,
+    network_configuration: Option<Value>,
+    health_check_grace_period_seconds: Option<i64>,
+    load_balancers: Option<Vec<Value>>,
+    service_registries: Option<Vec<Value>>,
+    enable_ecs_managed_tags: Option<bool>,
+    propagate_tags: Option<String>,
+    enable_execute_command: Option<bool>,
+    availability_zone_rebalancing: Option<String>,
+    service_connect_configuration: Option<Value>,
+    volume_configurations: Option<Vec<Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CreateServiceInput {
+    cluster: Option<String>,
+    service_name: String,
+    #[serde(flatten)]
+    settings: ServiceSettings,
+    scheduling_strategy: Option<String>,
+    deployment_controller: Option<Value>,
+    role: Option<String>,
+    client_token: Option<String>,
+    #[serde(default)]
+    tags: Vec<Tag>,
+}
+
+/// The deployment configuration with ECS's defaults filled in.
+fn deployment_configuration(given: Option<&Map<String, Value>>, daemon: bool) -> Result<Value> {
+    let mut c = given.cloned().unwrap_or_default();
+    let breaker = c.entry("deploymentCircuitBreaker").or_insert_with(|| json!({"enable": false, "rollback": false}));
+    if let Value::Object(b) = breaker {
+        b.entry("enable").or_insert(json!(false));
+        b.entry("rollback").or_insert(json!(false));
+    }
+    c.entry("maximumPercent").or_insert(json!(if daemon { 100 } else { 200 }));
+    c.entry("minimumHealthyPercent").or_insert(json!(if daemon { 0 } else { 100 }));
+    let max = c.get("maximumPercent").and_then(Value::as_i64).unwrap_or(200);
+    let min = c.get("minimumHealthyPercent").and_then(Value::as_i64).unwrap_or(100);
+    if max < min {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "maximumPercent must be greater than or equal to minimumHealthyPercent."
+        ));
+    }
+    if !(0..=100).contains(&min) || max < 100 && !daemon {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "minimumHealthyPercent must be between 0 and 100 and maximumPercent at least 100."
+        ));
+    }
+    Ok(Value::Object(c))
+}
+
+/// A new deployment of the service's current settings.
+fn new_deployment(doc: &Doc, status: &str) -> Value {
+    let id = deployment_id();
+    let at = now();
+    let mut d = json!({
+        "id": id,
+        "status": status,
+        "taskDefinition": doc.get("taskDefinition"),
+        "desiredCount": doc.get("desiredCount").cloned().unwrap_or(json!(0)),
+        "pendingCount": 0,
+        "runningCount": 0,
+        "failedTasks": 0,
+        "createdAt": at,
+        "updatedAt": at,
+        "rolloutState": "IN_PROGRESS",
+        "rolloutStateReason": format!("ECS deployment {id} in progress."),
+    });
+    for key in ["launchType", "capacityProviderStrategy", "platformVersion", "platformFamily", "networkConfiguration"] {
+        if let Some(v) = doc.get(key) {
+            d[key] = v.clone();
+        }
+    }
+    // The service keeps LATEST; its deployments show the version it resolved to.
+    if d.get("platformVersion") == Some(&json!("LATEST")) {
+        d["platformVersion"] = json!(FARGATE_PLATFORM_VERSION);
+    }
+    d
+}
+
+/// Checks a service's task definition, network and capacity settings against ECS's rules and
+/// writes them into `doc`.
+async fn apply_settings(ctx: &Ctx<'_>, cluster: &NamedRow, doc: &mut Doc, s: &ServiceSettings) -> Result<()> {
+    if let Some(reference) = &s.task_definition {
+        let Some(td) = task_definitions::find(ctx, reference).await? else {
+            return Err(ecs_error!(ClientException, "TaskDefinition not found."));
+        };
+        if str_of(&td, "status") != Some("ACTIVE") {
+            return Err(ecs_error!(ClientException, "TaskDefinition is inactive."));
+        }
+        doc.insert("taskDefinition".into(), td.get("taskDefinitionArn").cloned().unwrap_or(Value::Null));
+    }
+    if let Some(n) = s.desired_count {
+        if n < 0 {
+            return Err(ecs_error!(InvalidParameterException, "desiredCount cannot be negative."));
+        }
+        doc.insert("desiredCount".into(), json!(n));
+    }
+    if s.launch_type.is_some() || s.capacity_provider_strategy.is_some() {
+        doc.remove("launchType");
+        doc.remove("capacityProviderStrategy");
+        let options =
+            launch::capacity_options(ctx, cluster, s.launch_type.as_deref(), s.capacity_provider_strategy.as_deref())?;
+        match (&s.launch_type, &s.capacity_provider_strategy) {
+            (Some(lt), _) => {
+                doc.insert("launchType".into(), json!(lt));
+            }
+            (None, Some(strategy)) if !strategy.is_empty() => {
+                let items: Vec<Value> = options
+                    .iter()
+                    .map(|(_, i)| json!({"capacityProvider": i.capacity_provider, "weight": i.weight, "base": i.base}))
+                    .collect();
+                doc.insert("capacityProviderStrategy".into(), json!(items));
+            }
+            _ => {}
+        }
+    }
+    for (key, value) in [
+        ("platformVersion", s.platform_version.as_ref().map(|v| json!(v))),
+        ("placementConstraints", s.placement_constraints.as_ref().map(|v| json!(v))),
+        ("placementStrategy", s.placement_strategy.as_ref().map(|v| json!(v))),
+        ("networkConfiguration", s.network_configuration.clone()),
+        ("healthCheckGracePeriodSeconds", s.health_check_grace_period_seconds.map(|v| json!(v))),
+        ("loadBalancers", s.load_balancers.as_ref().map(|v| json!(v))),
+        ("serviceRegistries", s.service_registries.as_ref().map(|v| json!(v))),
+        ("enableECSManagedTags", s.enable_ecs_managed_tags.map(|v| json!(v))),
+        ("propagateTags", s.propagate_tags.as_ref().map(|v| json!(v))),
+        ("enableExecuteCommand", s.enable_execute_command.map(|v| json!(v))),
+        ("availabilityZoneRebalancing", s.availability_zone_rebalancing.as_ref().map(|v| json!(v))),
+        ("serviceConnectConfiguration", s.service_connect_configuration.clone()),
+        ("volumeConfigurations", s.volume_configurations.as_ref().map(|v| json!(v))),
+    ] {
+        if let Some(v) = value {
+            doc.insert(key.into(), v);
+        }
+    }
+    // Strategies and constraints parse now, so that a bad one is the caller's error.
+    let td = match str_of(doc, "taskDefinition") {
+        Some(arn) => task_definitions::find(ctx, arn).await?.unwrap_or_default(),
+        None => Doc::new(),
+    };
+    let constraints: Option<Vec<Value>> = doc.get("placementConstraints").and_then(Value::as_array).cloned();
+    super::placement::constraints(&td, constraints.as_deref())?;
+    let strategies: Option<Vec<Value>> = doc.get("placementStrategy").and_then(Value::as_array).cloned();
+    super::placement::strategies(strategies.as_deref())?;
+    let fargate = uses_fargate(ctx, cluster, doc)?;
+    if fargate {
+        doc.entry("platformVersion").or_insert(json!("LATEST"));
+        doc.insert("platformFamily".into(), json!("Linux"));
+        if constraints.is_some_and(|c| !c.is_empty()) || strategies.is_some_and(|s| !s.is_empty()) {
+            return Err(ecs_error!(
+                InvalidParameterException,
+                "Task placement constraints and strategies are not supported for services with launch type FARGATE."
+            ));
+        }
+    }
+    let compatible = if fargate { "FARGATE" } else { "EC2" };
+    if !td.get("compatibilities").and_then(Value::as_array).is_some_and(|c| c.iter().any(|x| *x == json!(compatible))) {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "Task definition does not support launch_type {compatible}."
+        ));
+    }
+    let awsvpc = str_of(&td, "networkMode") == Some("awsvpc");
+    if !awsvpc && doc.get("networkConfiguration").is_some() {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "Network Configuration is not valid for the given networkMode of this task definition."
+        ));
+    }
+    if awsvpc && doc.get("networkConfiguration").and_then(|n| n.get("awsvpcConfiguration")).is_none() {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "Network Configuration must be provided when networkMode 'awsvpc' is specified."
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the service's tasks run in the Fargate-like mode.
+fn uses_fargate(ctx: &Ctx<'_>, cluster: &NamedRow, doc: &Doc) -> Result<bool> {
+    let strategy: Option<Vec<Value>> = doc.get("capacityProviderStrategy").and_then(Value::as_array).cloned();
+    let options = launch::capacity_options(ctx, cluster, str_of(doc, "launchType"), strategy.as_deref())?;
+    Ok(options.iter().any(|(c, _)| matches!(c, Capacity::Fargate(_))))
+}
+
+pub(super) async fn create_service(ctx: &Ctx<'_>, input: CreateServiceInput) -> Result<Value> {
+    let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
+    let name = input.service_name.clone();
+    if !crate::domain::is_valid_name(&name) {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "Service names can have up to 255 characters, letters (upper and lowercase), numbers, underscores, and hyphens."
+        ));
+    }
+    let daemon = match input.scheduling_strategy.as_deref() {
+        None | Some("REPLICA") => false,
+        Some("DAEMON") => {
+            return Err(ecs_error!(
+                UnsupportedFeatureException,
+                "berth does not run DAEMON services yet; use schedulingStrategy REPLICA."
+            ));
+        }
+        Some(other) => return Err(ecs_error!(InvalidParameterException, "Unknown schedulingStrategy {other}.")),
+    };
+    let controller = input.deployment_controller.clone().unwrap_or(json!({"type": "ECS"}));
+    if controller.get("type").and_then(Value::as_str) != Some("ECS") {
+        return Err(ecs_error!(
+            UnsupportedFeatureException,
+            "berth supports the ECS deployment controller only; EXTERNAL and CODE_DEPLOY are not built yet."
+        ));
+    }
+    if input.settings.task_definition.is_none() {
+        return Err(ecs_error!(InvalidParameterException, "TaskDefinition must be specified."));
+    }
+    let tags = check_tags(&input.tags)?;
+    let arn = ctx.scope.arn(&format!("service/{}/{name}", cluster.name));
+    let mut doc = Doc::new();
+    doc.insert("serviceArn".into(), json!(arn));
+    doc.insert("serviceName".into(), json!(name));
+    doc.insert("clusterArn".into(), json!(cluster.arn));
+    doc.insert("loadBalancers".into(), json!([]));
+    doc.insert("serviceRegistries".into(), json!([]));
+    doc.insert("status".into(), json!("ACTIVE"));
+    doc.insert("desiredCount".into(), json!(1));
+    doc.insert("runningCount".into(), json!(0));
+    doc.insert("pendingCount".into(), json!(0));
+    let mut settings = input.settings.clone();
+    if settings.launch_type.is_none() && settings.capacity_provider_strategy.is_none() {
+        let default = cluster.doc.get("defaultCapacityProviderStrategy").and_then(Value::as_array);
+        if default.is_none_or(Vec::is_empty) {
+            settings.launch_type = Some("EC2".into());
+        } else {
+            settings.capacity_provider_strategy = default.cloned();
+        }
+    }
+    apply_settings(ctx, &cluster, &mut doc, &settings).await?;
+    doc.insert(
+        "deploymentConfiguration".into(),
+        deployment_configuration(input.settings.deployment_configuration.as_ref(), daemon)?,
+    );
+    doc.entry("placementConstraints").or_insert(json!([]));
+    doc.entry("placementStrategy").or_insert(json!([]));
+    doc.insert(
+        "roleArn".into(),
+        json!(format!(
+            "arn:aws:iam::{}:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS",
+            ctx.scope.account
+        )),
+    );
+    if let Some(role) = &input.role {
+        doc.insert("roleArn".into(), json!(role));
+    }
+    doc.insert("events".into(), json!([]));
+    doc.insert("createdAt".into(), json!(now()));
+    doc.insert("schedulingStrategy".into(), json!("REPLICA"));
+    doc.insert("deploymentController".into(), controller);
+    doc.insert("createdBy".into(), json!(format!("arn:aws:iam::{}:root", ctx.scope.account)));
+    doc.entry("enableECSManagedTags").or_insert(json!(false));
+    doc.entry("propagateTags").or_insert(json!("NONE"));
+    doc.entry("enableExecuteCommand").or_insert(json!(false));
+    // AWS's default for new services since 2025.
+    doc.entry("availabilityZoneRebalancing").or_insert(json!("ENABLED"));
+    doc.entry("healthCheckGracePeriodSeconds").or_insert(json!(0));
+    let deployment = new_deployment(&doc, "PRIMARY");
+    doc.insert("deployments".into(), json!([deployment]));
+    let mut state = Doc::new();
+    if let Some(token) = &input.client_token {
+        state.insert("clientToken".into(), json!(token));
+    }
+    let row = ServiceRow {
+        region: ctx.region().to_owned(),
+        cluster: cluster.name.clone(),
+        name: name.clone(),
+        arn: arn.clone(),
+        status: "ACTIVE".into(),
+        doc,
+        state,
+    };
+    if let Some(existing) = ctx.store.create_service(&row).await? {
+        if existing.status == "DRAINING" {
+            return Err(ecs_error!(InvalidParameterException, "Unable to Start a service that is still Draining."));
+        }
+        // A retry of the same request (same client token) answers the service it created.
+        let same_token =
+            input.client_token.is_some() && existing.state.get("clientToken") == row.state.get("clientToken");
+        if same_token {
+            return Ok(json!({"service": service_json(ctx, &existing, true).await?}));
+        }
+        return Err(ecs_error!(InvalidParameterException, "Creation of service was not idempotent."));
+    }
+    ctx.store.delete_tags(&arn).await?;
+    store_tags(ctx, &arn, &tags).await?;
+    ctx.tasks.nudge();
+    Ok(json!({"service": service_json(ctx, &row, true).await?}))
+}
+
+/// The Service shape: the stored document, with tags when asked.
+async fn service_json(ctx: &Ctx<'_>, row: &ServiceRow, with_tags: bool) -> Result<Value> {
+    let mut out = row.doc.clone();
+    out.insert("status".into(), json!(row.status));
+    if with_tags {
+        out.insert("tags".into(), tags_json(ctx, &row.arn).await?);
+    }
+    Ok(Value::Object(out))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct UpdateServiceInput {
+    cluster: Option<String>,
+    service: String,
+    #[serde(flatten)]
+    settings: ServiceSettings,
+    #[serde(default)]
+    force_new_deployment: bool,
+}
+
+pub(super) async fn update_service(ctx: &Ctx<'_>, input: UpdateServiceInput) -> Result<Value> {
+    let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
+    let Some(current) = find(ctx, &cluster, &input.service).await? else { return Err(service_not_found()) };
+    if current.status != "ACTIVE" {
+        return Err(ecs_error!(ServiceNotActiveException, "Service was not ACTIVE."));
+    }
+    let mut doc = current.doc.clone();
+    apply_settings(ctx, &cluster, &mut doc, &input.settings).await?;
+    if let Some(given) = &input.settings.deployment_configuration {
+        let mut merged = doc.get("deploymentConfiguration").and_then(Value::as_object).cloned().unwrap_or_default();
+        merged.extend(given.clone());
+        doc.insert("deploymentConfiguration".into(), deployment_configuration(Some(&merged), false)?);
+    }
+    // What a deployment carries: a change to any of it starts a new deployment.
+    const DEPLOYED: [&str; 6] = [
+        "taskDefinition",
+        "launchType",
+        "capacityProviderStrategy",
+        "platformVersion",
+        "networkConfiguration",
+        "volumeConfigurations",
+    ];
+    let redeploy = input.force_new_deployment || DEPLOYED.iter().any(|k| doc.get(*k) != current.doc.get(*k));
+    let name = current.name.clone();
+    let updated = ctx
+        .store
+        .update_service(ctx.region(), &cluster.name, &name, |row| {
+            if row.status != "ACTIVE" {
+                return false;
+            }
+            let mut deployments = row.doc.get("deployments").and_then(Value::as_array).cloned().unwrap_or_default();
+            // Counts and events are the scheduler's: keep the stored ones.
+            for key in ["runningCount", "pendingCount", "events", "deployments"] {
+                if let Some(v) = row.doc.get(key) {
+                    doc.insert(key.into(), v.clone());
+                }
+            }
+            if redeploy {
+                for d in &mut deployments {
+                    if d.get("status").and_then(Value::as_str) == Some("PRIMARY") {
+                        d["status"] = json!("ACTIVE");
+                        d["updatedAt"] = json!(now());
+                    }
+                }
+                deployments.insert(0, new_deployment(&doc, "PRIMARY"));
+            } else if let Some(primary) = deployments.first_mut() {
+                primary["desiredCount"] = doc.get("desiredCount").cloned().unwrap_or(json!(0));
+                primary["updatedAt"] = json!(now());
+            }
+            doc.insert("deployments".into(), json!(deployments));
+            row.doc = doc;
+            row.state.remove("steady");
+            true
+        })
+        .await?;
+    let Some(updated) = updated.filter(|r| r.status == "ACTIVE") else {
+        return Err(ecs_error!(ServiceNotActiveException, "Service was not ACTIVE."));
+    };
+    ctx.tasks.nudge();
+    Ok(json!({"service": service_json(ctx, &updated, false).await?}))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct DeleteServiceInput {
+    cluster: Option<String>,
+    service: String,
+    #[serde(default)]
+    force: bool,
+}
+
+pub(super) async fn delete_service(ctx: &Ctx<'_>, input: DeleteServiceInput) -> Result<Value> {
+    let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
+    let Some(current) = find(ctx, &cluster, &input.service).await? else { return Err(service_not_found()) };
+    if current.status == "INACTIVE" {
+        return Err(ecs_error!(ServiceNotActiveException, "Service was not ACTIVE."));
+    }
+    let desired = current.doc.get("desiredCount").and_then(Value::as_i64).unwrap_or(0);
+    if current.status == "ACTIVE" && desired > 0 && !input.force {
+        return Err(ecs_error!(InvalidParameterException, "The service cannot be stopped while it is scaled above 0."));
+    }
+    let updated = ctx
+        .store
+        .update_service(ctx.region(), &cluster.name, &current.name, |row| {
+            if row.status == "INACTIVE" {
+                return false;
+            }
+            row.status = "DRAINING".into();
+            row.doc.insert("status".into(), json!("DRAINING"));
+            row.doc.insert("desiredCount".into(), json!(0));
+            if let Some(Value::Array(deployments)) = row.doc.get_mut("deployments") {
+                for d in deployments {
+                    d["desiredCount"] = json!(0);
+                }
+            }
+            row.state.remove("steady");
+            true
+        })
+        .await?
+        .ok_or_else(service_not_found)?;
+    ctx.tasks.nudge();
+    Ok(json!({"service": service_json(ctx, &updated, false).await?}))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct DescribeServicesInput {
+    cluster: Option<String>,
+    services: Vec<String>,
+    #[serde(default)]
+    include: Vec<String>,
+}
+
+pub(super) async fn describe_services(ctx: &Ctx<'_>, input: DescribeServicesInput) -> Result<Value> {
+    let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
+    if input.services.is_empty() || input.services.len() > 10 {
+        return Err(ecs_error!(InvalidParameterException, "services must name 1 to 10 services."));
+    }
+    let with_tags = input.include.iter().any(|i| i == "TAGS");
+    let mut services = Vec::new();
+    let mut failures = Vec::new();
+    for reference in &input.services {
+        match find(ctx, &cluster, reference).await? {
+            Some(row) => services.push(service_json(ctx, &row, with_tags).await?),
+            None => failures
+                .push(super::missing(reference, |name| ctx.scope.arn(&format!("service/{}/{name}", cluster.name)))),
+        }
+    }
+    Ok(json!({"services": services, "failures": failures}))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ListServicesInput {
+    cluster: Option<String>,
+    launch_type: Option<String>,
+    scheduling_strategy: Option<String>,
+    next_token: Option<String>,
+    max_results: Option<i64>,
+}
+
+pub(super) async fn list_services(ctx: &Ctx<'_>, input: ListServicesInput) -> Result<Value> {
+    const LIST: &str = "ListServices";
+    let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
+    let size = paging::page_size(input.max_results, 10, 100)?;
+    let mut after =
+        paging::decode(LIST, input.next_token.as_deref())?.and_then(|k| k.into_iter().next()).unwrap_or_default();
+    let wanted = |row: &ServiceRow| {
+        input.launch_type.as_deref().is_none_or(|lt| str_of(&row.doc, "launchType") == Some(lt))
+            && input.scheduling_strategy.as_deref().is_none_or(|s| str_of(&row.doc, "schedulingStrategy") == Some(s))
+    };
+    // Filters apply after reading, so read on until a page is full or the rows end.
+    let mut rows = Vec::new();
+    loop {
+        let batch = ctx.store.list_services(ctx.region(), &cluster.name, &after, size + 1).await?;
+        let done = batch.len() <= usize::try_from(size).unwrap_or(usize::MAX);
+        if let Some(last) = batch.last() {
+            after.clone_from(&last.name);
+        }
+        rows.extend(batch.into_iter().filter(wanted));
+        if done || rows.len() > usize::try_from(size).unwrap_or(usize::MAX) {
+            break;
+        }
+    }
+    let next = paging::next_token(LIST, &mut rows, size, |r| vec![r.name.clone()]);
+    let arns: Vec<&str> = rows.iter().map(|r| r.arn.as_str()).collect();
+    Ok(json!({"serviceArns": arns, "nextToken": next}))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scheduler.
+
+/// One pass of the service scheduler over every ACTIVE or DRAINING service.
+///
+/// # Errors
+/// `ServerException` if the store fails; the next pass retries.
+pub async fn reconcile_all(api: &Api) -> Result<()> {
+    for row in api.store.live_services().await? {
+        let region = row.region.clone();
+        let ctx = api.ctx(&region);
+        let span = tracing::info_span!("service", arn = %row.arn);
+        if let Err(e) = reconcile(&ctx, row).instrument(span).await {
+            tracing::warn!(error = %e, "service reconcile failed");
+        }
+    }
+    Ok(())
+}
+
+/// A service's task as the scheduler sees it.
+struct Member {
+    key: TaskKey,
+    arn: String,
+    deployment: String,
+    last: String,
+    desired_running: bool,
+    /// On a DRAINING container instance: to be replaced.
+    draining: bool,
+    /// RUNNING, and HEALTHY when its task definition has health checks.
+    healthy: bool,
+    started_at: f64,
+}
+
+/// What one pass decided, applied to the service document afterwards.
+#[derive(Default)]
+struct Outcome {
+    events: Vec<String>,
+    failed: HashMap<String, i64>,
+    /// Tasks seen ending for the first time.
+    seen: Vec<String>,
+}
+
+fn short_id(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// Brings one service's tasks to what it promises, then records counts, events and rollout.
+async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow) -> Result<()> {
+    let Some(cluster) = clusters::find(ctx, Some(&row.cluster)).await? else { return Ok(()) };
+    let name = row.name.clone();
+    let seen: HashMap<String, f64> = row
+        .state
+        .get("seen")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_f64()?))).collect())
+        .unwrap_or_default();
+    let horizon = now() - SEEN_WINDOW;
+    let tasks = ctx.store.service_tasks(ctx.region(), &row.cluster, &name, horizon).await?;
+    let draining_instances: Vec<String> = ctx
+        .store
+        .list_instances(ctx.region(), &row.cluster, Some("DRAINING"), "", u32::MAX)
+        .await?
+        .into_iter()
+        .map(|r| r.arn)
+        .collect();
+    let mut outcome = Outcome::default();
+    let mut members = Vec::new();
+    let mut checks = HashMap::new();
+    for (key, doc) in tasks {
+        let arn = str_of(&doc, "taskArn").unwrap_or_default().to_owned();
+        let deployment = str_of(&doc, "startedBy").unwrap_or_default().to_owned();
+        let last = str_of(&doc, "lastStatus").unwrap_or_default().to_owned();
+        let ending = str_of(&doc, "desiredStatus") == Some("STOPPED");
+        if ending && !seen.contains_key(&arn) {
+            outcome.seen.push(arn.clone());
+            // A task that ends before it ran, not stopped by the scheduler, failed to start: it
+            // counts against its deployment (the circuit breaker's count).
+            let by_scheduler = str_of(&doc, "stopCode") == Some("ServiceSchedulerInitiated");
+            if !by_scheduler && doc.get("startedAt").is_none() {
+                *outcome.failed.entry(deployment.clone()).or_default() += 1;
+            }
+            // An essential container that turned UNHEALTHY stopped it (see the task runtime).
+            if str_of(&doc, "stoppedReason") == Some(crate::scheduler::UNHEALTHY_REASON) {
+                outcome
+                    .events
+                    .push(format!("(service {name}) (task {}) failed container health checks.", short_id(&arn)));
+            }
+        }
+        if last == "STOPPED" {
+            continue;
+        }
+        let instance = str_of(&doc, "containerInstanceArn").unwrap_or_default();
+        members.push(Member {
+            key,
+            arn,
+            deployment,
+            desired_running: str_of(&doc, "desiredStatus") == Some("RUNNING"),
+            healthy: last == "RUNNING" && healthy(&doc, checked(ctx, &mut checks, &doc).await?),
+            draining: !instance.is_empty() && draining_instances.iter().any(|d| d == instance),
+            started_at: doc.get("startedAt").and_then(Value::as_f64).unwrap_or(0.0),
+            last,
+        });
+    }
+    let mut to_stop: Vec<(&Member, String)> = Vec::new();
+    let live: Vec<&Member> = members.iter().filter(|m| m.desired_running).collect();
+    let deployments = row.doc.get("deployments").and_then(Value::as_array).cloned().unwrap_or_default();
+    let primary_id =
+        deployments.first().and_then(|d| d.get("id")).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let desired = if row.status == "ACTIVE" {
+        usize::try_from(row.doc.get("desiredCount").and_then(Value::as_i64).unwrap_or(0)).unwrap_or(0)
+    } else {
+        0
+    };
+    let config = row.doc.get("deploymentConfiguration").cloned().unwrap_or(Value::Null);
+    let max_percent = config.get("maximumPercent").and_then(Value::as_i64).unwrap_or(200);
+    let min_percent = config.get("minimumHealthyPercent").and_then(Value::as_i64).unwrap_or(100);
+    let max_total = (desired * usize::try_from(max_percent).unwrap_or(200)) / 100;
+    let min_healthy = (desired * usize::try_from(min_percent).unwrap_or(100)).div_ceil(100);
+    let primary_failed =
+        deployments.first().and_then(|d| d.get("rolloutState")).and_then(Value::as_str) == Some("FAILED");
+
+    // Keepers: the primary's live tasks not on draining instances.
+    let keepers: Vec<&Member> = live.iter().copied().filter(|m| m.deployment == primary_id && !m.draining).collect();
+    let replaceable: Vec<&Member> = live.iter().copied().filter(|m| m.deployment != primary_id || m.draining).collect();
+    // Too many of the primary's: stop the newest, pending ones first.
+    if keepers.len() > desired {
+        let mut extra = keepers.clone();
+        extra.sort_by(|a, b| a.healthy.cmp(&b.healthy).then(b.started_at.total_cmp(&a.started_at)));
+        for m in extra.into_iter().take(keepers.len() - desired) {
+            to_stop.push((m, format!("Scaling activity initiated by (deployment {primary_id})")));
+        }
+    }
+    let kept = keepers.len().min(desired);
+    // Start: up to the desired count, within maximumPercent of all live tasks.
+    let mut start = 0;
+    let backoff_until = row.state.get("backoffUntil").and_then(Value::as_f64).unwrap_or(0.0);
+    // Tasks that just failed to start back the scheduler off before it tries again.
+    let just_failed = outcome.failed.values().sum::<i64>() > 0;
+    if kept < desired && !primary_failed && !just_failed && now() >= backoff_until {
+        let room = max_total.max(desired).saturating_sub(live.len() - to_stop.len());
+        start = (desired - kept).min(room);
+    }
+    // Stop replaceable tasks (older deployments', and those on DRAINING instances): those not
+    // RUNNING at once, RUNNING ones while the healthy tasks stay above minimumHealthyPercent.
+    let mut healthy_left = live.iter().filter(|m| m.healthy).count();
+    let mut stop_order = replaceable.clone();
+    stop_order.sort_by_key(|m| m.healthy);
+    for m in stop_order {
+        if m.healthy {
+            if healthy_left <= min_healthy {
+                continue;
+            }
+            healthy_left -= 1;
+        }
+        let reason = if m.draining {
+            "Container instance is in DRAINING state; task stopped by the service scheduler".to_owned()
+        } else {
+            format!("Scaling activity initiated by (deployment {primary_id})")
+        };
+        to_stop.push((m, reason));
+    }
+    if !to_stop.is_empty() {
+        for (m, reason) in &to_stop {
+            stop_member(ctx, m, reason).await?;
+        }
+        let ids: Vec<String> = to_stop.iter().map(|(m, _)| format!("(task {})", short_id(&m.arn))).collect();
+        outcome.events.push(format!("(service {name}) has stopped {} running tasks: {}.", ids.len(), ids.join(" ")));
+    }
+    let mut started_now = 0;
+    if start > 0 {
+        match start_tasks(ctx, &cluster, &row, &primary_id, start).await {
+            Ok((started, failure)) => {
+                started_now = started.len();
+                if !started.is_empty() {
+                    let ids: Vec<String> = started.iter().map(|a| format!("(task {})", short_id(a))).collect();
+                    outcome.events.push(format!(
+                        "(service {name}) has started {} tasks: {}.",
+                        ids.len(),
+                        ids.join(" ")
+                    ));
+                }
+                if let Some(message) = failure {
+                    outcome.events.push(format!("(service {name}) {message}"));
+                }
+            }
+            Err(e) => outcome.events.push(format!("(service {name}) failed to launch a task with ({}).", e.message)),
+        }
+    }
+    record(ctx, &row, &members, &to_stop, started_now, outcome, desired).await
+}
+
+/// Whether a task's definition has container health checks (looked up once per pass).
+async fn checked(ctx: &Ctx<'_>, cache: &mut HashMap<String, bool>, task: &Doc) -> Result<bool> {
+    let arn = str_of(task, "taskDefinitionArn").unwrap_or_default().to_owned();
+    if let Some(known) = cache.get(&arn) {
+        return Ok(*known);
+    }
+    let td = task_definitions::find(ctx, &arn).await?.unwrap_or_default();
+    let has = crate::domain::list_of(&td, "containerDefinitions").iter().any(|c| c.get("healthCheck").is_some());
+    cache.insert(arn, has);
+    Ok(has)
+}
+
+/// Whether a RUNNING task counts as healthy for deployments: HEALTHY, or (without health
+/// checks) not UNHEALTHY.
+fn healthy(task: &Doc, has_checks: bool) -> bool {
+    match str_of(task, "healthStatus") {
+        Some("HEALTHY") => true,
+        Some("UNHEALTHY") => false,
+        _ => !has_checks,
+    }
+}
+
+/// Stops a task of the service for the scheduler.
+async fn stop_member(ctx: &Ctx<'_>, m: &Member, reason: &str) -> Result<()> {
+    let at = now();
+    let edit = |doc: &mut Doc| {
+        if str_of(doc, "desiredStatus") != Some("STOPPED") {
+            doc.insert("desiredStatus".into(), json!("STOPPED"));
+            doc.insert("stopCode".into(), json!("ServiceSchedulerInitiated"));
+            doc.insert("stoppedReason".into(), json!(reason));
+            doc.insert("stoppingAt".into(), json!(at));
+        }
+    };
+    ctx.store.update_task(&m.key, edit).await?;
+    ctx.tasks.signal_stop(&m.arn);
+    ctx.store.settle_awaiting_task(&m.key, None, launch::stopped_waiting).await?;
+    Ok(())
+}
+
+/// Starts `count` tasks of the primary deployment. Answers their ARNs and, when some could not
+/// be placed, the event that says why.
+async fn start_tasks(
+    ctx: &Ctx<'_>,
+    cluster: &NamedRow,
+    row: &ServiceRow,
+    deployment: &str,
+    count: usize,
+) -> Result<(Vec<String>, Option<String>)> {
+    let doc = &row.doc;
+    let td_arn = str_of(doc, "taskDefinition").unwrap_or_default();
+    let Some(td) = task_definitions::find(ctx, td_arn).await? else {
+        return Ok((Vec::new(), Some(format!("was unable to start tasks: task definition {td_arn} not found."))));
+    };
+    let mut tags = Vec::new();
+    if doc.get("enableECSManagedTags").and_then(Value::as_bool) == Some(true) {
+        tags.push(("aws:ecs:serviceName".to_owned(), row.name.clone()));
+        tags.push(("aws:ecs:clusterName".to_owned(), row.cluster.clone()));
+    }
+    if str_of(doc, "propagateTags") == Some("SERVICE") {
+        tags.extend(ctx.store.get_tags(&row.arn).await?);
+    }
+    let request = LaunchRequest {
+        network_configuration: doc.get("networkConfiguration").cloned(),
+        overrides: None,
+        started_by: Some(deployment.to_owned()),
+        group: Some(format!("service:{}", row.name)),
+        propagate_tags: (str_of(doc, "propagateTags") == Some("TASK_DEFINITION")).then(|| "TASK_DEFINITION".into()),
+        enable_execute_command: doc.get("enableExecuteCommand").and_then(Value::as_bool).unwrap_or(false),
+        platform_version: str_of(doc, "platformVersion").map(str::to_owned),
+        placement_constraints: doc.get("placementConstraints").and_then(Value::as_array).cloned(),
+        placement_strategy: doc.get("placementStrategy").and_then(Value::as_array).cloned(),
+    };
+    let mut blueprint = Blueprint::new(ctx, cluster.clone(), td, request, tags).await?;
+    blueprint.service = Some(row.name.clone());
+    let strategy: Option<Vec<Value>> = doc.get("capacityProviderStrategy").and_then(Value::as_array).cloned();
+    let options = launch::capacity_options(ctx, cluster, str_of(doc, "launchType"), strategy.as_deref())?;
+    let items: Vec<StrategyItem> = options.iter().map(|(_, i)| i.clone()).collect();
+    let counts = launch::split(&items, &[], count);
+    let plan: Vec<(Capacity, usize)> = options.into_iter().map(|(c, _)| c).zip(counts).collect();
+    let launched = launch::launch(ctx, &blueprint, &plan, None, None).await?;
+    let arns: Vec<String> = launched.tasks.iter().filter_map(|t| str_of(t, "taskArn").map(str::to_owned)).collect();
+    let failure = (arns.len() < count).then(|| unplaceable(&launched.failures));
+    Ok((arns, failure))
+}
+
+/// The event ECS writes when a service's task fits no container instance.
+fn unplaceable(failures: &[Value]) -> String {
+    let closest = failures.first();
+    let instance = closest.and_then(|f| f.get("arn")).and_then(Value::as_str).map_or("", short_id);
+    let why = match closest.and_then(|f| f.get("reason")).and_then(Value::as_str) {
+        Some("RESOURCE:MEMORY") => "has insufficient memory available",
+        Some("RESOURCE:CPU") => "has insufficient CPU units available",
+        Some("RESOURCE:PORTS") => "is already using a port required by your task",
+        Some("AGENT") => "is not connected or not ACTIVE",
+        Some("ATTRIBUTE") => "is missing an attribute required by your task",
+        Some(_) => "does not meet your task's placement constraints",
+        None => {
+            return "was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.".to_owned();
+        }
+    };
+    format!(
+        "was unable to place a task because no container instance met all of its requirements. The closest matching (container-instance {instance}) {why}. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
+    )
+}
+
+/// The circuit breaker's threshold: half the desired count, at least 3, at most 200.
+fn failure_threshold(desired: usize) -> i64 {
+    i64::try_from(desired.div_ceil(2)).unwrap_or(200).clamp(3, 200)
+}
+
+/// Writes what a pass observed and did into the service: counts per deployment, events,
+/// rollout state, steady state, and for a DRAINING service with no tasks left, INACTIVE.
+async fn record(
+    ctx: &Ctx<'_>,
+    before: &ServiceRow,
+    members: &[Member],
+    stopped: &[(&Member, String)],
+    started: usize,
+    outcome: Outcome,
+    desired: usize,
+) -> Result<()> {
+    let stopped_arns: Vec<&str> = stopped.iter().map(|(m, _)| m.arn.as_str()).collect();
+    let live: Vec<&Member> =
+        members.iter().filter(|m| m.desired_running && !stopped_arns.contains(&m.arn.as_str())).collect();
+    let count = |deployment: Option<&str>, running: bool| {
+        live.iter()
+            .filter(|m| deployment.is_none_or(|d| m.deployment == d))
+            .filter(|m| if running { m.last == "RUNNING" } else { m.last != "RUNNING" })
+            .count()
+    };
+    let pending_total = count(None, false) + started;
+    let running_total = count(None, true);
+    let at = now();
+    let Outcome { mut events, failed, seen } = outcome;
+    let name = before.name.clone();
+    let remaining = live.len() + started;
+    let primary_started = started;
+    ctx.store
+        .update_service(ctx.region(), &before.cluster, &name, |row| {
+            let mut changed = false;
+            let mut deployments = row.doc.get("deployments").and_then(Value::as_array).cloned().unwrap_or_default();
+            let primary_id =
+                deployments.first().and_then(|d| d.get("id")).and_then(Value::as_str).unwrap_or_default().to_owned();
+            for d in &mut deployments {
+                let id = d.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let extra = if id == primary_id { primary_started } else { 0 };
+                let running = count(Some(&id), true);
+                let pending = count(Some(&id), false) + extra;
+                let failed_now = failed.get(&id).copied().unwrap_or(0);
+                let prev = (d["runningCount"].clone(), d["pendingCount"].clone());
+                d["runningCount"] = json!(running);
+                d["pendingCount"] = json!(pending);
+                if running > 0 {
+                    // A deployment with a task RUNNING is past the circuit breaker's first stage.
+                    d["failedTasks"] = json!(0);
+                } else if failed_now > 0 {
+                    d["failedTasks"] = json!(d["failedTasks"].as_i64().unwrap_or(0) + failed_now);
+                }
+                if prev != (d["runningCount"].clone(), d["pendingCount"].clone()) || failed_now > 0 {
+                    d["updatedAt"] = json!(at);
+                    changed = true;
+                }
+            }
+            // The circuit breaker: too many of the primary's tasks failed to start.
+            let breaker = row.doc.get("deploymentConfiguration").and_then(|c| c.get("deploymentCircuitBreaker"));
+            let enabled = breaker.and_then(|b| b.get("enable")).and_then(Value::as_bool) == Some(true);
+            let rollback = breaker.and_then(|b| b.get("rollback")).and_then(Value::as_bool) == Some(true);
+            let mut rolled_back = None;
+            if let Some(primary) = deployments.first_mut() {
+                let failed_tasks = primary["failedTasks"].as_i64().unwrap_or(0);
+                let in_progress = primary["rolloutState"] == json!("IN_PROGRESS");
+                if enabled
+                    && in_progress
+                    && primary["runningCount"] == json!(0)
+                    && failed_tasks >= failure_threshold(desired)
+                {
+                    primary["rolloutState"] = json!("FAILED");
+                    primary["rolloutStateReason"] = json!("ECS deployment circuit breaker: tasks failed to start.");
+                    primary["updatedAt"] = json!(at);
+                    events.push(format!(
+                        "(service {name}) (deployment {primary_id}) deployment failed: tasks failed to start."
+                    ));
+                    changed = true;
+                    if rollback {
+                        rolled_back = row.state.get("lastCompleted").cloned();
+                    }
+                }
+            }
+            if let Some(Value::Object(last)) = rolled_back {
+                let mut d = new_deployment(&row.doc, "PRIMARY");
+                for key in [
+                    "taskDefinition",
+                    "launchType",
+                    "capacityProviderStrategy",
+                    "platformVersion",
+                    "networkConfiguration",
+                ] {
+                    match last.get(key) {
+                        Some(v) => d[key] = v.clone(),
+                        None => {
+                            if let Some(o) = d.as_object_mut() {
+                                o.remove(key);
+                            }
+                        }
+                    }
+                }
+                if let Some(td) = last.get("taskDefinition") {
+                    row.doc.insert("taskDefinition".into(), td.clone());
+                }
+                let target = last.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+                d["rolloutStateReason"] =
+                    json!(format!("ECS deployment circuit breaker: rolling back to deploymentId {target}."));
+                events.push(format!("(service {name}) rolling back to deployment {target}."));
+                if let Some(first) = deployments.first_mut() {
+                    first["status"] = json!("ACTIVE");
+                }
+                deployments.insert(0, d);
+            }
+            // Old deployments with no tasks left are done.
+            let before_len = deployments.len();
+            let mut i = 0;
+            deployments.retain(|d| {
+                i += 1;
+                i == 1 || d["runningCount"] != json!(0) || d["pendingCount"] != json!(0)
+            });
+            changed |= before_len != deployments.len();
+            // A primary with all its tasks RUNNING and nothing else left: the deployment completed.
+            if let Some(primary) = deployments.first_mut() {
+                let done = live.iter().all(|m| m.deployment == primary_id && !m.draining)
+                    && primary["runningCount"] == json!(desired)
+                    && primary["pendingCount"] == json!(0);
+                if done && primary["rolloutState"] == json!("IN_PROGRESS") {
+                    let id = primary["id"].as_str().unwrap_or_default().to_owned();
+                    primary["rolloutState"] = json!("COMPLETED");
+                    primary["rolloutStateReason"] = json!(format!("ECS deployment {id} completed."));
+                    primary["updatedAt"] = json!(at);
+                    events.push(format!("(service {name}) (deployment {id}) deployment completed."));
+                    row.state.insert("lastCompleted".into(), primary.clone());
+                    changed = true;
+                }
+            }
+            let steady = deployments.len() == 1 && running_total == desired && pending_total == 0;
+            let was_steady = row.state.get("steady").and_then(Value::as_bool) == Some(true);
+            if steady && !was_steady && row.status == "ACTIVE" {
+                events.push(format!("(service {name}) has reached a steady state."));
+            }
+            if steady != was_steady {
+                row.state.insert("steady".into(), json!(steady));
+                changed = true;
+            }
+            for (key, value) in [("runningCount", running_total), ("pendingCount", pending_total)] {
+                if row.doc.get(key) != Some(&json!(value)) {
+                    row.doc.insert(key.into(), json!(value));
+                    changed = true;
+                }
+            }
+            row.doc.insert("deployments".into(), json!(deployments));
+            if !events.is_empty() {
+                let mut all = row.doc.get("events").and_then(Value::as_array).cloned().unwrap_or_default();
+                for message in events.drain(..) {
+                    all.insert(0, json!({"id": uuid::Uuid::new_v4().to_string(), "createdAt": at, "message": message}));
+                }
+                all.truncate(MAX_EVENTS);
+                row.doc.insert("events".into(), json!(all));
+                changed = true;
+            }
+            if !seen.is_empty() {
+                let mut kept: Map<String, Value> = row
+                    .state
+                    .get("seen")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|(_, t)| t.as_f64().unwrap_or(0.0) > at - 3.0 * SEEN_WINDOW)
+                    .collect();
+                for arn in &seen {
+                    kept.insert(arn.clone(), json!(at));
+                }
+                row.state.insert("seen".into(), Value::Object(kept));
+                changed = true;
+            }
+            // Failures in a row back the scheduler off, as ECS throttles a service whose tasks
+            // keep failing to start: 1, 2, 4 ... up to 60 seconds.
+            let failures: i64 = failed.values().sum();
+            if failures > 0 {
+                let streak = row.state.get("failStreak").and_then(Value::as_i64).unwrap_or(0) + failures;
+                let delay = 2_f64.powi(i32::try_from(streak.min(6)).unwrap_or(6) - 1).min(60.0);
+                row.state.insert("failStreak".into(), json!(streak));
+                row.state.insert("backoffUntil".into(), json!(at + delay));
+                changed = true;
+            } else if count(Some(&primary_id), true) > 0 && row.state.contains_key("failStreak") {
+                row.state.remove("failStreak");
+                row.state.remove("backoffUntil");
+                changed = true;
+            }
+            if row.status == "DRAINING" && remaining == 0 {
+                row.status = "INACTIVE".into();
+                row.doc.insert("status".into(), json!("INACTIVE"));
+                changed = true;
+            }
+            changed
+        })
+        .await?;
+    Ok(())
+}

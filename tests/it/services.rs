@@ -1,0 +1,420 @@
+//! Services with real containers: a REPLICA service reaching a steady state, replacing a task
+//! that dies, rolling to a new revision within its percentages, the circuit breaker rolling back,
+//! scaling to zero and deleting; DRAINING container instances handing their service tasks over;
+//! and the API's errors.
+
+use std::time::Duration;
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::{
+    Compatibility, ContainerDefinition, ContainerInstanceStatus, DeploymentCircuitBreaker, DeploymentConfiguration,
+    LaunchType, NetworkMode, Service,
+};
+
+use crate::common::{BUSYBOX, Berth, error};
+use crate::tasks::{container, gone, network, register};
+
+/// A long-running Fargate-like task definition; `tag` tells revisions apart.
+async fn register_sleeper(ecs: &Client, family: &str, tag: &str) -> String {
+    let command = format!("trap 'exit 0' TERM; echo {tag}; sleep 600 & wait");
+    register(ecs, family, vec![container("main", &command)]).await;
+    let td = ecs.describe_task_definition().task_definition(family).send().await.unwrap();
+    td.task_definition().unwrap().task_definition_arn().unwrap().to_owned()
+}
+
+pub(crate) async fn describe_service(ecs: &Client, name: &str) -> Service {
+    let out = ecs.describe_services().services(name).send().await.unwrap();
+    assert!(out.failures().is_empty(), "{:?}", out.failures());
+    out.services()[0].clone()
+}
+
+/// What `aws ecs wait services-stable` waits for: one deployment and runningCount ==
+/// desiredCount (bounded: 90 s).
+pub(crate) async fn wait_stable(ecs: &Client, name: &str) -> Service {
+    for _ in 0..900 {
+        let s = describe_service(ecs, name).await;
+        if s.deployments().len() == 1 && s.running_count() == s.desired_count() && s.pending_count() == 0 {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("service {name} did not become stable: {:?}", describe_service(ecs, name).await);
+}
+
+/// Waits until the task is STOPPED, then checks its containers are gone.
+async fn stopped(ecs: &Client, arn: &str) {
+    crate::tasks::wait_for(ecs, arn, "STOPPED").await;
+    gone(arn).await;
+}
+
+/// The ARNs of the service's RUNNING-desired tasks.
+async fn service_tasks(ecs: &Client, name: &str) -> Vec<String> {
+    ecs.list_tasks().service_name(name).send().await.unwrap().task_arns().to_vec()
+}
+
+fn messages(s: &Service) -> Vec<String> {
+    s.events().iter().filter_map(|e| e.message().map(str::to_owned)).collect()
+}
+
+async fn create(ecs: &Client, name: &str, family: &str, desired: i32) -> Service {
+    ecs.create_service()
+        .service_name(name)
+        .task_definition(family)
+        .desired_count(desired)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(network())
+        .send()
+        .await
+        .unwrap()
+        .service()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn a_service_reaches_steady_state_replaces_a_dead_task_and_rolls_to_a_new_revision() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let first = register_sleeper(&ecs, "svc-web", "one").await;
+    let created = create(&ecs, "web", "svc-web", 2).await;
+    // AWS's defaults, as CreateService answers them.
+    assert_eq!(created.status(), Some("ACTIVE"));
+    assert_eq!(created.task_definition(), Some(first.as_str()));
+    assert_eq!(created.scheduling_strategy().map(|s| s.as_str()), Some("REPLICA"));
+    let config = created.deployment_configuration().unwrap();
+    assert_eq!((config.maximum_percent(), config.minimum_healthy_percent()), (Some(200), Some(100)));
+    assert_eq!(config.deployment_circuit_breaker().map(|b| (b.enable(), b.rollback())), Some((false, false)));
+    assert_eq!(created.deployments().len(), 1);
+    assert_eq!(created.deployments()[0].status(), Some("PRIMARY"));
+    assert!(created.deployments()[0].id().unwrap().starts_with("ecs-svc/"));
+    assert_eq!(created.platform_version(), Some("LATEST"));
+
+    let steady = wait_stable(&ecs, "web").await;
+    assert_eq!(steady.running_count(), 2);
+    let events = messages(&steady);
+    assert!(events[0].ends_with("has reached a steady state."), "{events:?}");
+    assert!(events.iter().any(|m| m.starts_with("(service web) has started 2 tasks: (task ")), "{events:?}");
+    assert!(events.iter().any(|m| m.contains("deployment completed.")), "{events:?}");
+    assert_eq!(steady.deployments()[0].rollout_state().map(|r| r.as_str()), Some("COMPLETED"));
+    let tasks = service_tasks(&ecs, "web").await;
+    assert_eq!(tasks.len(), 2);
+    let described = ecs.describe_tasks().set_tasks(Some(tasks.clone())).send().await.unwrap();
+    let deployment = steady.deployments()[0].id().unwrap();
+    for t in described.tasks() {
+        assert_eq!(t.group(), Some("service:web"));
+        assert_eq!(t.started_by(), Some(deployment));
+        assert_eq!(t.last_status(), Some("RUNNING"));
+    }
+    let clusters = ecs.describe_clusters().send().await.unwrap();
+    assert_eq!(clusters.clusters()[0].active_services_count(), 1);
+
+    // A task killed behind berth's back is replaced.
+    let victim = described.tasks()[0].task_arn().unwrap().to_owned();
+    let runtime_id = described.tasks()[0].containers()[0].runtime_id().unwrap();
+    let killed = crate::containers::docker_cli(&["kill", runtime_id]);
+    assert!(killed.status.success(), "{}", String::from_utf8_lossy(&killed.stderr));
+    for _ in 0..600 {
+        let now = service_tasks(&ecs, "web").await;
+        if now.len() == 2 && !now.contains(&victim) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let healed = wait_stable(&ecs, "web").await;
+    let after = service_tasks(&ecs, "web").await;
+    assert_eq!(after.len(), 2);
+    assert!(!after.contains(&victim), "the dead task is not replaced: {after:?}");
+    assert_eq!(healed.running_count(), 2);
+
+    // A new revision rolls: a second deployment, then only it, with new tasks only.
+    let second = register_sleeper(&ecs, "svc-web", "two").await;
+    let updated = ecs.update_service().service("web").task_definition("svc-web").send().await.unwrap();
+    let updated = updated.service().unwrap();
+    assert_eq!(updated.deployments().len(), 2);
+    assert_eq!(updated.deployments()[0].status(), Some("PRIMARY"));
+    assert_eq!(updated.deployments()[0].task_definition(), Some(second.as_str()));
+    assert_eq!(updated.deployments()[1].status(), Some("ACTIVE"));
+    let rolled = wait_stable(&ecs, "web").await;
+    assert_eq!(rolled.task_definition(), Some(second.as_str()));
+    assert_eq!(rolled.deployments()[0].task_definition(), Some(second.as_str()));
+    let tasks = service_tasks(&ecs, "web").await;
+    let described = ecs.describe_tasks().set_tasks(Some(tasks.clone())).send().await.unwrap();
+    assert_eq!(described.tasks().len(), 2);
+    assert!(described.tasks().iter().all(|t| t.task_definition_arn() == Some(second.as_str())));
+    for old in &after {
+        stopped(&ecs, old).await;
+    }
+
+    // Scaled to zero and deleted: DRAINING, then INACTIVE once its tasks are gone.
+    let (code, message) = error(ecs.delete_service().service("web").send().await);
+    assert_eq!(code, "InvalidParameterException");
+    assert_eq!(message, "The service cannot be stopped while it is scaled above 0.");
+    ecs.update_service().service("web").desired_count(0).send().await.unwrap();
+    let deleted = ecs.delete_service().service("web").send().await.unwrap();
+    assert_eq!(deleted.service().unwrap().status(), Some("DRAINING"));
+    for arn in &tasks {
+        stopped(&ecs, arn).await;
+    }
+    for _ in 0..300 {
+        if describe_service(&ecs, "web").await.status() == Some("INACTIVE") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(describe_service(&ecs, "web").await.status(), Some("INACTIVE"));
+    let listed = ecs.list_services().send().await.unwrap();
+    assert!(listed.service_arns().is_empty());
+}
+
+#[tokio::test]
+async fn the_circuit_breaker_fails_a_deployment_that_cannot_start_and_rolls_back() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let good = register_sleeper(&ecs, "svc-breaker", "good").await;
+    ecs.create_service()
+        .service_name("breaker")
+        .task_definition("svc-breaker")
+        .desired_count(1)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(network())
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .deployment_circuit_breaker(DeploymentCircuitBreaker::builder().enable(true).rollback(true).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    wait_stable(&ecs, "breaker").await;
+    let missing = ContainerDefinition::builder().name("main").image("berth-test/not-here:1").build();
+    register(&ecs, "svc-breaker", vec![missing]).await;
+    ecs.update_service().service("breaker").task_definition("svc-breaker").send().await.unwrap();
+    // Three tasks fail to start (the threshold's floor), the deployment fails, and a new one
+    // with the last completed revision takes over.
+    let failure = "deployment failed: tasks failed to start.";
+    for _ in 0..600 {
+        if messages(&describe_service(&ecs, "breaker").await).iter().any(|m| m.ends_with(failure)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let back = wait_stable(&ecs, "breaker").await;
+    let events = messages(&back);
+    assert!(events.iter().any(|m| m.ends_with(failure)), "{events:?}");
+    assert!(
+        events.iter().any(|m| m.starts_with("(service breaker) rolling back to deployment ecs-svc/")),
+        "{events:?}"
+    );
+    let started = events.iter().filter(|m| m.starts_with("(service breaker) has started 1 tasks")).count();
+    // The first task, three that failed, and the rollback's.
+    assert_eq!(started, 5, "{events:?}");
+    assert_eq!(back.task_definition(), Some(good.as_str()));
+    assert_eq!(back.deployments()[0].task_definition(), Some(good.as_str()));
+    assert_eq!(back.deployments()[0].rollout_state().map(|r| r.as_str()), Some("COMPLETED"));
+    ecs.delete_service().service("breaker").force(true).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn service_errors_are_the_ones_aws_answers() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register_sleeper(&ecs, "svc-errors", "x").await;
+    create(&ecs, "dup", "svc-errors", 0).await;
+    let again = ecs
+        .create_service()
+        .service_name("dup")
+        .task_definition("svc-errors")
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(network())
+        .send()
+        .await;
+    assert_eq!(error(again), ("InvalidParameterException".into(), "Creation of service was not idempotent.".into()));
+    // Same client token: the same service, answered again.
+    let token = crate::common::unique("token");
+    for _ in 0..2 {
+        let out = ecs
+            .create_service()
+            .service_name("tokened")
+            .task_definition("svc-errors")
+            .desired_count(0)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(network())
+            .client_token(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.service().unwrap().service_name(), Some("tokened"));
+    }
+    let no_network = ecs
+        .create_service()
+        .service_name("n")
+        .task_definition("svc-errors")
+        .launch_type(LaunchType::Fargate)
+        .send()
+        .await;
+    assert_eq!(error(no_network).0, "InvalidParameterException");
+    let missing = ecs.update_service().service("nope").desired_count(1).send().await;
+    assert_eq!(error(missing), ("ServiceNotFoundException".into(), "Service not found.".into()));
+    let described = ecs.describe_services().services("nope").services("dup").send().await.unwrap();
+    assert_eq!(described.services().len(), 1);
+    assert_eq!(described.failures()[0].reason(), Some("MISSING"));
+    assert!(described.failures()[0].arn().unwrap().ends_with(":service/default/nope"));
+    let both = ecs
+        .create_service()
+        .service_name("both")
+        .task_definition("svc-errors")
+        .launch_type(LaunchType::Fargate)
+        .capacity_provider_strategy(
+            aws_sdk_ecs::types::CapacityProviderStrategyItem::builder().capacity_provider("FARGATE").build().unwrap(),
+        )
+        .network_configuration(network())
+        .send()
+        .await;
+    assert_eq!(error(both).0, "InvalidParameterException");
+    // The cluster cannot go while it has services.
+    let busy = ecs.delete_cluster().cluster("default").send().await;
+    assert_eq!(error(busy).0, "ClusterContainsServicesException");
+    for name in ["dup", "tokened"] {
+        ecs.delete_service().service(name).send().await.unwrap();
+    }
+    // With no tasks to drain, DRAINING turns INACTIVE at once, and INACTIVE ones are not listed.
+    for _ in 0..100 {
+        if ecs.list_services().send().await.unwrap().service_arns().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ecs.list_services().send().await.unwrap().service_arns().is_empty());
+    assert_eq!(describe_service(&ecs, "dup").await.status(), Some("INACTIVE"));
+}
+
+/// Registers an EC2 (bridge) task definition: a small httpd with a dynamic host port.
+async fn register_ec2(ecs: &Client, family: &str) {
+    let c = ContainerDefinition::builder()
+        .name("main")
+        .image(BUSYBOX)
+        .memory(128)
+        .command("sh")
+        .command("-c")
+        .command("trap 'exit 0' TERM; sleep 600 & wait")
+        .build();
+    ecs.register_task_definition()
+        .family(family)
+        .requires_compatibilities(Compatibility::Ec2)
+        .network_mode(NetworkMode::Bridge)
+        .container_definitions(c)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn draining_an_instance_moves_its_service_tasks_and_leaves_standalone_ones() {
+    let berth = Berth::start_with(&[("BERTH_INSTANCES", "3")]).await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register_ec2(&ecs, "svc-drain").await;
+    ecs.create_service()
+        .service_name("drained")
+        .task_definition("svc-drain")
+        .desired_count(2)
+        .launch_type(LaunchType::Ec2)
+        .placement_strategy(
+            aws_sdk_ecs::types::PlacementStrategy::builder()
+                .r#type(aws_sdk_ecs::types::PlacementStrategyType::Spread)
+                .field("instanceId")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    wait_stable(&ecs, "drained").await;
+    let tasks = service_tasks(&ecs, "drained").await;
+    let described = ecs.describe_tasks().set_tasks(Some(tasks.clone())).send().await.unwrap();
+    let victim = described.tasks()[0].clone();
+    let instance = victim.container_instance_arn().unwrap().to_owned();
+    // A standalone task on the same instance stays: DRAINING leaves what a service does not own.
+    let standalone =
+        ecs.start_task().task_definition("svc-drain").container_instances(&instance).send().await.unwrap().tasks()[0]
+            .task_arn()
+            .unwrap()
+            .to_owned();
+    crate::tasks::wait_for(&ecs, &standalone, "RUNNING").await;
+    ecs.update_container_instances_state()
+        .container_instances(&instance)
+        .status(ContainerInstanceStatus::Draining)
+        .send()
+        .await
+        .unwrap();
+    stopped(&ecs, victim.task_arn().unwrap()).await;
+    let moved = wait_stable(&ecs, "drained").await;
+    assert_eq!(moved.running_count(), 2);
+    let now = service_tasks(&ecs, "drained").await;
+    let described = ecs.describe_tasks().set_tasks(Some(now)).send().await.unwrap();
+    assert_eq!(described.tasks().len(), 2);
+    for t in described.tasks() {
+        assert_ne!(
+            t.container_instance_arn(),
+            Some(instance.as_str()),
+            "a service task stayed on the draining instance"
+        );
+        assert_eq!(t.last_status(), Some("RUNNING"));
+    }
+    let victim_now = ecs.describe_tasks().tasks(victim.task_arn().unwrap()).send().await.unwrap();
+    assert_eq!(victim_now.tasks()[0].stop_code().map(|c| c.as_str()), Some("ServiceSchedulerInitiated"));
+    assert_eq!(crate::tasks::describe(&ecs, &standalone).await.last_status(), Some("RUNNING"));
+    crate::tasks::stop(&ecs, &standalone).await;
+    ecs.delete_service().service("drained").force(true).send().await.unwrap();
+    for t in described.tasks() {
+        stopped(&ecs, t.task_arn().unwrap()).await;
+    }
+}
+
+#[tokio::test]
+async fn a_task_failing_its_health_checks_is_replaced() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    // Healthy for its first seconds, then not.
+    let sick = ContainerDefinition::builder()
+        .name("main")
+        .image(BUSYBOX)
+        .command("sh")
+        .command("-c")
+        .command("trap 'exit 0' TERM; mkdir -p /tmp; touch /tmp/ok; (sleep 3; rm /tmp/ok) & sleep 600 & wait")
+        .health_check(
+            aws_sdk_ecs::types::HealthCheck::builder()
+                .command("CMD-SHELL")
+                .command("test -f /tmp/ok")
+                .interval(5)
+                .timeout(2)
+                .retries(1)
+                .build()
+                .unwrap(),
+        )
+        .build();
+    register(&ecs, "svc-sick", vec![sick]).await;
+    create(&ecs, "sick", "svc-sick", 1).await;
+    let first = loop {
+        if let Some(arn) = service_tasks(&ecs, "sick").await.first() {
+            break arn.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let task = crate::tasks::wait_for(&ecs, &first, "STOPPED").await;
+    assert_eq!(task.stopped_reason(), Some("Task failed container health checks"));
+    // The scheduler notices on its next pass.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let events = messages(&describe_service(&ecs, "sick").await);
+    let failed = format!("(service sick) (task {}) failed container health checks.", first.rsplit('/').next().unwrap());
+    assert!(events.contains(&failed), "{events:?}");
+    // And a replacement was started.
+    let replacement = service_tasks(&ecs, "sick").await;
+    assert_eq!(replacement.len(), 1);
+    assert_ne!(replacement[0], first);
+    ecs.delete_service().service("sick").force(true).send().await.unwrap();
+    stopped(&ecs, &replacement[0]).await;
+}
