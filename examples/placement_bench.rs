@@ -24,6 +24,7 @@ fn fleet(n: usize) -> Vec<Candidate> {
             remaining_memory: 16_000,
             used_tcp_ports: BTreeSet::from([22, 2375, 2376, 51678, 51679]),
             used_udp_ports: BTreeSet::new(),
+            remaining_enis: 3,
             task_groups: Vec::new(),
         })
         .collect()

@@ -64,7 +64,7 @@ fn parse_instances(s: &str) -> Result<InstanceSpec, String> {
     let (count, instance_type) = s.split_once(':').unwrap_or((s, "t3.medium"));
     let count = count.parse::<u32>().map_err(|_| format!("'{s}' is not COUNT or COUNT:INSTANCE_TYPE"))?;
     if crate::domain::instance::resources(instance_type).is_none() {
-        let known: Vec<&str> = crate::domain::instance::INSTANCE_TYPES.iter().map(|(n, _, _)| *n).collect();
+        let known: Vec<&str> = crate::domain::instance::INSTANCE_TYPES.iter().map(|(n, ..)| *n).collect();
         return Err(format!("'{instance_type}' is not an instance type berth knows ({})", known.join(", ")));
     }
     Ok(InstanceSpec { count, instance_type: instance_type.to_owned() })

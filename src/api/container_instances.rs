@@ -329,8 +329,14 @@ pub(super) fn candidate(row: &InstanceRow, usage: &Usage) -> Candidate {
         remaining_memory: integer("MEMORY"),
         used_tcp_ports: ports("PORTS"),
         used_udp_ports: ports("PORTS_UDP"),
+        remaining_enis: i64::MAX,
         task_groups: Vec::new(),
     };
+    // An instance of a known type has its interfaces; one registered by a client without a
+    // type berth knows is not limited.
+    if let Some(enis) = c.attributes.get("ecs.instance-type").cloned().flatten().and_then(|t| instance::task_enis(&t)) {
+        c.remaining_enis = enis;
+    }
     for a in usage.custom.iter().filter(|a| a.target_id == row.arn) {
         c.attributes.insert(a.name.clone(), a.value.clone());
     }
@@ -339,6 +345,7 @@ pub(super) fn candidate(row: &InstanceRow, usage: &Usage) -> Candidate {
         c.remaining_memory -= t.reserved.memory;
         c.used_tcp_ports.extend(&t.reserved.tcp);
         c.used_udp_ports.extend(&t.reserved.udp);
+        c.remaining_enis -= t.reserved.eni;
         if t.desired_status == "RUNNING" {
             c.task_groups.push(t.group.clone());
         }

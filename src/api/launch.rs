@@ -427,6 +427,7 @@ impl Awaiting {
             memory: self.demand.memory,
             tcp_ports: self.demand.tcp.clone(),
             udp_ports: self.demand.udp.clone(),
+            eni: self.demand.eni,
             attributes: self.attributes.clone(),
             group: self.group.clone(),
         }
@@ -434,7 +435,13 @@ impl Awaiting {
 }
 
 fn reservation(demand: &Demand) -> Reservation {
-    Reservation { cpu: demand.cpu, memory: demand.memory, tcp: demand.tcp_ports.clone(), udp: demand.udp_ports.clone() }
+    Reservation {
+        cpu: demand.cpu,
+        memory: demand.memory,
+        tcp: demand.tcp_ports.clone(),
+        udp: demand.udp_ports.clone(),
+        eni: demand.eni,
+    }
 }
 
 /// What [`launch`] did.
@@ -609,6 +616,9 @@ fn demand(
         group: group.to_owned(),
         ..Demand::default()
     };
+    if network_mode == "awsvpc" {
+        out.eni = 1;
+    }
     if matches!(network_mode, "bridge" | "host") {
         for m in definitions
             .iter()

@@ -136,6 +136,36 @@ fn deployment_configuration(given: Option<&Map<String, Value>>, daemon: bool) ->
     Ok(Value::Object(c))
 }
 
+/// What a DAEMON service cannot have, refused with AWS's messages.
+fn check_daemon(s: &ServiceSettings) -> Result<()> {
+    if s.desired_count.is_some() {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "The daemon scheduling strategy does not support a desired count for services. Remove the desired count value and try again"
+        ));
+    }
+    if s.placement_strategy.as_ref().is_some_and(|p| !p.is_empty()) {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "The daemon scheduling strategy does not support placement strategies. Remove the placement strategy and try again"
+        ));
+    }
+    if s.capacity_provider_strategy.as_ref().is_some_and(|p| !p.is_empty()) {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "Specifying a capacity provider strategy is not supported when you create a service using the DAEMON scheduling strategy."
+        ));
+    }
+    let max = s.deployment_configuration.as_ref().and_then(|c| c.get("maximumPercent")).and_then(Value::as_i64);
+    if max.is_some_and(|m| m > 100) {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "The daemon scheduling strategy does not support values above 100 for maximumPercent"
+        ));
+    }
+    Ok(())
+}
+
 /// A new deployment of the service's current settings.
 fn new_deployment(doc: &Doc, status: &str) -> Value {
     let id = deployment_id();
@@ -283,10 +313,14 @@ pub(super) async fn create_service(ctx: &Ctx<'_>, input: CreateServiceInput) -> 
     let daemon = match input.scheduling_strategy.as_deref() {
         None | Some("REPLICA") => false,
         Some("DAEMON") => {
-            return Err(ecs_error!(
-                UnsupportedFeatureException,
-                "berth does not run DAEMON services yet; use schedulingStrategy REPLICA."
-            ));
+            check_daemon(&input.settings)?;
+            if input.settings.launch_type.as_deref() == Some("FARGATE") {
+                return Err(ecs_error!(
+                    InvalidParameterException,
+                    "The daemon scheduling strategy does not support the FARGATE launch type. Change the launch type and try again"
+                ));
+            }
+            true
         }
         Some(other) => return Err(ecs_error!(InvalidParameterException, "Unknown schedulingStrategy {other}.")),
     };
@@ -313,7 +347,12 @@ pub(super) async fn create_service(ctx: &Ctx<'_>, input: CreateServiceInput) -> 
     doc.insert("runningCount".into(), json!(0));
     doc.insert("pendingCount".into(), json!(0));
     let mut settings = input.settings.clone();
-    if settings.launch_type.is_none() && settings.capacity_provider_strategy.is_none() {
+    if daemon {
+        // Daemons run on container instances, whatever the cluster's default strategy says;
+        // their desired count is how many instances there are.
+        settings.launch_type.get_or_insert_with(|| "EC2".into());
+        settings.desired_count = Some(i64::try_from(daemon_instances(ctx, &cluster).await?.len()).unwrap_or(0));
+    } else if settings.launch_type.is_none() && settings.capacity_provider_strategy.is_none() {
         let default = cluster.doc.get("defaultCapacityProviderStrategy").and_then(Value::as_array);
         if default.is_none_or(Vec::is_empty) {
             settings.launch_type = Some("EC2".into());
@@ -340,7 +379,7 @@ pub(super) async fn create_service(ctx: &Ctx<'_>, input: CreateServiceInput) -> 
     }
     doc.insert("events".into(), json!([]));
     doc.insert("createdAt".into(), json!(now()));
-    doc.insert("schedulingStrategy".into(), json!("REPLICA"));
+    doc.insert("schedulingStrategy".into(), json!(if daemon { "DAEMON" } else { "REPLICA" }));
     doc.insert("deploymentController".into(), controller);
     doc.insert("createdBy".into(), json!(format!("arn:aws:iam::{}:root", ctx.scope.account)));
     doc.entry("enableECSManagedTags").or_insert(json!(false));
@@ -409,12 +448,16 @@ pub(super) async fn update_service(ctx: &Ctx<'_>, input: UpdateServiceInput) -> 
     if current.status != "ACTIVE" {
         return Err(ecs_error!(ServiceNotActiveException, "Service was not ACTIVE."));
     }
+    let daemon = str_of(&current.doc, "schedulingStrategy") == Some("DAEMON");
+    if daemon {
+        check_daemon(&input.settings)?;
+    }
     let mut doc = current.doc.clone();
     apply_settings(ctx, &cluster, &mut doc, &input.settings).await?;
     if let Some(given) = &input.settings.deployment_configuration {
         let mut merged = doc.get("deploymentConfiguration").and_then(Value::as_object).cloned().unwrap_or_default();
         merged.extend(given.clone());
-        doc.insert("deploymentConfiguration".into(), deployment_configuration(Some(&merged), false)?);
+        doc.insert("deploymentConfiguration".into(), deployment_configuration(Some(&merged), daemon)?);
     }
     // What a deployment carries: a change to any of it starts a new deployment.
     const DEPLOYED: [&str; 6] = [
@@ -598,6 +641,8 @@ struct Member {
     deployment: String,
     last: String,
     desired_running: bool,
+    /// Its container instance ARN (EC2), or empty.
+    instance: String,
     /// On a DRAINING container instance: to be replaced.
     draining: bool,
     /// RUNNING, and HEALTHY when its task definition has health checks.
@@ -671,68 +716,22 @@ async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow) -> Result<()> {
             desired_running: str_of(&doc, "desiredStatus") == Some("RUNNING"),
             healthy: last == "RUNNING" && healthy(&doc, checked(ctx, &mut checks, &doc).await?),
             draining: !instance.is_empty() && draining_instances.iter().any(|d| d == instance),
+            instance: instance.to_owned(),
             started_at: doc.get("startedAt").and_then(Value::as_f64).unwrap_or(0.0),
             last,
         });
     }
-    let mut to_stop: Vec<(&Member, String)> = Vec::new();
-    let live: Vec<&Member> = members.iter().filter(|m| m.desired_running).collect();
-    let deployments = row.doc.get("deployments").and_then(Value::as_array).cloned().unwrap_or_default();
-    let primary_id =
-        deployments.first().and_then(|d| d.get("id")).and_then(Value::as_str).unwrap_or_default().to_owned();
-    let desired = if row.status == "ACTIVE" {
-        usize::try_from(row.doc.get("desiredCount").and_then(Value::as_i64).unwrap_or(0)).unwrap_or(0)
-    } else {
-        0
-    };
-    let config = row.doc.get("deploymentConfiguration").cloned().unwrap_or(Value::Null);
-    let max_percent = config.get("maximumPercent").and_then(Value::as_i64).unwrap_or(200);
-    let min_percent = config.get("minimumHealthyPercent").and_then(Value::as_i64).unwrap_or(100);
-    let max_total = (desired * usize::try_from(max_percent).unwrap_or(200)) / 100;
-    let min_healthy = (desired * usize::try_from(min_percent).unwrap_or(100)).div_ceil(100);
-    let primary_failed =
-        deployments.first().and_then(|d| d.get("rolloutState")).and_then(Value::as_str) == Some("FAILED");
-
-    // Keepers: the primary's live tasks not on draining instances.
-    let keepers: Vec<&Member> = live.iter().copied().filter(|m| m.deployment == primary_id && !m.draining).collect();
-    let replaceable: Vec<&Member> = live.iter().copied().filter(|m| m.deployment != primary_id || m.draining).collect();
-    // Too many of the primary's: stop the newest, pending ones first.
-    if keepers.len() > desired {
-        let mut extra = keepers.clone();
-        extra.sort_by(|a, b| a.healthy.cmp(&b.healthy).then(b.started_at.total_cmp(&a.started_at)));
-        for m in extra.into_iter().take(keepers.len() - desired) {
-            to_stop.push((m, format!("Scaling activity initiated by (deployment {primary_id})")));
-        }
-    }
-    let kept = keepers.len().min(desired);
-    // Start: up to the desired count, within maximumPercent of all live tasks.
-    let mut start = 0;
+    let daemon = str_of(&row.doc, "schedulingStrategy") == Some("DAEMON");
     let backoff_until = row.state.get("backoffUntil").and_then(Value::as_f64).unwrap_or(0.0);
     // Tasks that just failed to start back the scheduler off before it tries again.
-    let just_failed = outcome.failed.values().sum::<i64>() > 0;
-    if kept < desired && !primary_failed && !just_failed && now() >= backoff_until {
-        let room = max_total.max(desired).saturating_sub(live.len() - to_stop.len());
-        start = (desired - kept).min(room);
-    }
-    // Stop replaceable tasks (older deployments', and those on DRAINING instances): those not
-    // RUNNING at once, RUNNING ones while the healthy tasks stay above minimumHealthyPercent.
-    let mut healthy_left = live.iter().filter(|m| m.healthy).count();
-    let mut stop_order = replaceable.clone();
-    stop_order.sort_by_key(|m| m.healthy);
-    for m in stop_order {
-        if m.healthy {
-            if healthy_left <= min_healthy {
-                continue;
-            }
-            healthy_left -= 1;
-        }
-        let reason = if m.draining {
-            "Container instance is in DRAINING state; task stopped by the service scheduler".to_owned()
-        } else {
-            format!("Scaling activity initiated by (deployment {primary_id})")
-        };
-        to_stop.push((m, reason));
-    }
+    let may_start = outcome.failed.values().sum::<i64>() == 0 && now() >= backoff_until;
+    let plan = if daemon {
+        plan_daemon(ctx, &cluster, &row, &members, may_start).await?
+    } else {
+        plan_replica(&row, &members, may_start)
+    };
+    let Plan { to_stop, start, desired } = plan;
+    let primary_id = primary_of(&row.doc);
     if !to_stop.is_empty() {
         for (m, reason) in &to_stop {
             stop_member(ctx, m, reason).await?;
@@ -741,8 +740,8 @@ async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow) -> Result<()> {
         outcome.events.push(format!("(service {name}) has stopped {} running tasks: {}.", ids.len(), ids.join(" ")));
     }
     let mut started_now = 0;
-    if start > 0 {
-        match start_tasks(ctx, &cluster, &row, &primary_id, start).await {
+    if start.count() > 0 {
+        match start_tasks(ctx, &cluster, &row, &primary_id, &start).await {
             Ok((started, failure)) => {
                 started_now = started.len();
                 if !started.is_empty() {
@@ -761,6 +760,183 @@ async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow) -> Result<()> {
         }
     }
     record(ctx, &row, &members, &to_stop, started_now, outcome, desired).await
+}
+
+/// What one pass does: tasks to stop (with why), tasks to start, and the count it aims at.
+struct Plan<'m> {
+    to_stop: Vec<(&'m Member, String)>,
+    start: Start,
+    desired: usize,
+}
+
+/// Tasks to start: placed by the service's strategies, or one on each instance named.
+enum Start {
+    Count(usize),
+    On(Vec<String>),
+}
+
+impl Start {
+    fn count(&self) -> usize {
+        match self {
+            Start::Count(n) => *n,
+            Start::On(instances) => instances.len(),
+        }
+    }
+}
+
+/// The PRIMARY deployment's id.
+fn primary_of(doc: &Doc) -> String {
+    doc.get("deployments")
+        .and_then(Value::as_array)
+        .and_then(|d| d.first())
+        .and_then(|d| d.get("id"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Whether the circuit breaker failed the PRIMARY deployment (it then starts nothing).
+fn primary_failed(doc: &Doc) -> bool {
+    doc.get("deployments").and_then(Value::as_array).and_then(|d| d.first()).and_then(|d| d.get("rolloutState"))
+        == Some(&json!("FAILED"))
+}
+
+/// The most tasks that may be live (maximumPercent) and the fewest that must stay healthy
+/// (minimumHealthyPercent) for `desired`.
+fn bounds(doc: &Doc, desired: usize) -> (usize, usize) {
+    let config = doc.get("deploymentConfiguration").cloned().unwrap_or(Value::Null);
+    let max_percent = config.get("maximumPercent").and_then(Value::as_i64).unwrap_or(200);
+    let min_percent = config.get("minimumHealthyPercent").and_then(Value::as_i64).unwrap_or(100);
+    let max_total = (desired * usize::try_from(max_percent).unwrap_or(200)) / 100;
+    let min_healthy = (desired * usize::try_from(min_percent).unwrap_or(100)).div_ceil(100);
+    (max_total, min_healthy)
+}
+
+/// Stops replaceable tasks (older deployments', and those on DRAINING instances): those not
+/// RUNNING at once, RUNNING ones while the healthy tasks stay above minimumHealthyPercent.
+fn stop_within_minimum<'m>(
+    live: &[&'m Member],
+    mut replaceable: Vec<&'m Member>,
+    min_healthy: usize,
+    primary_id: &str,
+    to_stop: &mut Vec<(&'m Member, String)>,
+) {
+    let mut healthy_left = live.iter().filter(|m| m.healthy).count();
+    replaceable.sort_by_key(|m| m.healthy);
+    for m in replaceable {
+        if m.healthy {
+            if healthy_left <= min_healthy {
+                continue;
+            }
+            healthy_left -= 1;
+        }
+        let reason = if m.draining {
+            "Container instance is in DRAINING state; task stopped by the service scheduler".to_owned()
+        } else {
+            format!("Scaling activity initiated by (deployment {primary_id})")
+        };
+        to_stop.push((m, reason));
+    }
+}
+
+/// A REPLICA service's pass: `desiredCount` tasks of the PRIMARY deployment, rolled within
+/// maximumPercent and minimumHealthyPercent.
+fn plan_replica<'m>(row: &ServiceRow, members: &'m [Member], may_start: bool) -> Plan<'m> {
+    let mut to_stop: Vec<(&Member, String)> = Vec::new();
+    let live: Vec<&Member> = members.iter().filter(|m| m.desired_running).collect();
+    let primary_id = primary_of(&row.doc);
+    let desired = if row.status == "ACTIVE" {
+        usize::try_from(row.doc.get("desiredCount").and_then(Value::as_i64).unwrap_or(0)).unwrap_or(0)
+    } else {
+        0
+    };
+    let (max_total, min_healthy) = bounds(&row.doc, desired);
+    let primary_failed = primary_failed(&row.doc);
+
+    // Keepers: the primary's live tasks not on draining instances.
+    let keepers: Vec<&Member> = live.iter().copied().filter(|m| m.deployment == primary_id && !m.draining).collect();
+    let replaceable: Vec<&Member> = live.iter().copied().filter(|m| m.deployment != primary_id || m.draining).collect();
+    // Too many of the primary's: stop the newest, pending ones first.
+    if keepers.len() > desired {
+        let mut extra = keepers.clone();
+        extra.sort_by(|a, b| a.healthy.cmp(&b.healthy).then(b.started_at.total_cmp(&a.started_at)));
+        for m in extra.into_iter().take(keepers.len() - desired) {
+            to_stop.push((m, format!("Scaling activity initiated by (deployment {primary_id})")));
+        }
+    }
+    let kept = keepers.len().min(desired);
+    // Start: up to the desired count, within maximumPercent of all live tasks.
+    let mut start = 0;
+    if kept < desired && !primary_failed && may_start {
+        let room = max_total.max(desired).saturating_sub(live.len() - to_stop.len());
+        start = (desired - kept).min(room);
+    }
+    // Stop replaceable tasks (older deployments', and those on DRAINING instances): those not
+    // RUNNING at once, RUNNING ones while the healthy tasks stay above minimumHealthyPercent.
+    stop_within_minimum(&live, replaceable, min_healthy, &primary_id, &mut to_stop);
+    Plan { to_stop, start: Start::Count(start), desired }
+}
+
+/// The ARNs of the instances a daemon runs on: the cluster's ACTIVE ones (berth's own are
+/// provisioned on first use).
+async fn daemon_instances(ctx: &Ctx<'_>, cluster: &NamedRow) -> Result<Vec<String>> {
+    {
+        let _placing = ctx.tasks.placement_lock().await;
+        super::container_instances::ensure_instances(ctx, cluster).await?;
+    }
+    let rows = ctx.store.list_instances(ctx.region(), &cluster.name, Some("ACTIVE"), "", u32::MAX).await?;
+    Ok(rows.into_iter().map(|r| r.arn).collect())
+}
+
+/// A DAEMON service's pass: one task of the PRIMARY deployment on each ACTIVE container
+/// instance; none on others. An instance's old task goes before its new one starts (within
+/// minimumHealthyPercent), since daemons never exceed one task per instance.
+async fn plan_daemon<'m>(
+    ctx: &Ctx<'_>,
+    cluster: &NamedRow,
+    row: &ServiceRow,
+    members: &'m [Member],
+    may_start: bool,
+) -> Result<Plan<'m>> {
+    let active = if row.status == "ACTIVE" { daemon_instances(ctx, cluster).await? } else { Vec::new() };
+    let desired = active.len();
+    let primary_id = primary_of(&row.doc);
+    let (_, min_healthy) = bounds(&row.doc, desired);
+    let live: Vec<&Member> = members.iter().filter(|m| m.desired_running).collect();
+    let mut to_stop = Vec::new();
+    let mut replaceable = Vec::new();
+    let mut start = Vec::new();
+    for m in &live {
+        if !active.contains(&m.instance) {
+            let reason = if m.draining {
+                "Container instance is in DRAINING state; task stopped by the service scheduler".to_owned()
+            } else {
+                format!("Scaling activity initiated by (deployment {primary_id})")
+            };
+            to_stop.push((*m, reason));
+        }
+    }
+    for instance in &active {
+        let here: Vec<&Member> = live.iter().copied().filter(|m| m.instance == *instance).collect();
+        let mut current = here.iter().filter(|m| m.deployment == primary_id);
+        // One of the PRIMARY's stays; any more go.
+        let keeps = current.next().is_some();
+        for extra in current {
+            to_stop.push((extra, format!("Scaling activity initiated by (deployment {primary_id})")));
+        }
+        let old: Vec<&Member> = here.iter().copied().filter(|m| m.deployment != primary_id).collect();
+        if keeps {
+            replaceable.extend(old);
+        } else if old.is_empty() {
+            if may_start && !primary_failed(&row.doc) {
+                start.push(instance.clone());
+            }
+        } else {
+            replaceable.extend(old);
+        }
+    }
+    stop_within_minimum(&live, replaceable, min_healthy, &primary_id, &mut to_stop);
+    Ok(Plan { to_stop, start: Start::On(start), desired })
 }
 
 /// Whether a task's definition has container health checks (looked up once per pass).
@@ -809,8 +985,9 @@ async fn start_tasks(
     cluster: &NamedRow,
     row: &ServiceRow,
     deployment: &str,
-    count: usize,
+    start: &Start,
 ) -> Result<(Vec<String>, Option<String>)> {
+    let count = start.count();
     let doc = &row.doc;
     let td_arn = str_of(doc, "taskDefinition").unwrap_or_default();
     let Some(td) = task_definitions::find(ctx, td_arn).await? else {
@@ -842,7 +1019,11 @@ async fn start_tasks(
     let items: Vec<StrategyItem> = options.iter().map(|(_, i)| i.clone()).collect();
     let counts = launch::split(&items, &[], count);
     let plan: Vec<(Capacity, usize)> = options.into_iter().map(|(c, _)| c).zip(counts).collect();
-    let launched = launch::launch(ctx, &blueprint, &plan, None, None).await?;
+    let chosen = match start {
+        Start::Count(_) => None,
+        Start::On(instances) => Some(instances.as_slice()),
+    };
+    let launched = launch::launch(ctx, &blueprint, &plan, chosen, None).await?;
     let arns: Vec<String> = launched.tasks.iter().filter_map(|t| str_of(t, "taskArn").map(str::to_owned)).collect();
     let failure = (arns.len() < count).then(|| unplaceable(&launched.failures));
     Ok((arns, failure))
@@ -1003,6 +1184,16 @@ async fn record(
                     row.state.insert("lastCompleted".into(), primary.clone());
                     changed = true;
                 }
+            }
+            if row.doc.get("schedulingStrategy") == Some(&json!("DAEMON"))
+                && row.doc.get("desiredCount") != Some(&json!(desired))
+            {
+                // A daemon's desired count is the number of instances it should run on.
+                row.doc.insert("desiredCount".into(), json!(desired));
+                if let Some(primary) = deployments.first_mut() {
+                    primary["desiredCount"] = json!(desired);
+                }
+                changed = true;
             }
             let steady = deployments.len() == 1 && running_total == desired && pending_total == 0;
             let was_steady = row.state.get("steady").and_then(Value::as_bool) == Some(true);

@@ -4,23 +4,24 @@
 
 use serde_json::{Value, json};
 
-/// An EC2 instance type berth can stand in for: name, vCPUs, memory in MiB.
-pub const INSTANCE_TYPES: &[(&str, i64, i64)] = &[
-    ("t3.micro", 2, 1024),
-    ("t3.small", 2, 2048),
-    ("t3.medium", 2, 4096),
-    ("t3.large", 2, 8192),
-    ("t3.xlarge", 4, 16384),
-    ("t3.2xlarge", 8, 32768),
-    ("m5.large", 2, 8192),
-    ("m5.xlarge", 4, 16384),
-    ("m5.2xlarge", 8, 32768),
-    ("m5.4xlarge", 16, 65536),
-    ("c5.large", 2, 4096),
-    ("c5.xlarge", 4, 8192),
-    ("c5.2xlarge", 8, 16384),
-    ("r5.large", 2, 16384),
-    ("r5.xlarge", 4, 32768),
+/// An EC2 instance type berth can stand in for: name, vCPUs, memory in MiB, and how many
+/// network interfaces it can have (EC2's limit; the first is the instance's own).
+pub const INSTANCE_TYPES: &[(&str, i64, i64, i64)] = &[
+    ("t3.micro", 2, 1024, 2),
+    ("t3.small", 2, 2048, 3),
+    ("t3.medium", 2, 4096, 3),
+    ("t3.large", 2, 8192, 3),
+    ("t3.xlarge", 4, 16384, 4),
+    ("t3.2xlarge", 8, 32768, 4),
+    ("m5.large", 2, 8192, 3),
+    ("m5.xlarge", 4, 16384, 4),
+    ("m5.2xlarge", 8, 32768, 4),
+    ("m5.4xlarge", 16, 65536, 8),
+    ("c5.large", 2, 4096, 3),
+    ("c5.xlarge", 4, 8192, 4),
+    ("c5.2xlarge", 8, 16384, 4),
+    ("r5.large", 2, 16384, 3),
+    ("r5.xlarge", 4, 32768, 4),
 ];
 
 /// The ports the ECS agent reserves on every instance.
@@ -33,8 +34,16 @@ pub const AGENT_VERSION: &str = "1.89.0";
 /// registers the memory the kernel reports, a little less than the type's: berth takes 4% off.
 #[must_use]
 pub fn resources(instance_type: &str) -> Option<(i64, i64)> {
-    let (_, vcpus, memory) = INSTANCE_TYPES.iter().find(|(name, _, _)| *name == instance_type)?;
+    let (_, vcpus, memory, _) = INSTANCE_TYPES.iter().find(|(name, ..)| *name == instance_type)?;
     Some((vcpus * 1024, memory - memory / 25))
+}
+
+/// How many awsvpc tasks an instance type can run: one per network interface beyond its own
+/// (ECS without ENI trunking). None for an unknown type.
+#[must_use]
+pub fn task_enis(instance_type: &str) -> Option<i64> {
+    let (.., enis) = INSTANCE_TYPES.iter().find(|(name, ..)| *name == instance_type)?;
+    Some(enis - 1)
 }
 
 /// A resource as the agent reports it (every value field present, as AWS answers).

@@ -368,6 +368,17 @@ impl Docker {
                 }
             }),
             host_config: Some(host_config),
+            // Links on a user-defined network are the endpoint's, as the docker CLI sends them.
+            networking_config: match &spec.network {
+                Some(NetworkAttachment::Bridge(network)) if !spec.links.is_empty() => {
+                    let endpoint =
+                        bollard::models::EndpointSettings { links: Some(spec.links.clone()), ..Default::default() };
+                    Some(bollard::models::NetworkingConfig {
+                        endpoints_config: Some(HashMap::from([(network.clone(), endpoint)])),
+                    })
+                }
+                _ => None,
+            },
             ..Default::default()
         };
         let options = CreateContainerOptions { name: Some(spec.name.clone()), ..Default::default() };

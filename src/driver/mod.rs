@@ -168,6 +168,8 @@ pub struct ContainerSpec {
     pub open_stdin: bool,
     /// A hard CPU limit in billionths of a CPU.
     pub nano_cpus: Option<i64>,
+    /// Links to other containers on its bridge network: `CONTAINER:ALIAS`.
+    pub links: Vec<String>,
 }
 
 /// A file system mounted into a container.

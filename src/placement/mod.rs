@@ -38,6 +38,8 @@ pub struct Candidate {
     pub used_tcp_ports: BTreeSet<u16>,
     /// UDP host ports in use.
     pub used_udp_ports: BTreeSet<u16>,
+    /// Network interfaces left for awsvpc tasks.
+    pub remaining_enis: i64,
     /// The group of each task on it whose desired status is RUNNING.
     pub task_groups: Vec<String>,
 }
@@ -70,6 +72,8 @@ pub struct Demand {
     pub tcp_ports: Vec<u16>,
     /// Static UDP host ports.
     pub udp_ports: Vec<u16>,
+    /// Network interfaces (1 for an awsvpc task, which gets its own).
+    pub eni: i64,
     /// `requiresAttributes`: name and, if it must have one, value.
     pub attributes: Vec<(String, Option<String>)>,
     /// The task's group (`family:NAME`, `service:NAME`, or the caller's).
@@ -121,6 +125,8 @@ pub enum Reason {
     Ports,
     /// A UDP host port is taken.
     PortsUdp,
+    /// No network interface left for an awsvpc task.
+    Eni,
     /// A memberOf constraint excludes it.
     MemberOf,
     /// It runs a task of the group already (distinctInstance).
@@ -138,6 +144,7 @@ impl Reason {
             Reason::Memory => "RESOURCE:MEMORY",
             // ECS reports a taken UDP port as a taken port.
             Reason::Ports | Reason::PortsUdp => "RESOURCE:PORTS",
+            Reason::Eni => "RESOURCE:ENI",
             Reason::MemberOf => "MemberOf placement constraint unsatisfied.",
             Reason::DistinctInstance => "DistinctInstance placement constraint unsatisfied.",
         }
@@ -178,6 +185,9 @@ pub fn refusal(candidate: &Candidate, demand: &Demand, constraints: &[Constraint
     }
     if demand.udp_ports.iter().any(|p| candidate.used_udp_ports.contains(p)) {
         return Some(Reason::PortsUdp);
+    }
+    if candidate.remaining_enis < demand.eni {
+        return Some(Reason::Eni);
     }
     constraints.iter().find_map(|c| match c {
         Constraint::DistinctInstance => {
@@ -255,6 +265,7 @@ pub fn place(
         c.remaining_memory -= demand.memory;
         c.used_tcp_ports.extend(&demand.tcp_ports);
         c.used_udp_ports.extend(&demand.udp_ports);
+        c.remaining_enis -= demand.eni;
         c.task_groups.push(demand.group.clone());
         out.placed.push(chosen);
     }
@@ -278,6 +289,7 @@ mod tests {
             remaining_memory: memory,
             used_tcp_ports: BTreeSet::from([22, 2375, 2376, 51678, 51679]),
             used_udp_ports: BTreeSet::new(),
+            remaining_enis: 2,
             task_groups: Vec::new(),
         }
     }

@@ -474,7 +474,9 @@ fn start_order(containers: &[Map<String, Value>]) -> Vec<usize> {
             // A container that mounts another's volumes needs that container created first.
             let volumes_from =
                 list_of(c, "volumesFrom").iter().filter_map(|v| v.get("sourceContainer").and_then(Value::as_str));
-            depends_on.chain(volumes_from).filter_map(|n| names.iter().position(|x| *x == n)).collect()
+            // And one that links to another needs it running.
+            let links = list_of(c, "links").iter().filter_map(Value::as_str).map(|l| l.split(':').next().unwrap_or(l));
+            depends_on.chain(volumes_from).chain(links).filter_map(|n| names.iter().position(|x| *x == n)).collect()
         })
         .collect();
     let mut order = Vec::with_capacity(containers.len());
@@ -582,6 +584,15 @@ fn container_spec(
             })
         })
         .collect();
+    // `links` (bridge mode): NAME or NAME:ALIAS, to the task's container of that name.
+    let links = list_of(c, "links")
+        .iter()
+        .filter_map(Value::as_str)
+        .map(|l| {
+            let (name, alias) = l.split_once(':').unwrap_or((l, l));
+            format!("berth-{}-{name}:{alias}", key.id)
+        })
+        .collect();
     let volumes_from = list_of(c, "volumesFrom")
         .iter()
         .filter_map(|v| {
@@ -672,6 +683,7 @@ fn container_spec(
         }),
         mounts,
         volumes_from,
+        links,
         ulimits,
         cap_add: strings(capabilities.and_then(|c| c.get("add"))).unwrap_or_default(),
         cap_drop: strings(capabilities.and_then(|c| c.get("drop"))).unwrap_or_default(),

@@ -55,6 +55,13 @@ pub struct Reservation {
     pub tcp: Vec<u16>,
     /// UDP host ports.
     pub udp: Vec<u16>,
+    /// Network interfaces (1 for an awsvpc task).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub eni: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// A task on a container instance, as placement and the instance's counts see it.

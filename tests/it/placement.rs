@@ -467,3 +467,86 @@ async fn instances_of_an_engine_that_does_not_answer_are_disconnected() {
     assert_eq!(agent.reason(), Some("AGENT"));
     stop_all(&ecs).await;
 }
+
+#[tokio::test]
+async fn bridge_links_reach_another_container_of_the_task_by_alias() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let db = ContainerDefinition::builder()
+        .name("db")
+        .image(BUSYBOX)
+        .memory(64)
+        .essential(false)
+        .command("sh")
+        .command("-c")
+        .command("mkdir -p /www && echo linked > /www/index.html && exec httpd -f -p 80 -h /www");
+    let app = ContainerDefinition::builder()
+        .name("app")
+        .image(BUSYBOX)
+        .memory(64)
+        .links("db:database")
+        .command("sh")
+        .command("-c")
+        .command(
+            "for i in $(seq 1 100); do wget -qO- http://database/ | grep -q linked && exit 0; sleep 0.1; done; exit 1",
+        );
+    ecs.register_task_definition()
+        .family("linked")
+        .requires_compatibilities(Compatibility::Ec2)
+        .network_mode(NetworkMode::Bridge)
+        .container_definitions(app.build())
+        .container_definitions(db.build())
+        .send()
+        .await
+        .unwrap();
+    let out = ecs.run_task().task_definition("linked").send().await.unwrap();
+    let arn = out.tasks()[0].task_arn().unwrap().to_owned();
+    let stopped = wait_for(&ecs, &arn, "STOPPED").await;
+    let app = stopped.containers().iter().find(|c| c.name() == Some("app")).unwrap();
+    // The linked container started first (app is listed first) and answered by its alias.
+    assert_eq!(app.exit_code(), Some(0), "{stopped:?}");
+    gone(&arn).await;
+}
+
+#[tokio::test]
+async fn awsvpc_tasks_on_ec2_count_against_the_instance_network_interfaces() {
+    let berth = Berth::start_with(&[("BERTH_INSTANCES", "1")]).await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let c = ContainerDefinition::builder()
+        .name("main")
+        .image(BUSYBOX)
+        .memory(32)
+        .command("sh")
+        .command("-c")
+        .command("trap 'exit 0' TERM; sleep 600 & wait")
+        .build();
+    ecs.register_task_definition()
+        .family("eni")
+        .requires_compatibilities(Compatibility::Ec2)
+        .network_mode(NetworkMode::Awsvpc)
+        .container_definitions(c)
+        .send()
+        .await
+        .unwrap();
+    // A t3.medium has three interfaces: its own, and two for tasks.
+    let out = ecs
+        .run_task()
+        .task_definition("eni")
+        .launch_type(LaunchType::Ec2)
+        .network_configuration(crate::tasks::network())
+        .count(3)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.tasks().len(), 2);
+    assert_eq!(out.failures().len(), 1);
+    assert_eq!(out.failures()[0].reason(), Some("RESOURCE:ENI"));
+    for t in out.tasks() {
+        let arn = t.task_arn().unwrap();
+        let running = wait_for(&ecs, arn, "RUNNING").await;
+        assert!(running.attachments()[0].details().iter().any(|d| d.name() == Some("privateIPv4Address")));
+    }
+    stop_all(&ecs).await;
+}

@@ -74,8 +74,10 @@ async fn targets_methods_and_sizes() {
     wrong_service.assert_error(400, "UnknownOperationException");
     let message = berth.call("LaunchRockets", "{}").await.assert_error(400, "UnknownOperationException");
     assert!(message.contains("LaunchRockets"));
-    let message =
-        berth.call("CreateTaskSet", r#"{"service": "s", "cluster": "c", "taskDefinition": "t"}"#).await.assert_error(400, "UnsupportedFeatureException");
+    let message = berth
+        .call("CreateTaskSet", r#"{"service": "s", "cluster": "c", "taskDefinition": "t"}"#)
+        .await
+        .assert_error(400, "UnsupportedFeatureException");
     assert!(message.contains("CreateTaskSet is not implemented by berth yet"), "{message}");
     berth.raw("GET", "/", &[], b"").await.assert_error(400, "UnknownOperationException");
     assert_eq!(berth.raw("GET", "/elsewhere", &[], b"").await.status, 404);

@@ -418,3 +418,125 @@ async fn a_task_failing_its_health_checks_is_replaced() {
     ecs.delete_service().service("sick").force(true).send().await.unwrap();
     stopped(&ecs, &replacement[0]).await;
 }
+
+#[tokio::test]
+async fn a_deployment_interrupted_by_kill_9_finishes_after_restart_without_duplicates() {
+    let mut berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register_sleeper(&ecs, "svc-durable", "one").await;
+    create(&ecs, "durable", "svc-durable", 3).await;
+    wait_stable(&ecs, "durable").await;
+    let second = register_sleeper(&ecs, "svc-durable", "two").await;
+    ecs.update_service().service("durable").task_definition("svc-durable").send().await.unwrap();
+    // Mid-rollout: some new tasks are starting.
+    for _ in 0..100 {
+        let s = describe_service(&ecs, "durable").await;
+        if s.deployments().first().is_some_and(|d| d.pending_count() + d.running_count() > 0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    berth.kill9().await;
+    let dir = berth.take_dir();
+    drop(berth);
+
+    let berth = Berth::start_in(dir.path()).await;
+    let ecs = berth.client();
+    let done = wait_stable(&ecs, "durable").await;
+    assert_eq!(done.task_definition(), Some(second.as_str()));
+    assert_eq!(done.running_count(), 3);
+    let running = service_tasks(&ecs, "durable").await;
+    assert_eq!(running.len(), 3, "{running:?}");
+    let described = ecs.describe_tasks().set_tasks(Some(running.clone())).send().await.unwrap();
+    assert!(described.tasks().iter().all(|t| t.task_definition_arn() == Some(second.as_str())));
+    // Every other task of the service has stopped and left no container behind.
+    let stopped_tasks = ecs
+        .list_tasks()
+        .service_name("durable")
+        .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
+        .send()
+        .await
+        .unwrap();
+    for arn in stopped_tasks.task_arns() {
+        stopped(&ecs, arn).await;
+    }
+    ecs.delete_service().service("durable").force(true).send().await.unwrap();
+    for arn in &running {
+        stopped(&ecs, arn).await;
+    }
+}
+
+#[tokio::test]
+async fn a_daemon_service_runs_one_task_per_active_instance() {
+    let berth = Berth::start_with(&[("BERTH_INSTANCES", "3")]).await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register_ec2(&ecs, "svc-daemon").await;
+    let refused = ecs
+        .create_service()
+        .service_name("d")
+        .task_definition("svc-daemon")
+        .scheduling_strategy(aws_sdk_ecs::types::SchedulingStrategy::Daemon)
+        .desired_count(2)
+        .send()
+        .await;
+    let (code, message) = error(refused);
+    assert_eq!(code, "InvalidParameterException");
+    assert!(message.starts_with("The daemon scheduling strategy does not support a desired count"), "{message}");
+    let created = ecs
+        .create_service()
+        .service_name("d")
+        .task_definition("svc-daemon")
+        .scheduling_strategy(aws_sdk_ecs::types::SchedulingStrategy::Daemon)
+        .send()
+        .await
+        .unwrap();
+    let config = created.service().unwrap().deployment_configuration().unwrap();
+    assert_eq!((config.maximum_percent(), config.minimum_healthy_percent()), (Some(100), Some(0)));
+    let steady = wait_stable(&ecs, "d").await;
+    assert_eq!(steady.desired_count(), 3);
+    let tasks = service_tasks(&ecs, "d").await;
+    let described = ecs.describe_tasks().set_tasks(Some(tasks.clone())).send().await.unwrap();
+    let instances: std::collections::BTreeSet<&str> =
+        described.tasks().iter().map(|t| t.container_instance_arn().unwrap()).collect();
+    assert_eq!(instances.len(), 3, "one task per instance");
+
+    // A DRAINING instance loses its daemon task, which is not replaced elsewhere.
+    let drained = described.tasks()[0].clone();
+    let instance = drained.container_instance_arn().unwrap().to_owned();
+    ecs.update_container_instances_state()
+        .container_instances(&instance)
+        .status(ContainerInstanceStatus::Draining)
+        .send()
+        .await
+        .unwrap();
+    stopped(&ecs, drained.task_arn().unwrap()).await;
+    for _ in 0..100 {
+        if describe_service(&ecs, "d").await.desired_count() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let fewer = wait_stable(&ecs, "d").await;
+    assert_eq!((fewer.desired_count(), fewer.running_count()), (2, 2));
+    // Back to ACTIVE: it gets one again.
+    ecs.update_container_instances_state()
+        .container_instances(&instance)
+        .status(ContainerInstanceStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if describe_service(&ecs, "d").await.desired_count() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let back = wait_stable(&ecs, "d").await;
+    assert_eq!(back.running_count(), 3);
+    ecs.delete_service().service("d").force(true).send().await.unwrap();
+    for arn in service_tasks(&ecs, "d").await.iter().chain(&tasks) {
+        stopped(&ecs, arn).await;
+    }
+}
