@@ -10,7 +10,7 @@
 //!   that the busy instances are `targetCapacity` percent of the group). Instances that stay
 //!   empty for `--scale-in-after` seconds beyond that target are terminated (INACTIVE); an
 //!   instance with tasks never is, which is what managedTerminationProtection promises.
-//! - Services: see [`super::services`].
+//! - Services: the service scheduler (`api/services.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
