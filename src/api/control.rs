@@ -103,12 +103,10 @@ async fn scale_group(
     for task in waiting.drain(..) {
         let created = task.doc.get("createdAt").and_then(Value::as_f64).unwrap_or(0.0);
         if created < timed_out || group.scaling.is_none() {
+            let reason = format!("TaskFailedToStart: {}", why_unplaceable(ctx, cluster, provider, &task).await?);
             let stop = |doc: &mut crate::store::Doc| {
                 doc.insert("stopCode".into(), json!("TaskFailedToStart"));
-                doc.insert(
-                    "stoppedReason".into(),
-                    json!("Capacity is unavailable at this time. Please try again later or in a different availability zone"),
-                );
+                doc.insert("stoppedReason".into(), json!(reason));
                 launch::stopped_waiting(doc);
             };
             ctx.store.settle_awaiting_task(&task.key, None, stop).await?;
@@ -187,6 +185,27 @@ async fn scale_group(
         break;
     }
     Ok(())
+}
+
+/// Why a waiting task fits none of its group's instances, as ECS words a provisioning failure:
+/// `EMPTY CAPACITY PROVIDER` for a group without instances, else the closest refusal
+/// (`RESOURCE:MEMORY`, ...).
+async fn why_unplaceable(
+    ctx: &Ctx<'_>,
+    cluster: &crate::store::NamedRow,
+    provider: &str,
+    task: &AwaitingTask,
+) -> Result<String> {
+    let rows = ctx.store.provider_instances(ctx.region(), &cluster.name, provider, false).await?;
+    if rows.is_empty() {
+        return Ok("EMPTY CAPACITY PROVIDER".to_owned());
+    }
+    let Ok(awaiting) = serde_json::from_str::<Awaiting>(&task.awaiting) else { return Ok("RESOURCE:MEMORY".into()) };
+    let usage = container_instances::usage(ctx, cluster).await?;
+    let mut pool: Vec<Candidate> = rows.iter().map(|r| container_instances::candidate(r, &usage)).collect();
+    let mut never = || 0;
+    let placed = crate::placement::place(&mut pool, &awaiting.demand(), &[], &[], 1, &mut never);
+    Ok(placed.failures.first().map_or("NO ACTIVE INSTANCES", |(_, r)| r.as_str()).to_owned())
 }
 
 /// How many new instances of the group the waiting tasks need (first fit on empty ones); tasks

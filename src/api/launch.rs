@@ -131,7 +131,7 @@ fn check_strategy(items: &[(Capacity, StrategyItem)]) -> Result<()> {
     if fargate > 0 && fargate < items.len() {
         return Err(ecs_error!(
             InvalidParameterException,
-            "The specified capacity provider strategy cannot contain a mix of capacity providers using Auto Scaling groups and Fargate providers. Specify one or the other and try again."
+            "A capacity provider strategy cannot contain a mix of capacity providers using Auto Scaling groups and Fargate providers. Specify one or the other and try again."
         ));
     }
     if items.iter().filter(|(_, i)| i.base > 0).count() > 1 {

@@ -13,6 +13,7 @@ pub mod control;
 mod launch;
 mod paging;
 mod placement;
+mod service_deployments;
 mod services;
 mod tags;
 mod task_definitions;
@@ -133,6 +134,11 @@ operations! {
     DeleteService => services::delete_service,
     DescribeServices => services::describe_services,
     ListServices => services::list_services,
+    ListServicesByNamespace => services::list_services_by_namespace,
+    ListServiceDeployments => service_deployments::list_service_deployments,
+    DescribeServiceDeployments => service_deployments::describe_service_deployments,
+    DescribeServiceRevisions => service_deployments::describe_service_revisions,
+    StopServiceDeployment => service_deployments::stop_service_deployment,
     RunTask => tasks::run_task,
     StartTask => tasks::start_task,
     StopTask => tasks::stop_task,

@@ -54,7 +54,7 @@ fn deployment_id() -> String {
 }
 
 /// The service a reference (name or ARN) names in a cluster, in any status.
-async fn find(ctx: &Ctx<'_>, cluster: &NamedRow, reference: &str) -> Result<Option<ServiceRow>> {
+pub(super) async fn find(ctx: &Ctx<'_>, cluster: &NamedRow, reference: &str) -> Result<Option<ServiceRow>> {
     let name = if reference.starts_with("arn:") {
         match super::cluster_scoped_id(cluster, reference, "service") {
             Some(name) => name,
@@ -391,6 +391,7 @@ pub(super) async fn create_service(ctx: &Ctx<'_>, input: CreateServiceInput) -> 
     let deployment = new_deployment(&doc, "PRIMARY");
     doc.insert("deployments".into(), json!([deployment]));
     let mut state = Doc::new();
+    super::service_deployments::begin(ctx, &mut state, &doc, &deployment, &[]);
     if let Some(token) = &input.client_token {
         state.insert("clientToken".into(), json!(token));
     }
@@ -490,7 +491,9 @@ pub(super) async fn update_service(ctx: &Ctx<'_>, input: UpdateServiceInput) -> 
                         d["updatedAt"] = json!(now());
                     }
                 }
-                deployments.insert(0, new_deployment(&doc, "PRIMARY"));
+                let next = new_deployment(&doc, "PRIMARY");
+                super::service_deployments::begin(ctx, &mut row.state, &doc, &next, &deployments);
+                deployments.insert(0, next);
             } else if let Some(primary) = deployments.first_mut() {
                 primary["desiredCount"] = doc.get("desiredCount").cloned().unwrap_or(json!(0));
                 primary["updatedAt"] = json!(now());
@@ -612,6 +615,61 @@ pub(super) async fn list_services(ctx: &Ctx<'_>, input: ListServicesInput) -> Re
     }
     let next = paging::next_token(LIST, &mut rows, size, |r| vec![r.name.clone()]);
     let arns: Vec<&str> = rows.iter().map(|r| r.arn.as_str()).collect();
+    Ok(json!({"serviceArns": arns, "nextToken": next}))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ListServicesByNamespaceInput {
+    namespace: String,
+    next_token: Option<String>,
+    max_results: Option<i64>,
+}
+
+/// ListServicesByNamespace: the region's ACTIVE services whose Service Connect configuration
+/// names the namespace (or, enabled without one, whose cluster's default namespace it is). berth
+/// has no Cloud Map: a namespace no cluster or service names does not exist.
+pub(super) async fn list_services_by_namespace(ctx: &Ctx<'_>, input: ListServicesByNamespaceInput) -> Result<Value> {
+    const LIST: &str = "ListServicesByNamespace";
+    let size = paging::page_size(input.max_results, 10, 100)?;
+    let after = paging::decode(LIST, input.next_token.as_deref())?.and_then(|k| k.into_iter().next());
+    let wanted = input.namespace.as_str();
+    let clusters = ctx.store.all_named(crate::store::Named::Cluster, ctx.region()).await?;
+    let default_of = |cluster: &str| {
+        clusters
+            .iter()
+            .find(|c| c.name == cluster)
+            .and_then(|c| c.doc.get("serviceConnectDefaults"))
+            .and_then(|d| d.get("namespace"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let known = clusters.iter().any(|c| default_of(&c.name).as_deref() == Some(wanted));
+    let mut arns: Vec<String> = Vec::new();
+    let mut named = known;
+    for row in ctx.store.live_services().await? {
+        if row.region != ctx.region() || row.status != "ACTIVE" {
+            continue;
+        }
+        let Some(config) = row.doc.get("serviceConnectConfiguration") else { continue };
+        let namespace = config
+            .get("namespace")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| (config.get("enabled") == Some(&json!(true))).then(|| default_of(&row.cluster)).flatten());
+        if namespace.as_deref() == Some(wanted) {
+            named = true;
+            arns.push(row.arn);
+        }
+    }
+    if !named {
+        return Err(ecs_error!(NamespaceNotFoundException, "The specified namespace {wanted} was not found."));
+    }
+    arns.sort();
+    if let Some(after) = after {
+        arns.retain(|a| *a > after);
+    }
+    let next = paging::next_token(LIST, &mut arns, size, |a| vec![a.clone()]);
     Ok(json!({"serviceArns": arns, "nextToken": next}))
 }
 
@@ -1049,6 +1107,55 @@ fn unplaceable(failures: &[Value]) -> String {
     )
 }
 
+/// Adds events to a service, newest first, keeping the last [`MAX_EVENTS`].
+pub(super) fn add_events(doc: &mut Doc, messages: Vec<String>) {
+    let at = now();
+    let mut all = doc.get("events").and_then(Value::as_array).cloned().unwrap_or_default();
+    for message in messages {
+        all.insert(0, json!({"id": uuid::Uuid::new_v4().to_string(), "createdAt": at, "message": message}));
+    }
+    all.truncate(MAX_EVENTS);
+    doc.insert("events".into(), json!(all));
+}
+
+/// Why the circuit breaker fails a deployment.
+const BREAKER_REASON: &str = "ECS deployment circuit breaker: tasks failed to start.";
+
+/// Rolls the service back to its last completed deployment: a new PRIMARY deployment of that
+/// revision, the current one ACTIVE (and drained). Answers the service event, or None when no
+/// deployment ever completed.
+pub(super) fn roll_back(ctx: &Ctx<'_>, row: &mut ServiceRow, reason: &str) -> Option<String> {
+    let Some(Value::Object(last)) = row.state.get("lastCompleted").cloned() else { return None };
+    let mut deployments = row.doc.get("deployments").and_then(Value::as_array).cloned().unwrap_or_default();
+    let failing = deployments.first().and_then(|d| d.get("id")).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let mut d = new_deployment(&row.doc, "PRIMARY");
+    for key in ["taskDefinition", "launchType", "capacityProviderStrategy", "platformVersion", "networkConfiguration"] {
+        match last.get(key) {
+            Some(v) => d[key] = v.clone(),
+            None => {
+                if let Some(o) = d.as_object_mut() {
+                    o.remove(key);
+                }
+            }
+        }
+    }
+    if let Some(td) = last.get("taskDefinition") {
+        row.doc.insert("taskDefinition".into(), td.clone());
+    }
+    let target = last.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let new_id = d["id"].as_str().unwrap_or_default().to_owned();
+    d["rolloutStateReason"] = json!(format!("ECS deployment circuit breaker: rolling back to deploymentId {target}."));
+    if let Some(first) = deployments.first_mut() {
+        first["status"] = json!("ACTIVE");
+    }
+    deployments.insert(0, d);
+    row.doc.insert("deployments".into(), json!(deployments));
+    let service = row.doc.clone();
+    super::service_deployments::failed(ctx, &mut row.state, &service, &failing, Some((&target, &new_id)), reason);
+    row.state.remove("steady");
+    Some(format!("(service {}) rolling back to deployment {target}.", row.name))
+}
+
 /// The circuit breaker's threshold: half the desired count, at least 3, at most 200.
 fn failure_threshold(desired: usize) -> i64 {
     i64::try_from(desired.div_ceil(2)).unwrap_or(200).clamp(3, 200)
@@ -1111,57 +1218,42 @@ async fn record(
             let breaker = row.doc.get("deploymentConfiguration").and_then(|c| c.get("deploymentCircuitBreaker"));
             let enabled = breaker.and_then(|b| b.get("enable")).and_then(Value::as_bool) == Some(true);
             let rollback = breaker.and_then(|b| b.get("rollback")).and_then(Value::as_bool) == Some(true);
-            let mut rolled_back = None;
+            let threshold = failure_threshold(desired);
+            let mut tripped = false;
             if let Some(primary) = deployments.first_mut() {
                 let failed_tasks = primary["failedTasks"].as_i64().unwrap_or(0);
                 let in_progress = primary["rolloutState"] == json!("IN_PROGRESS");
-                if enabled
-                    && in_progress
-                    && primary["runningCount"] == json!(0)
-                    && failed_tasks >= failure_threshold(desired)
-                {
+                if enabled && in_progress && primary["runningCount"] == json!(0) && failed_tasks >= threshold {
                     primary["rolloutState"] = json!("FAILED");
-                    primary["rolloutStateReason"] = json!("ECS deployment circuit breaker: tasks failed to start.");
+                    primary["rolloutStateReason"] = json!(BREAKER_REASON);
                     primary["updatedAt"] = json!(at);
                     events.push(format!(
                         "(service {name}) (deployment {primary_id}) deployment failed: tasks failed to start."
                     ));
                     changed = true;
-                    if rollback {
-                        rolled_back = row.state.get("lastCompleted").cloned();
+                    tripped = true;
+                }
+            }
+            super::service_deployments::progress(&mut row.state, &deployments, threshold);
+            row.doc.insert("deployments".into(), json!(deployments));
+            if tripped {
+                let rolled_back = if rollback { roll_back(ctx, row, BREAKER_REASON) } else { None };
+                match rolled_back {
+                    Some(event) => events.push(event),
+                    None => {
+                        let service = row.doc.clone();
+                        super::service_deployments::failed(
+                            ctx,
+                            &mut row.state,
+                            &service,
+                            &primary_id,
+                            None,
+                            BREAKER_REASON,
+                        );
                     }
                 }
             }
-            if let Some(Value::Object(last)) = rolled_back {
-                let mut d = new_deployment(&row.doc, "PRIMARY");
-                for key in [
-                    "taskDefinition",
-                    "launchType",
-                    "capacityProviderStrategy",
-                    "platformVersion",
-                    "networkConfiguration",
-                ] {
-                    match last.get(key) {
-                        Some(v) => d[key] = v.clone(),
-                        None => {
-                            if let Some(o) = d.as_object_mut() {
-                                o.remove(key);
-                            }
-                        }
-                    }
-                }
-                if let Some(td) = last.get("taskDefinition") {
-                    row.doc.insert("taskDefinition".into(), td.clone());
-                }
-                let target = last.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
-                d["rolloutStateReason"] =
-                    json!(format!("ECS deployment circuit breaker: rolling back to deploymentId {target}."));
-                events.push(format!("(service {name}) rolling back to deployment {target}."));
-                if let Some(first) = deployments.first_mut() {
-                    first["status"] = json!("ACTIVE");
-                }
-                deployments.insert(0, d);
-            }
+            let mut deployments = row.doc.get("deployments").and_then(Value::as_array).cloned().unwrap_or_default();
             // Old deployments with no tasks left are done.
             let before_len = deployments.len();
             let mut i = 0;
@@ -1182,6 +1274,7 @@ async fn record(
                     primary["updatedAt"] = json!(at);
                     events.push(format!("(service {name}) (deployment {id}) deployment completed."));
                     row.state.insert("lastCompleted".into(), primary.clone());
+                    super::service_deployments::completed(&mut row.state, &id);
                     changed = true;
                 }
             }
@@ -1212,12 +1305,7 @@ async fn record(
             }
             row.doc.insert("deployments".into(), json!(deployments));
             if !events.is_empty() {
-                let mut all = row.doc.get("events").and_then(Value::as_array).cloned().unwrap_or_default();
-                for message in events.drain(..) {
-                    all.insert(0, json!({"id": uuid::Uuid::new_v4().to_string(), "createdAt": at, "message": message}));
-                }
-                all.truncate(MAX_EVENTS);
-                row.doc.insert("events".into(), json!(all));
+                add_events(&mut row.doc, std::mem::take(&mut events));
                 changed = true;
             }
             if !seen.is_empty() {

@@ -213,6 +213,10 @@ async fn the_circuit_breaker_fails_a_deployment_that_cannot_start_and_rolls_back
     assert_eq!(back.task_definition(), Some(good.as_str()));
     assert_eq!(back.deployments()[0].task_definition(), Some(good.as_str()));
     assert_eq!(back.deployments()[0].rollout_state().map(|r| r.as_str()), Some("COMPLETED"));
+    // The failed service deployment says how it ended.
+    let listed = service_deployments(&ecs, "breaker").await;
+    assert_eq!(listed[0].status().map(|s| s.as_str()), Some("ROLLBACK_SUCCESSFUL"), "{listed:?}");
+    assert_eq!(listed[0].status_reason(), Some("ECS deployment circuit breaker: tasks failed to start."));
     ecs.delete_service().service("breaker").force(true).send().await.unwrap();
 }
 
@@ -539,4 +543,65 @@ async fn a_daemon_service_runs_one_task_per_active_instance() {
     for arn in service_tasks(&ecs, "d").await.iter().chain(&tasks) {
         stopped(&ecs, arn).await;
     }
+}
+
+async fn service_deployments(ecs: &Client, service: &str) -> Vec<aws_sdk_ecs::types::ServiceDeploymentBrief> {
+    ecs.list_service_deployments().service(service).send().await.unwrap().service_deployments().to_vec()
+}
+
+#[tokio::test]
+async fn service_deployments_and_revisions_follow_the_rollouts_and_a_stop_rolls_back() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let first = register_sleeper(&ecs, "svc-history", "one").await;
+    create(&ecs, "history", "svc-history", 1).await;
+    let steady = wait_stable(&ecs, "history").await;
+    let digits = steady.deployments()[0].id().unwrap().trim_start_matches("ecs-svc/").to_owned();
+    let listed = service_deployments(&ecs, "history").await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].status().map(|s| s.as_str()), Some("SUCCESSFUL"));
+    // What Terraform matches a PRIMARY deployment by.
+    let revision = listed[0].target_service_revision_arn().unwrap().to_owned();
+    assert!(revision.ends_with(&format!(":service-revision/default/history/{digits}")), "{revision}");
+    let revisions = ecs.describe_service_revisions().service_revision_arns(&revision).send().await.unwrap();
+    assert_eq!(revisions.service_revisions()[0].task_definition(), Some(first.as_str()));
+    assert_eq!(revisions.service_revisions()[0].launch_type().map(|l| l.as_str()), Some("FARGATE"));
+
+    // A deployment that cannot finish (its image does not exist, no circuit breaker) stays
+    // IN_PROGRESS until StopServiceDeployment rolls it back.
+    let missing = ContainerDefinition::builder().name("main").image("berth-test/not-here:1").build();
+    register(&ecs, "svc-history", vec![missing]).await;
+    ecs.update_service().service("history").task_definition("svc-history").send().await.unwrap();
+    let listed = service_deployments(&ecs, "history").await;
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].status().map(|s| s.as_str()), Some("IN_PROGRESS"));
+    let stuck = listed[0].service_deployment_arn().unwrap().to_owned();
+    let described = ecs.describe_service_deployments().service_deployment_arns(&stuck).send().await.unwrap();
+    let sources = described.service_deployments()[0].source_service_revisions();
+    assert_eq!(sources[0].arn(), Some(revision.as_str()));
+    let done = listed[1].service_deployment_arn().unwrap();
+    let (code, _) = error(ecs.stop_service_deployment().service_deployment_arn(done).send().await);
+    assert_eq!(code, "ConflictException");
+    ecs.stop_service_deployment().service_deployment_arn(&stuck).send().await.unwrap();
+    let back = wait_stable(&ecs, "history").await;
+    assert_eq!(back.task_definition(), Some(first.as_str()));
+    let mut status = None;
+    for _ in 0..100 {
+        let described = ecs.describe_service_deployments().service_deployment_arns(&stuck).send().await.unwrap();
+        let d = described.service_deployments()[0].clone();
+        status = d.status().map(|s| s.as_str().to_owned());
+        if status.as_deref() == Some("ROLLBACK_SUCCESSFUL") {
+            assert_eq!(d.rollback().unwrap().service_revision_arn(), Some(revision.as_str()));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status.as_deref(), Some("ROLLBACK_SUCCESSFUL"));
+    let events = messages(&back);
+    assert!(
+        events.iter().any(|m| m == &format!("(service history) rolling back to deployment ecs-svc/{digits}.")),
+        "{events:?}"
+    );
+    ecs.delete_service().service("history").force(true).send().await.unwrap();
 }
