@@ -131,8 +131,10 @@ impl App {
         if tokio::time::timeout(DRAIN_DEADLINE, graceful.shutdown()).await.is_err() {
             tracing::warn!("connections still open after {DRAIN_DEADLINE:?}; closing them");
         }
-        for worker in &self.workers {
+        // Stop the background work and wait until it has, so none of it runs on a closed store.
+        for worker in self.workers {
             worker.abort();
+            let _ = worker.await;
         }
         self.api.tasks().shutdown().await;
         self.api.store().close().await;

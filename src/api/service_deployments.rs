@@ -75,6 +75,23 @@ fn revision_arn(ctx: &Ctx<'_>, service: &Doc, deployment_id: &str) -> String {
     resource(ctx, "service-revision", service, digits(deployment_id))
 }
 
+/// The service's newest service deployment, and the revisions its live deployments run.
+pub(super) fn current(ctx: &Ctx<'_>, row: &ServiceRow) -> (Option<String>, Vec<Value>) {
+    let newest = row
+        .state
+        .get(DEPLOYMENTS)
+        .and_then(Value::as_array)
+        .and_then(|l| l.first())
+        .and_then(|e| e.get("serviceDeploymentArn"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let revisions = crate::domain::list_of(&row.doc, "deployments")
+        .iter()
+        .filter_map(|d| Some(summary(&revision_arn(ctx, &row.doc, d.get("id")?.as_str()?), d)))
+        .collect();
+    (newest, revisions)
+}
+
 /// Records that `deployment` (just made PRIMARY) starts a service deployment from the
 /// `previous` deployments: its revision, and a new IN_PROGRESS service deployment; an
 /// unfinished earlier one is STOPPED.

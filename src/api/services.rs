@@ -183,7 +183,15 @@ fn new_deployment(doc: &Doc, status: &str) -> Value {
         "rolloutState": "IN_PROGRESS",
         "rolloutStateReason": format!("ECS deployment {id} in progress."),
     });
-    for key in ["launchType", "capacityProviderStrategy", "platformVersion", "platformFamily", "networkConfiguration"] {
+    for key in [
+        "launchType",
+        "capacityProviderStrategy",
+        "platformVersion",
+        "platformFamily",
+        "networkConfiguration",
+        "serviceConnectConfiguration",
+        "volumeConfigurations",
+    ] {
         if let Some(v) = doc.get(key) {
             d[key] = v.clone();
         }
@@ -426,6 +434,14 @@ pub(super) async fn create_service(ctx: &Ctx<'_>, input: CreateServiceInput) -> 
 async fn service_json(ctx: &Ctx<'_>, row: &ServiceRow, with_tags: bool) -> Result<Value> {
     let mut out = row.doc.clone();
     out.insert("status".into(), json!(row.status));
+    // Kept for the deployments they belong to; the Service shape has no such members.
+    out.remove("serviceConnectConfiguration");
+    out.remove("volumeConfigurations");
+    let (current, revisions) = super::service_deployments::current(ctx, row);
+    if let Some(arn) = current {
+        out.insert("currentServiceDeployment".into(), json!(arn));
+    }
+    out.insert("currentServiceRevisions".into(), json!(revisions));
     if with_tags {
         out.insert("tags".into(), tags_json(ctx, &row.arn).await?);
     }

@@ -605,3 +605,44 @@ async fn service_deployments_and_revisions_follow_the_rollouts_and_a_stop_rolls_
     );
     ecs.delete_service().service("history").force(true).send().await.unwrap();
 }
+
+#[tokio::test]
+async fn services_are_listed_by_their_service_connect_namespace() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster()
+        .service_connect_defaults(
+            aws_sdk_ecs::types::ClusterServiceConnectDefaultsRequest::builder().namespace("shop").build().unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    register_sleeper(&ecs, "svc-ns", "x").await;
+    for (name, namespace) in [("a", None), ("b", Some("other")), ("c", None)] {
+        let mut connect = aws_sdk_ecs::types::ServiceConnectConfiguration::builder().enabled(name != "c");
+        if let Some(ns) = namespace {
+            connect = connect.namespace(ns);
+        }
+        ecs.create_service()
+            .service_name(name)
+            .task_definition("svc-ns")
+            .desired_count(0)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(network())
+            .service_connect_configuration(connect.build())
+            .send()
+            .await
+            .unwrap();
+    }
+    // a uses the cluster's default namespace; b names its own; c has Service Connect off.
+    let shop = ecs.list_services_by_namespace().namespace("shop").send().await.unwrap();
+    assert_eq!(shop.service_arns().len(), 1);
+    assert!(shop.service_arns()[0].ends_with(":service/default/a"));
+    let other = ecs.list_services_by_namespace().namespace("other").send().await.unwrap();
+    assert!(other.service_arns()[0].ends_with(":service/default/b"));
+    let (code, _) = error(ecs.list_services_by_namespace().namespace("nowhere").send().await);
+    assert_eq!(code, "NamespaceNotFoundException");
+    for name in ["a", "b", "c"] {
+        ecs.delete_service().service(name).send().await.unwrap();
+    }
+}
