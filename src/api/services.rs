@@ -1202,7 +1202,8 @@ async fn record(
     let at = now();
     let Outcome { mut events, failed, seen } = outcome;
     let name = before.name.clone();
-    let remaining = live.len() + started;
+    // Every task not yet STOPPED: a deleted service is DRAINING until they all are.
+    let remaining = members.len() + started;
     let primary_started = started;
     ctx.store
         .update_service(ctx.region(), &before.cluster, &name, |row| {

@@ -47,6 +47,19 @@ async fn stopped(ecs: &Client, arn: &str) {
     gone(arn).await;
 }
 
+/// DeleteService with force, then waits (bounded) until the service is INACTIVE: every task
+/// of it STOPPED and its containers gone.
+async fn delete(ecs: &Client, name: &str) {
+    ecs.delete_service().service(name).force(true).send().await.unwrap();
+    for _ in 0..600 {
+        if describe_service(ecs, name).await.status() == Some("INACTIVE") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("service {name} did not become INACTIVE: {:?}", describe_service(ecs, name).await);
+}
+
 /// The ARNs of the service's RUNNING-desired tasks.
 async fn service_tasks(ecs: &Client, name: &str) -> Vec<String> {
     ecs.list_tasks().service_name(name).send().await.unwrap().task_arns().to_vec()
@@ -217,7 +230,7 @@ async fn the_circuit_breaker_fails_a_deployment_that_cannot_start_and_rolls_back
     let listed = service_deployments(&ecs, "breaker").await;
     assert_eq!(listed[0].status().map(|s| s.as_str()), Some("ROLLBACK_SUCCESSFUL"), "{listed:?}");
     assert_eq!(listed[0].status_reason(), Some("ECS deployment circuit breaker: tasks failed to start."));
-    ecs.delete_service().service("breaker").force(true).send().await.unwrap();
+    delete(&ecs, "breaker").await;
 }
 
 #[tokio::test]
@@ -371,7 +384,7 @@ async fn draining_an_instance_moves_its_service_tasks_and_leaves_standalone_ones
     assert_eq!(victim_now.tasks()[0].stop_code().map(|c| c.as_str()), Some("ServiceSchedulerInitiated"));
     assert_eq!(crate::tasks::describe(&ecs, &standalone).await.last_status(), Some("RUNNING"));
     crate::tasks::stop(&ecs, &standalone).await;
-    ecs.delete_service().service("drained").force(true).send().await.unwrap();
+    delete(&ecs, "drained").await;
     for t in described.tasks() {
         stopped(&ecs, t.task_arn().unwrap()).await;
     }
@@ -419,7 +432,7 @@ async fn a_task_failing_its_health_checks_is_replaced() {
     let replacement = service_tasks(&ecs, "sick").await;
     assert_eq!(replacement.len(), 1);
     assert_ne!(replacement[0], first);
-    ecs.delete_service().service("sick").force(true).send().await.unwrap();
+    delete(&ecs, "sick").await;
     stopped(&ecs, &replacement[0]).await;
 }
 
@@ -465,7 +478,7 @@ async fn a_deployment_interrupted_by_kill_9_finishes_after_restart_without_dupli
     for arn in stopped_tasks.task_arns() {
         stopped(&ecs, arn).await;
     }
-    ecs.delete_service().service("durable").force(true).send().await.unwrap();
+    delete(&ecs, "durable").await;
     for arn in &running {
         stopped(&ecs, arn).await;
     }
@@ -539,7 +552,7 @@ async fn a_daemon_service_runs_one_task_per_active_instance() {
     }
     let back = wait_stable(&ecs, "d").await;
     assert_eq!(back.running_count(), 3);
-    ecs.delete_service().service("d").force(true).send().await.unwrap();
+    delete(&ecs, "d").await;
     for arn in service_tasks(&ecs, "d").await.iter().chain(&tasks) {
         stopped(&ecs, arn).await;
     }
@@ -603,7 +616,7 @@ async fn service_deployments_and_revisions_follow_the_rollouts_and_a_stop_rolls_
         events.iter().any(|m| m == &format!("(service history) rolling back to deployment ecs-svc/{digits}.")),
         "{events:?}"
     );
-    ecs.delete_service().service("history").force(true).send().await.unwrap();
+    delete(&ecs, "history").await;
 }
 
 #[tokio::test]
