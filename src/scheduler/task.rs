@@ -61,21 +61,64 @@ fn holder_name(key: &TaskKey) -> String {
 }
 
 /// Drives a task to completion. `resumed` is the stored task when berth restarted.
+///
+/// A RUNNING task whose Docker engine stops answering stays RUNNING, as a task does on AWS
+/// while its instance's agent is disconnected: berth waits for the engine to answer again,
+/// then picks the task up as after a restart (a StopTask meanwhile takes effect then).
 pub async fn drive(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Arc<Notify>, resumed: Option<Doc>) {
-    let outcome = match resumed {
+    let mut outcome = match resumed {
         None => start(rt, key, stop).await,
-        Some(doc) => resume(rt, key, doc).await,
-    };
-    let (docker, running) = match outcome {
-        Ok(started) => started,
-        Err((failure, docker)) => {
-            update(rt, key, |doc| set_stop(doc, failure.code, &failure.reason)).await;
-            finish(rt, key, docker.as_ref(), &[]).await;
-            return;
+        Some(doc) => {
+            if doc.get("lastStatus").and_then(Value::as_str) == Some("RUNNING") {
+                wait_for_engine(rt, engine_of(rt, key, Some(&doc)).await).await;
+            }
+            resume(rt, key, doc).await
         }
     };
-    watch(rt, key, stop, &docker, &running).await;
-    finish(rt, key, Some(&docker), &running).await;
+    loop {
+        let (docker, running) = match outcome {
+            Ok(started) => started,
+            Err((failure, docker)) => {
+                update(rt, key, |doc| set_stop(doc, failure.code, &failure.reason)).await;
+                finish(rt, key, docker.as_ref(), &[]).await;
+                return;
+            }
+        };
+        if watch(rt, key, stop, &docker, &running).await == Watched::Ended {
+            finish(rt, key, Some(&docker), &running).await;
+            return;
+        }
+        let engine = engine_of(rt, key, rt.store().get_task(key).await.ok().flatten().as_ref()).await;
+        tracing::warn!(task = %key.id, host = %rt.docker_host_name(engine), "lost the task's Docker engine; waiting for it");
+        wait_for_engine(rt, engine).await;
+        let Some(doc) = rt.store().get_task(key).await.ok().flatten() else { return };
+        outcome = resume(rt, key, doc).await;
+    }
+}
+
+/// Waits until Docker engine `engine` answers (checking every two seconds).
+async fn wait_for_engine(rt: &TaskRuntime, engine: usize) {
+    loop {
+        if let Ok(docker) = rt.docker_at(engine).await
+            && docker.ping().await
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
+}
+
+/// How [`watch`] ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Watched {
+    /// The task is to stop (an essential container ended, or a stop request).
+    Ended,
+    /// The engine stopped answering: what the containers do is unknown.
+    EngineLost,
+}
+
+fn unavailable<T>(result: &crate::driver::Result<T>) -> bool {
+    matches!(result, Err(crate::driver::Error::Unavailable { .. }))
 }
 
 /// Applies an edit to the stored task; logs (and otherwise ignores) a store failure or a task
@@ -811,7 +854,7 @@ async fn prepare_volumes(
 
 /// Waits for the task to end: an essential container exiting, or a stop request. A
 /// non-essential container's exit is recorded and the task goes on.
-async fn watch(rt: &TaskRuntime, key: &TaskKey, stop: &Arc<Notify>, docker: &Docker, running: &[Running]) {
+async fn watch(rt: &TaskRuntime, key: &TaskKey, stop: &Arc<Notify>, docker: &Docker, running: &[Running]) -> Watched {
     let mut waits: FuturesUnordered<_> = running
         .iter()
         .map(|r| {
@@ -833,22 +876,19 @@ async fn watch(rt: &TaskRuntime, key: &TaskKey, stop: &Arc<Notify>, docker: &Doc
     // task cannot go on (Fargate's pause container is just as essential).
     let holder_name = holder_name(key);
     let has_holder = docker.inspect(&holder_name).await.is_ok();
-    let holder = async {
-        if has_holder {
-            let _ = docker.wait(&holder_name).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
+    let holder = async { if has_holder { docker.wait(&holder_name).await } else { std::future::pending().await } };
     tokio::pin!(holder);
     if desired_stopped(rt.store().get_task(key).await.ok().flatten().as_ref()) {
-        return;
+        return Watched::Ended;
     }
     loop {
         tokio::select! {
-            () = &mut holder => {
+            waited = &mut holder => {
+                if unavailable(&waited) {
+                    return Watched::EngineLost;
+                }
                 update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", "Task stopped: the container holding its network namespace exited")).await;
-                return;
+                return Watched::Ended;
             }
             Some((index, result)) = health.next(), if !health.is_empty() => {
                 let Some(r) = running.iter().find(|r| r.index == index) else { continue };
@@ -864,12 +904,15 @@ async fn watch(rt: &TaskRuntime, key: &TaskKey, stop: &Arc<Notify>, docker: &Doc
                 record_health(rt, key, running, r.index, state).await;
                 if state == Health::Unhealthy && r.essential {
                     update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", super::UNHEALTHY_REASON)).await;
-                    return;
+                    return Watched::Ended;
                 }
                 health.push(health_change(docker.clone(), r.index, r.id.clone(), Some(state)));
             }
             next = waits.next() => {
-                let Some((index, result)) = next else { return };
+                let Some((index, result)) = next else { return Watched::Ended };
+                if unavailable(&result) {
+                    return Watched::EngineLost;
+                }
                 if let Err(e) = result {
                     tracing::warn!(task = %key.id, error = %e, "lost track of a container");
                 }
@@ -877,10 +920,10 @@ async fn watch(rt: &TaskRuntime, key: &TaskKey, stop: &Arc<Notify>, docker: &Doc
                 record_exit(rt, key, docker, r).await;
                 if r.essential {
                     update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", "Essential container in task exited")).await;
-                    return;
+                    return Watched::Ended;
                 }
             }
-            () = stop.notified() => return,
+            () = stop.notified() => return Watched::Ended,
         }
     }
 }

@@ -550,3 +550,96 @@ async fn awsvpc_tasks_on_ec2_count_against_the_instance_network_interfaces() {
     }
     stop_all(&ecs).await;
 }
+
+/// A Docker engine that can go away and come back: a unix socket forwarding to the real one.
+struct EngineProxy {
+    path: std::path::PathBuf,
+    tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl EngineProxy {
+    fn start(path: &std::path::Path) -> Self {
+        let proxy = Self { path: path.to_owned(), tasks: Default::default() };
+        proxy.restore();
+        proxy
+    }
+
+    /// Serves again on the same socket.
+    fn restore(&self) {
+        let _ = std::fs::remove_file(&self.path);
+        let listener = tokio::net::UnixListener::bind(&self.path).unwrap();
+        let engine = std::env::var("DOCKER_HOST")
+            .ok()
+            .and_then(|h| h.strip_prefix("unix://").map(str::to_owned))
+            .unwrap_or_else(|| "/var/run/docker.sock".to_owned());
+        let tasks = self.tasks.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let engine = engine.clone();
+                let conn = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::UnixStream::connect(&engine).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                tasks.lock().unwrap().push(conn);
+            }
+        });
+        self.tasks.lock().unwrap().push(accept);
+    }
+
+    /// Stops answering: every open connection drops, new ones are refused.
+    fn cut(&self) {
+        for t in self.tasks.lock().unwrap().drain(..) {
+            t.abort();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+#[tokio::test]
+async fn a_task_on_an_engine_that_stops_answering_stays_running_until_it_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("engine.sock");
+    let proxy = EngineProxy::start(&socket);
+    let host = format!("unix://{}", socket.display());
+    let berth = Berth::start_with(&[("BERTH_DOCKER_HOST", &host), ("BERTH_INSTANCES", "1")]).await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, "lost", 0, 64, None).await;
+    let kept = ecs.run_task().task_definition("lost").send().await.unwrap().tasks()[0].task_arn().unwrap().to_owned();
+    let stopped_meanwhile =
+        ecs.run_task().task_definition("lost").send().await.unwrap().tasks()[0].task_arn().unwrap().to_owned();
+    wait_for(&ecs, &kept, "RUNNING").await;
+    wait_for(&ecs, &stopped_meanwhile, "RUNNING").await;
+
+    proxy.cut();
+    let instance = describe(&ecs, &kept).await.container_instance_arn().unwrap().to_owned();
+    let connected = || async {
+        let out = ecs.describe_container_instances().container_instances(&instance).send().await.unwrap();
+        out.container_instances()[0].agent_connected()
+    };
+    for _ in 0..50 {
+        if !connected().await {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!connected().await, "the instance of a lost engine is not connected");
+    // As on AWS with a disconnected agent: the tasks keep their last state, and a StopTask is
+    // recorded but takes effect only when the engine is back.
+    ecs.stop_task().task(&stopped_meanwhile).send().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(describe(&ecs, &kept).await.last_status(), Some("RUNNING"));
+    let waiting = describe(&ecs, &stopped_meanwhile).await;
+    assert_eq!((waiting.last_status(), waiting.desired_status()), (Some("RUNNING"), Some("STOPPED")));
+
+    proxy.restore();
+    wait_for(&ecs, &stopped_meanwhile, "STOPPED").await;
+    gone(&stopped_meanwhile).await;
+    assert!(connected().await);
+    // The other one was picked up again: still running, and it stops as usual.
+    assert_eq!(describe(&ecs, &kept).await.last_status(), Some("RUNNING"));
+    ecs.stop_task().task(&kept).send().await.unwrap();
+    wait_for(&ecs, &kept, "STOPPED").await;
+    gone(&kept).await;
+}
