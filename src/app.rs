@@ -84,7 +84,8 @@ impl App {
             config.instances.clone(),
         ));
         let scale_in_after = Duration::from_secs(config.scale_in_after);
-        workers.push(tokio::spawn(crate::api::control::run(api.clone(), scale_in_after)));
+        let healthy_after = Duration::from_secs(config.healthy_after);
+        workers.push(tokio::spawn(crate::api::control::run(api.clone(), scale_in_after, healthy_after)));
         Ok(Self { api, listener, workers })
     }
 

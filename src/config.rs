@@ -43,6 +43,11 @@ pub struct Config {
     /// auto scaling terminates it (AWS takes about 15 minutes).
     #[arg(long, env = "BERTH_SCALE_IN_AFTER", default_value_t = 300, value_name = "SECONDS")]
     pub scale_in_after: u64,
+
+    /// Seconds a service task without health checks must run before a deployment counts it
+    /// healthy (ECS waits 40 s; a task that exits sooner never completes a deployment).
+    #[arg(long, env = "BERTH_HEALTHY_AFTER", default_value_t = 5, value_name = "SECONDS")]
+    pub healthy_after: u64,
 }
 
 /// How many container instances of which type each cluster gets.

@@ -255,6 +255,8 @@ pub(super) async fn register_container_instance(ctx: &Ctx<'_>, input: RegisterCo
     ctx.store.register_instance(ctx.region(), &cluster.name, &row).await?;
     super::tags::store_tags(ctx, &arn, &tags).await?;
     let usage = usage(ctx, &cluster).await?;
+    // Daemon services and services with tasks on a draining instance react.
+    ctx.tasks.nudge();
     Ok(json!({"containerInstance": instance_json(&row, &usage)}))
 }
 
@@ -526,6 +528,8 @@ pub(super) async fn update_container_instances_state(
             None => failures.push(missing(ctx, &cluster, reference)),
         }
     }
+    // Daemon services and services with tasks on a draining instance react.
+    ctx.tasks.nudge();
     Ok(json!({"containerInstances": updated, "failures": failures}))
 }
 
@@ -562,5 +566,7 @@ pub(super) async fn deregister_container_instance(
         row.doc.insert("version".into(), json!(version + 1));
         ctx.store.put_instance(ctx.region(), &cluster.name, &row).await?;
     }
+    // Daemon services and services with tasks on a draining instance react.
+    ctx.tasks.nudge();
     Ok(json!({"containerInstance": instance_json(&row, &usage)}))
 }

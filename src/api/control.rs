@@ -38,8 +38,10 @@ struct Memory {
     empty_since: HashMap<String, Instant>,
 }
 
-/// Runs the controllers until the task is aborted.
-pub async fn run(api: Arc<Api>, scale_in_after: Duration) {
+/// Runs the controllers until the task is aborted. `scale_in_after`: how long a scaled
+/// group's instance stays empty before it goes; `healthy_after`: how long a task without health
+/// checks runs before a deployment counts it healthy.
+pub async fn run(api: Arc<Api>, scale_in_after: Duration, healthy_after: Duration) {
     let mut memory = Memory::default();
     loop {
         tokio::select! {
@@ -49,7 +51,7 @@ pub async fn run(api: Arc<Api>, scale_in_after: Duration) {
         if let Err(e) = scale(&api, &mut memory, scale_in_after).await {
             tracing::warn!(error = %e, "cluster auto scaling failed; retrying");
         }
-        if let Err(e) = super::services::reconcile_all(&api).await {
+        if let Err(e) = super::services::reconcile_all(&api, healthy_after).await {
             tracing::warn!(error = %e, "service scheduler failed; retrying");
         }
     }

@@ -696,12 +696,12 @@ pub(super) async fn list_services_by_namespace(ctx: &Ctx<'_>, input: ListService
 ///
 /// # Errors
 /// `ServerException` if the store fails; the next pass retries.
-pub async fn reconcile_all(api: &Api) -> Result<()> {
+pub async fn reconcile_all(api: &Api, settle: std::time::Duration) -> Result<()> {
     for row in api.store.live_services().await? {
         let region = row.region.clone();
         let ctx = api.ctx(&region);
         let span = tracing::info_span!("service", arn = %row.arn);
-        if let Err(e) = reconcile(&ctx, row).instrument(span).await {
+        if let Err(e) = reconcile(&ctx, row, settle.as_secs_f64()).instrument(span).await {
             tracing::warn!(error = %e, "service reconcile failed");
         }
     }
@@ -738,7 +738,7 @@ fn short_id(arn: &str) -> &str {
 }
 
 /// Brings one service's tasks to what it promises, then records counts, events and rollout.
-async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow) -> Result<()> {
+async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow, settle: f64) -> Result<()> {
     let Some(cluster) = clusters::find(ctx, Some(&row.cluster)).await? else { return Ok(()) };
     let name = row.name.clone();
     let seen: HashMap<String, f64> = row
@@ -766,10 +766,11 @@ async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow) -> Result<()> {
         let ending = str_of(&doc, "desiredStatus") == Some("STOPPED");
         if ending && !seen.contains_key(&arn) {
             outcome.seen.push(arn.clone());
-            // A task that ends before it ran, not stopped by the scheduler, failed to start: it
-            // counts against its deployment (the circuit breaker's count).
-            let by_scheduler = str_of(&doc, "stopCode") == Some("ServiceSchedulerInitiated");
-            if !by_scheduler && doc.get("startedAt").is_none() {
+            // A task that ends on its own (it failed to start, its essential container exited
+            // or turned unhealthy), not stopped by the scheduler or a user, failed: it counts
+            // against its deployment (the circuit breaker's count) and backs the scheduler off.
+            let stopped_by = str_of(&doc, "stopCode");
+            if !matches!(stopped_by, Some("ServiceSchedulerInitiated" | "UserInitiated")) {
                 *outcome.failed.entry(deployment.clone()).or_default() += 1;
             }
             // An essential container that turned UNHEALTHY stopped it (see the task runtime).
@@ -788,7 +789,7 @@ async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow) -> Result<()> {
             arn,
             deployment,
             desired_running: str_of(&doc, "desiredStatus") == Some("RUNNING"),
-            healthy: last == "RUNNING" && healthy(&doc, checked(ctx, &mut checks, &doc).await?),
+            healthy: last == "RUNNING" && healthy(&doc, checked(ctx, &mut checks, &doc).await?, settle),
             draining: !instance.is_empty() && draining_instances.iter().any(|d| d == instance),
             instance: instance.to_owned(),
             started_at: doc.get("startedAt").and_then(Value::as_f64).unwrap_or(0.0),
@@ -888,6 +889,7 @@ fn bounds(doc: &Doc, desired: usize) -> (usize, usize) {
 
 /// Stops replaceable tasks (older deployments', and those on DRAINING instances): those not
 /// RUNNING at once, RUNNING ones while the healthy tasks stay above minimumHealthyPercent.
+/// With a minimum of 0 every one goes at once.
 fn stop_within_minimum<'m>(
     live: &[&'m Member],
     mut replaceable: Vec<&'m Member>,
@@ -896,13 +898,17 @@ fn stop_within_minimum<'m>(
     to_stop: &mut Vec<(&'m Member, String)>,
 ) {
     let mut healthy_left = live.iter().filter(|m| m.healthy).count();
-    replaceable.sort_by_key(|m| m.healthy);
+    // Pending ones first, then RUNNING ones not yet healthy, then healthy ones.
+    replaceable.sort_by_key(|m| (m.last == "RUNNING", m.healthy));
     for m in replaceable {
         if m.healthy {
             if healthy_left <= min_healthy {
                 continue;
             }
             healthy_left -= 1;
+        } else if m.last == "RUNNING" && healthy_left < min_healthy {
+            // One still settling is kept until enough others are healthy.
+            continue;
         }
         let reason = if m.draining {
             "Container instance is in DRAINING state; task stopped by the service scheduler".to_owned()
@@ -1025,13 +1031,14 @@ async fn checked(ctx: &Ctx<'_>, cache: &mut HashMap<String, bool>, task: &Doc) -
     Ok(has)
 }
 
-/// Whether a RUNNING task counts as healthy for deployments: HEALTHY, or (without health
-/// checks) not UNHEALTHY.
-fn healthy(task: &Doc, has_checks: bool) -> bool {
+/// Whether a RUNNING task counts as healthy for deployments: HEALTHY with health checks;
+/// without them, once it has run for `settle` seconds (so that a container that exits at once
+/// never completes a deployment; ECS waits 40 s).
+fn healthy(task: &Doc, has_checks: bool, settle: f64) -> bool {
     match str_of(task, "healthStatus") {
         Some("HEALTHY") => true,
         Some("UNHEALTHY") => false,
-        _ => !has_checks,
+        _ => !has_checks && now() - task.get("startedAt").and_then(Value::as_f64).unwrap_or(f64::MAX) >= settle,
     }
 }
 
@@ -1220,10 +1227,9 @@ async fn record(
                 let prev = (d["runningCount"].clone(), d["pendingCount"].clone());
                 d["runningCount"] = json!(running);
                 d["pendingCount"] = json!(pending);
-                if running > 0 {
-                    // A deployment with a task RUNNING is past the circuit breaker's first stage.
-                    d["failedTasks"] = json!(0);
-                } else if failed_now > 0 {
+                // Failures count while the deployment rolls out; a completed one has proved its
+                // tasks run, and its count stays at zero.
+                if failed_now > 0 && d["rolloutState"] == json!("IN_PROGRESS") {
                     d["failedTasks"] = json!(d["failedTasks"].as_i64().unwrap_or(0) + failed_now);
                 }
                 if prev != (d["runningCount"].clone(), d["pendingCount"].clone()) || failed_now > 0 {
@@ -1240,7 +1246,7 @@ async fn record(
             if let Some(primary) = deployments.first_mut() {
                 let failed_tasks = primary["failedTasks"].as_i64().unwrap_or(0);
                 let in_progress = primary["rolloutState"] == json!("IN_PROGRESS");
-                if enabled && in_progress && primary["runningCount"] == json!(0) && failed_tasks >= threshold {
+                if enabled && in_progress && failed_tasks >= threshold {
                     primary["rolloutState"] = json!("FAILED");
                     primary["rolloutStateReason"] = json!(BREAKER_REASON);
                     primary["updatedAt"] = json!(at);
@@ -1281,12 +1287,14 @@ async fn record(
             changed |= before_len != deployments.len();
             // A primary with all its tasks RUNNING and nothing else left: the deployment completed.
             if let Some(primary) = deployments.first_mut() {
+                let healthy = live.iter().filter(|m| m.deployment == primary_id && m.healthy).count();
                 let done = live.iter().all(|m| m.deployment == primary_id && !m.draining)
-                    && primary["runningCount"] == json!(desired)
+                    && healthy == desired
                     && primary["pendingCount"] == json!(0);
                 if done && primary["rolloutState"] == json!("IN_PROGRESS") {
                     let id = primary["id"].as_str().unwrap_or_default().to_owned();
                     primary["rolloutState"] = json!("COMPLETED");
+                    primary["failedTasks"] = json!(0);
                     primary["rolloutStateReason"] = json!(format!("ECS deployment {id} completed."));
                     primary["updatedAt"] = json!(at);
                     events.push(format!("(service {name}) (deployment {id}) deployment completed."));
@@ -1305,7 +1313,11 @@ async fn record(
                 }
                 changed = true;
             }
-            let steady = deployments.len() == 1 && running_total == desired && pending_total == 0;
+            // Steady: one deployment, done, with every task RUNNING.
+            let steady = deployments.len() == 1
+                && deployments.first().and_then(|d| d.get("rolloutState")) == Some(&json!("COMPLETED"))
+                && running_total == desired
+                && pending_total == 0;
             let was_steady = row.state.get("steady").and_then(Value::as_bool) == Some(true);
             if steady && !was_steady && row.status == "ACTIVE" {
                 events.push(format!("(service {name}) has reached a steady state."));

@@ -23,3 +23,8 @@ async fn boto3_lifecycle() {
 async fn aws_cli_lifecycle() {
     run("bash", "cli_smoke.sh").await;
 }
+
+#[tokio::test]
+async fn aws_cli_waits_for_a_stable_service_and_only_for_one() {
+    run("bash", "services_wait.sh").await;
+}

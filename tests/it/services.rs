@@ -41,6 +41,23 @@ pub(crate) async fn wait_stable(ecs: &Client, name: &str) -> Service {
     panic!("service {name} did not become stable: {:?}", describe_service(ecs, name).await);
 }
 
+/// Waits (bounded: 90 s) until the service's deployment has COMPLETED and it reported a steady
+/// state, its newest event.
+pub(crate) async fn wait_settled(ecs: &Client, name: &str) -> Service {
+    for _ in 0..900 {
+        let s = describe_service(ecs, name).await;
+        let completed =
+            s.deployments().len() == 1 && s.deployments()[0].rollout_state().map(|r| r.as_str()) == Some("COMPLETED");
+        let steady =
+            s.events().first().and_then(|e| e.message()).is_some_and(|m| m.ends_with("has reached a steady state."));
+        if completed && steady && s.running_count() == s.desired_count() {
+            return s;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("service {name} did not settle: {:?}", describe_service(ecs, name).await);
+}
+
 /// Waits until the task is STOPPED, then checks its containers are gone.
 async fn stopped(ecs: &Client, arn: &str) {
     crate::tasks::wait_for(ecs, arn, "STOPPED").await;
@@ -84,13 +101,43 @@ async fn create(ecs: &Client, name: &str, family: &str, desired: i32) -> Service
         .clone()
 }
 
+/// The service's tasks that are RUNNING and meant to keep running.
+async fn healthy_count(ecs: &Client, name: &str) -> usize {
+    let arns = service_tasks(ecs, name).await;
+    if arns.is_empty() {
+        return 0;
+    }
+    let described = ecs.describe_tasks().set_tasks(Some(arns)).send().await.unwrap();
+    described
+        .tasks()
+        .iter()
+        .filter(|t| t.last_status() == Some("RUNNING") && t.desired_status() == Some("RUNNING"))
+        .count()
+}
+
+/// Waits until the service's task list has settled to `n` tasks, none of them `gone`.
+async fn wait_replaced(ecs: &Client, name: &str, n: usize, gone: &str) -> Vec<String> {
+    for _ in 0..600 {
+        let now = service_tasks(ecs, name).await;
+        if now.len() == n && !now.iter().any(|a| a == gone) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_stable(ecs, name).await;
+    let now = service_tasks(ecs, name).await;
+    assert_eq!(now.len(), n);
+    assert!(!now.iter().any(|a| a == gone), "{gone} was not replaced: {now:?}");
+    now
+}
+
 #[tokio::test]
 async fn a_service_reaches_steady_state_replaces_a_dead_task_and_rolls_to_a_new_revision() {
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
     let first = register_sleeper(&ecs, "svc-web", "one").await;
-    let created = create(&ecs, "web", "svc-web", 2).await;
+    let created = create(&ecs, "web", "svc-web", 3).await;
     // AWS's defaults, as CreateService answers them.
     assert_eq!(created.status(), Some("ACTIVE"));
     assert_eq!(created.task_definition(), Some(first.as_str()));
@@ -103,15 +150,15 @@ async fn a_service_reaches_steady_state_replaces_a_dead_task_and_rolls_to_a_new_
     assert!(created.deployments()[0].id().unwrap().starts_with("ecs-svc/"));
     assert_eq!(created.platform_version(), Some("LATEST"));
 
-    let steady = wait_stable(&ecs, "web").await;
-    assert_eq!(steady.running_count(), 2);
+    let steady = wait_settled(&ecs, "web").await;
+    assert_eq!(steady.running_count(), 3);
     let events = messages(&steady);
     assert!(events[0].ends_with("has reached a steady state."), "{events:?}");
-    assert!(events.iter().any(|m| m.starts_with("(service web) has started 2 tasks: (task ")), "{events:?}");
+    assert!(events.iter().any(|m| m.starts_with("(service web) has started 3 tasks: (task ")), "{events:?}");
     assert!(events.iter().any(|m| m.contains("deployment completed.")), "{events:?}");
     assert_eq!(steady.deployments()[0].rollout_state().map(|r| r.as_str()), Some("COMPLETED"));
     let tasks = service_tasks(&ecs, "web").await;
-    assert_eq!(tasks.len(), 2);
+    assert_eq!(tasks.len(), 3);
     let described = ecs.describe_tasks().set_tasks(Some(tasks.clone())).send().await.unwrap();
     let deployment = steady.deployments()[0].id().unwrap();
     for t in described.tasks() {
@@ -127,20 +174,36 @@ async fn a_service_reaches_steady_state_replaces_a_dead_task_and_rolls_to_a_new_
     let runtime_id = described.tasks()[0].containers()[0].runtime_id().unwrap();
     let killed = crate::containers::docker_cli(&["kill", runtime_id]);
     assert!(killed.status.success(), "{}", String::from_utf8_lossy(&killed.stderr));
-    for _ in 0..600 {
-        let now = service_tasks(&ecs, "web").await;
-        if now.len() == 2 && !now.contains(&victim) {
+    let after_kill = wait_replaced(&ecs, "web", 3, &victim).await;
+    // And so is one stopped with StopTask.
+    let stopped_by_user = after_kill[0].clone();
+    ecs.stop_task().task(&stopped_by_user).send().await.unwrap();
+    let after = wait_replaced(&ecs, "web", 3, &stopped_by_user).await;
+
+    // desiredCount up, then down.
+    ecs.update_service().service("web").desired_count(4).send().await.unwrap();
+    for _ in 0..100 {
+        if describe_service(&ecs, "web").await.running_count() == 4 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let healed = wait_stable(&ecs, "web").await;
+    assert_eq!(wait_stable(&ecs, "web").await.running_count(), 4);
+    ecs.update_service().service("web").desired_count(3).send().await.unwrap();
+    for _ in 0..300 {
+        if service_tasks(&ecs, "web").await.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let down = wait_stable(&ecs, "web").await;
+    assert_eq!((down.desired_count(), down.running_count()), (3, 3));
     let after = service_tasks(&ecs, "web").await;
-    assert_eq!(after.len(), 2);
-    assert!(!after.contains(&victim), "the dead task is not replaced: {after:?}");
-    assert_eq!(healed.running_count(), 2);
+    assert_eq!(after.len(), 3);
+    let _ = (victim, stopped_by_user);
 
-    // A new revision rolls: a second deployment, then only it, with new tasks only.
+    // A new revision rolls: a second deployment, then only it, with new tasks only; while it
+    // runs, the healthy tasks never drop below minimumHealthyPercent (100%: 3).
     let second = register_sleeper(&ecs, "svc-web", "two").await;
     let updated = ecs.update_service().service("web").task_definition("svc-web").send().await.unwrap();
     let updated = updated.service().unwrap();
@@ -148,18 +211,31 @@ async fn a_service_reaches_steady_state_replaces_a_dead_task_and_rolls_to_a_new_
     assert_eq!(updated.deployments()[0].status(), Some("PRIMARY"));
     assert_eq!(updated.deployments()[0].task_definition(), Some(second.as_str()));
     assert_eq!(updated.deployments()[1].status(), Some("ACTIVE"));
-    let rolled = wait_stable(&ecs, "web").await;
+    let mut samples = 0;
+    loop {
+        let healthy = healthy_count(&ecs, "web").await;
+        assert!(healthy >= 3, "only {healthy} healthy tasks during the rollout");
+        samples += 1;
+        let s = describe_service(&ecs, "web").await;
+        if s.deployments().len() == 1 && s.running_count() == 3 {
+            break;
+        }
+        assert!(samples < 600, "the rollout did not finish: {s:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rolled = wait_settled(&ecs, "web").await;
     assert_eq!(rolled.task_definition(), Some(second.as_str()));
     assert_eq!(rolled.deployments()[0].task_definition(), Some(second.as_str()));
+    assert_eq!(rolled.deployments()[0].rollout_state().map(|r| r.as_str()), Some("COMPLETED"));
     let tasks = service_tasks(&ecs, "web").await;
     let described = ecs.describe_tasks().set_tasks(Some(tasks.clone())).send().await.unwrap();
-    assert_eq!(described.tasks().len(), 2);
+    assert_eq!(described.tasks().len(), 3);
     assert!(described.tasks().iter().all(|t| t.task_definition_arn() == Some(second.as_str())));
     for old in &after {
         stopped(&ecs, old).await;
     }
 
-    // Scaled to zero and deleted: DRAINING, then INACTIVE once its tasks are gone.
+    // Scaled to zero and deleted without force: DRAINING, then INACTIVE once its tasks are gone.
     let (code, message) = error(ecs.delete_service().service("web").send().await);
     assert_eq!(code, "InvalidParameterException");
     assert_eq!(message, "The service cannot be stopped while it is scaled above 0.");
@@ -200,9 +276,9 @@ async fn the_circuit_breaker_fails_a_deployment_that_cannot_start_and_rolls_back
         .send()
         .await
         .unwrap();
-    wait_stable(&ecs, "breaker").await;
-    let missing = ContainerDefinition::builder().name("main").image("berth-test/not-here:1").build();
-    register(&ecs, "svc-breaker", vec![missing]).await;
+    wait_settled(&ecs, "breaker").await;
+    // A broken revision: its container exits at once.
+    register(&ecs, "svc-breaker", vec![container("main", "exit 3")]).await;
     ecs.update_service().service("breaker").task_definition("svc-breaker").send().await.unwrap();
     // Three tasks fail to start (the threshold's floor), the deployment fails, and a new one
     // with the last completed revision takes over.
@@ -213,7 +289,7 @@ async fn the_circuit_breaker_fails_a_deployment_that_cannot_start_and_rolls_back
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let back = wait_stable(&ecs, "breaker").await;
+    let back = wait_settled(&ecs, "breaker").await;
     let events = messages(&back);
     assert!(events.iter().any(|m| m.ends_with(failure)), "{events:?}");
     assert!(
@@ -443,7 +519,7 @@ async fn a_deployment_interrupted_by_kill_9_finishes_after_restart_without_dupli
     ecs.create_cluster().send().await.unwrap();
     register_sleeper(&ecs, "svc-durable", "one").await;
     create(&ecs, "durable", "svc-durable", 3).await;
-    wait_stable(&ecs, "durable").await;
+    wait_settled(&ecs, "durable").await;
     let second = register_sleeper(&ecs, "svc-durable", "two").await;
     ecs.update_service().service("durable").task_definition("svc-durable").send().await.unwrap();
     // Mid-rollout: some new tasks are starting.
@@ -460,7 +536,7 @@ async fn a_deployment_interrupted_by_kill_9_finishes_after_restart_without_dupli
 
     let berth = Berth::start_in(dir.path()).await;
     let ecs = berth.client();
-    let done = wait_stable(&ecs, "durable").await;
+    let done = wait_settled(&ecs, "durable").await;
     assert_eq!(done.task_definition(), Some(second.as_str()));
     assert_eq!(done.running_count(), 3);
     let running = service_tasks(&ecs, "durable").await;
@@ -552,7 +628,21 @@ async fn a_daemon_service_runs_one_task_per_active_instance() {
     }
     let back = wait_stable(&ecs, "d").await;
     assert_eq!(back.running_count(), 3);
+    // An instance that joins gets one too.
+    let identity = r#"{"instanceId": "i-0d0d0d0d0d0d0d0d0", "instanceType": "t3.medium", "availabilityZone": "us-east-1b", "region": "us-east-1"}"#;
+    let joined = ecs.register_container_instance().instance_identity_document(identity).send().await.unwrap();
+    let joined = joined.container_instance().unwrap().container_instance_arn().unwrap().to_owned();
+    for _ in 0..100 {
+        if describe_service(&ecs, "d").await.desired_count() == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(wait_stable(&ecs, "d").await.running_count(), 4);
+    let on_joined = ecs.list_tasks().container_instance(&joined).send().await.unwrap();
+    assert_eq!(on_joined.task_arns().len(), 1);
     delete(&ecs, "d").await;
+    ecs.deregister_container_instance().container_instance(&joined).send().await.unwrap();
     for arn in service_tasks(&ecs, "d").await.iter().chain(&tasks) {
         stopped(&ecs, arn).await;
     }
@@ -569,7 +659,7 @@ async fn service_deployments_and_revisions_follow_the_rollouts_and_a_stop_rolls_
     ecs.create_cluster().send().await.unwrap();
     let first = register_sleeper(&ecs, "svc-history", "one").await;
     create(&ecs, "history", "svc-history", 1).await;
-    let steady = wait_stable(&ecs, "history").await;
+    let steady = wait_settled(&ecs, "history").await;
     let digits = steady.deployments()[0].id().unwrap().trim_start_matches("ecs-svc/").to_owned();
     let listed = service_deployments(&ecs, "history").await;
     assert_eq!(listed.len(), 1);
@@ -597,7 +687,7 @@ async fn service_deployments_and_revisions_follow_the_rollouts_and_a_stop_rolls_
     let (code, _) = error(ecs.stop_service_deployment().service_deployment_arn(done).send().await);
     assert_eq!(code, "ConflictException");
     ecs.stop_service_deployment().service_deployment_arn(&stuck).send().await.unwrap();
-    let back = wait_stable(&ecs, "history").await;
+    let back = wait_settled(&ecs, "history").await;
     assert_eq!(back.task_definition(), Some(first.as_str()));
     let mut status = None;
     for _ in 0..100 {
