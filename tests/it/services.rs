@@ -178,7 +178,7 @@ async fn a_service_reaches_steady_state_replaces_a_dead_task_and_rolls_to_a_new_
     // And so is one stopped with StopTask.
     let stopped_by_user = after_kill[0].clone();
     ecs.stop_task().task(&stopped_by_user).send().await.unwrap();
-    let after = wait_replaced(&ecs, "web", 3, &stopped_by_user).await;
+    wait_replaced(&ecs, "web", 3, &stopped_by_user).await;
 
     // desiredCount up, then down.
     ecs.update_service().service("web").desired_count(4).send().await.unwrap();
@@ -200,7 +200,6 @@ async fn a_service_reaches_steady_state_replaces_a_dead_task_and_rolls_to_a_new_
     assert_eq!((down.desired_count(), down.running_count()), (3, 3));
     let after = service_tasks(&ecs, "web").await;
     assert_eq!(after.len(), 3);
-    let _ = (victim, stopped_by_user);
 
     // A new revision rolls: a second deployment, then only it, with new tasks only; while it
     // runs, the healthy tasks never drop below minimumHealthyPercent (100%: 3).
