@@ -407,17 +407,16 @@ pub(super) async fn put_cluster_capacity_providers(
     Ok(json!({"cluster": cluster_json(ctx, &row, Include::WRITE).await?}))
 }
 
+/// The capacity providers a cluster uses, by name.
+pub(super) fn providers_of(cluster: &NamedRow) -> Vec<&str> {
+    crate::domain::list_of(&cluster.doc, "capacityProviders").iter().filter_map(Value::as_str).collect()
+}
+
 /// The names of the ACTIVE clusters in the region that use capacity provider `provider` (by
 /// name: clusters store their providers by name).
 pub(super) async fn clusters_using(ctx: &Ctx<'_>, provider: &str) -> Result<Vec<String>> {
     let rows = ctx.store.all_named(Named::Cluster, ctx.region()).await?;
-    Ok(rows
-        .into_iter()
-        .filter(|r| {
-            r.doc.get("capacityProviders").and_then(Value::as_array).is_some_and(|ps| ps.iter().any(|p| p == provider))
-        })
-        .map(|r| r.name)
-        .collect())
+    Ok(rows.into_iter().filter(|r| providers_of(r).contains(&provider)).map(|r| r.name).collect())
 }
 
 #[derive(Deserialize)]

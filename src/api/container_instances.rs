@@ -25,13 +25,8 @@ use crate::store::{AttributeFilter, AttributeRow, Doc, InstanceRow, InstanceTask
 /// # Errors
 /// `ServerException` if the store fails.
 pub(super) async fn ensure_instances(ctx: &Ctx<'_>, cluster: &NamedRow) -> Result<()> {
-    let providers: Vec<String> = cluster
-        .doc
-        .get("capacityProviders")
-        .and_then(Value::as_array)
+    let providers: Vec<String> = clusters::providers_of(cluster)
         .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
         .filter(|p| !matches!(*p, "FARGATE" | "FARGATE_SPOT"))
         .map(str::to_owned)
         .collect();

@@ -86,14 +86,7 @@ pub(super) fn capacity_options(
             let Some(items) = requested.or(default.map(Vec::as_slice)).filter(|s| !s.is_empty()) else {
                 return Ok(vec![(Capacity::Ec2(None), whole(Capacity::Ec2(None)))]);
             };
-            let attached: Vec<&str> = cluster
-                .doc
-                .get("capacityProviders")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
+            let attached = super::clusters::providers_of(cluster);
             let mut out: Vec<(Capacity, StrategyItem)> = Vec::with_capacity(items.len());
             for item in items {
                 let mut item: StrategyItem = super::parse(item.clone())?;

@@ -191,15 +191,7 @@ impl Store {
     /// On a database failure; then nothing changed.
     pub async fn update_task(&self, key: &TaskKey, edit: impl FnOnce(&mut Doc)) -> Result<Option<Doc>> {
         let mut tx = self.write.begin().await?;
-        let found: Option<String> =
-            sqlx::query_scalar("SELECT doc FROM tasks WHERE region = ? AND cluster = ? AND id = ?")
-                .bind(&key.region)
-                .bind(&key.cluster)
-                .bind(&key.id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some(found) = found else { return Ok(None) };
-        let mut doc = parse_doc(&found)?;
+        let Some(mut doc) = doc_in(&mut tx, key, "").await? else { return Ok(None) };
         edit(&mut doc);
         sqlx::query(
             "UPDATE tasks SET desired_status = ?, last_status = ?, doc = ? WHERE region = ? AND cluster = ? AND id = ?",
@@ -376,16 +368,7 @@ impl Store {
         edit: impl FnOnce(&mut Doc),
     ) -> Result<Option<Doc>> {
         let mut tx = self.write.begin().await?;
-        let found: Option<String> = sqlx::query_scalar(
-            "SELECT doc FROM tasks WHERE region = ? AND cluster = ? AND id = ? AND awaiting IS NOT NULL",
-        )
-        .bind(&key.region)
-        .bind(&key.cluster)
-        .bind(&key.id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(found) = found else { return Ok(None) };
-        let mut doc = parse_doc(&found)?;
+        let Some(mut doc) = doc_in(&mut tx, key, " AND awaiting IS NOT NULL").await? else { return Ok(None) };
         edit(&mut doc);
         sqlx::query(
             "UPDATE tasks SET desired_status = ?, last_status = ?, doc = ?, awaiting = NULL, container_instance = ?, \
@@ -434,6 +417,19 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// A task's document inside a write transaction, if the task exists and meets `condition` (an
+/// SQL `AND ...` on its row, or empty).
+async fn doc_in(tx: &mut sqlx::SqliteConnection, key: &TaskKey, condition: &str) -> Result<Option<Doc>> {
+    let found: Option<String> =
+        sqlx::query_scalar(&format!("SELECT doc FROM tasks WHERE region = ? AND cluster = ? AND id = ?{condition}"))
+            .bind(&key.region)
+            .bind(&key.cluster)
+            .bind(&key.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    found.as_deref().map(parse_doc).transpose()
 }
 
 /// The family of a task's task definition ARN (`.../task-definition/FAMILY:REV`).

@@ -37,8 +37,8 @@ async fn create_provider(ecs: &Client, name: &str, scaling: Option<ManagedScalin
         .unwrap();
 }
 
-/// An EC2 task definition of one container reserving `memory` MiB.
-async fn register(ecs: &Client, family: &str, memory: i32) {
+/// An EC2 (bridge) task definition of one long-running container reserving `memory` MiB.
+pub(crate) async fn register(ecs: &Client, family: &str, memory: i32) {
     let c = ContainerDefinition::builder()
         .name("main")
         .image(BUSYBOX)
@@ -116,12 +116,7 @@ async fn managed_scaling_grows_the_group_for_waiting_tasks_and_shrinks_it_when_i
         ecs.stop_task().cluster("asg").task(t.task_arn().unwrap()).send().await.unwrap();
         wait_for_in(&ecs, "asg", t.task_arn().unwrap(), "STOPPED").await;
     }
-    for _ in 0..100 {
-        if active_instances(&ecs, "asg").await.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::common::eventually(100, || async { active_instances(&ecs, "asg").await.is_empty() }).await;
     assert!(active_instances(&ecs, "asg").await.is_empty(), "idle instances were not scaled in");
     let gone = ecs
         .describe_container_instances()

@@ -242,3 +242,18 @@ where
     let service = err.as_service_error().unwrap_or_else(|| panic!("a service error, got {err:?}"));
     (service.code().unwrap_or_default().to_owned(), service.message().unwrap_or_default().to_owned())
 }
+
+/// Polls `check` every 100 ms until it holds, at most `tries` times; answers whether it did.
+pub async fn eventually<F, Fut>(tries: usize, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..tries {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}

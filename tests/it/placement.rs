@@ -618,12 +618,7 @@ async fn a_task_on_an_engine_that_stops_answering_stays_running_until_it_is_back
         let out = ecs.describe_container_instances().container_instances(&instance).send().await.unwrap();
         out.container_instances()[0].agent_connected()
     };
-    for _ in 0..50 {
-        if !connected().await {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    crate::common::eventually(50, || async { !connected().await }).await;
     assert!(!connected().await, "the instance of a lost engine is not connected");
     // As on AWS with a disconnected agent: the tasks keep their last state, and a StopTask is
     // recorded but takes effect only when the engine is back.

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, ContainerInstanceStatus, DeploymentCircuitBreaker, DeploymentConfiguration,
-    LaunchType, NetworkMode, Service,
+    ContainerDefinition, ContainerInstanceStatus, DeploymentCircuitBreaker, DeploymentConfiguration, LaunchType,
+    Service,
 };
 
 use crate::common::{BUSYBOX, Berth, error};
@@ -182,20 +182,10 @@ async fn a_service_reaches_steady_state_replaces_a_dead_task_and_rolls_to_a_new_
 
     // desiredCount up, then down.
     ecs.update_service().service("web").desired_count(4).send().await.unwrap();
-    for _ in 0..100 {
-        if describe_service(&ecs, "web").await.running_count() == 4 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::common::eventually(100, || async { describe_service(&ecs, "web").await.running_count() == 4 }).await;
     assert_eq!(wait_stable(&ecs, "web").await.running_count(), 4);
     ecs.update_service().service("web").desired_count(3).send().await.unwrap();
-    for _ in 0..300 {
-        if service_tasks(&ecs, "web").await.len() == 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::common::eventually(300, || async { service_tasks(&ecs, "web").await.len() == 3 }).await;
     let down = wait_stable(&ecs, "web").await;
     assert_eq!((down.desired_count(), down.running_count()), (3, 3));
     let after = service_tasks(&ecs, "web").await;
@@ -244,12 +234,7 @@ async fn a_service_reaches_steady_state_replaces_a_dead_task_and_rolls_to_a_new_
     for arn in &tasks {
         stopped(&ecs, arn).await;
     }
-    for _ in 0..300 {
-        if describe_service(&ecs, "web").await.status() == Some("INACTIVE") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::common::eventually(300, || async { describe_service(&ecs, "web").await.status() == Some("INACTIVE") }).await;
     assert_eq!(describe_service(&ecs, "web").await.status(), Some("INACTIVE"));
     let listed = ecs.list_services().send().await.unwrap();
     assert!(listed.service_arns().is_empty());
@@ -282,12 +267,10 @@ async fn the_circuit_breaker_fails_a_deployment_that_cannot_start_and_rolls_back
     // Three tasks fail to start (the threshold's floor), the deployment fails, and a new one
     // with the last completed revision takes over.
     let failure = "deployment failed: tasks failed to start.";
-    for _ in 0..600 {
-        if messages(&describe_service(&ecs, "breaker").await).iter().any(|m| m.ends_with(failure)) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::common::eventually(600, || async {
+        messages(&describe_service(&ecs, "breaker").await).iter().any(|m| m.ends_with(failure))
+    })
+    .await;
     let back = wait_settled(&ecs, "breaker").await;
     let events = messages(&back);
     assert!(events.iter().any(|m| m.ends_with(failure)), "{events:?}");
@@ -373,34 +356,20 @@ async fn service_errors_are_the_ones_aws_answers() {
         ecs.delete_service().service(name).send().await.unwrap();
     }
     // With no tasks to drain, DRAINING turns INACTIVE at once, and INACTIVE ones are not listed.
-    for _ in 0..100 {
-        if ecs.list_services().send().await.unwrap().service_arns().is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::common::eventually(100, || async { ecs.list_services().send().await.unwrap().service_arns().is_empty() })
+        .await;
     assert!(ecs.list_services().send().await.unwrap().service_arns().is_empty());
     assert_eq!(describe_service(&ecs, "dup").await.status(), Some("INACTIVE"));
 }
 
-/// Registers an EC2 (bridge) task definition: a small httpd with a dynamic host port.
+/// UpdateContainerInstancesState of one instance.
+async fn set_state(ecs: &Client, instance: &str, status: ContainerInstanceStatus) {
+    ecs.update_container_instances_state().container_instances(instance).status(status).send().await.unwrap();
+}
+
+/// Registers an EC2 (bridge) task definition of one long-running container.
 async fn register_ec2(ecs: &Client, family: &str) {
-    let c = ContainerDefinition::builder()
-        .name("main")
-        .image(BUSYBOX)
-        .memory(128)
-        .command("sh")
-        .command("-c")
-        .command("trap 'exit 0' TERM; sleep 600 & wait")
-        .build();
-    ecs.register_task_definition()
-        .family(family)
-        .requires_compatibilities(Compatibility::Ec2)
-        .network_mode(NetworkMode::Bridge)
-        .container_definitions(c)
-        .send()
-        .await
-        .unwrap();
+    crate::capacity::register(ecs, family, 128).await;
 }
 
 #[tokio::test]
@@ -435,12 +404,7 @@ async fn draining_an_instance_moves_its_service_tasks_and_leaves_standalone_ones
             .unwrap()
             .to_owned();
     crate::tasks::wait_for(&ecs, &standalone, "RUNNING").await;
-    ecs.update_container_instances_state()
-        .container_instances(&instance)
-        .status(ContainerInstanceStatus::Draining)
-        .send()
-        .await
-        .unwrap();
+    set_state(&ecs, &instance, ContainerInstanceStatus::Draining).await;
     stopped(&ecs, victim.task_arn().unwrap()).await;
     let moved = wait_stable(&ecs, "drained").await;
     assert_eq!(moved.running_count(), 2);
@@ -597,46 +561,21 @@ async fn a_daemon_service_runs_one_task_per_active_instance() {
     // A DRAINING instance loses its daemon task, which is not replaced elsewhere.
     let drained = described.tasks()[0].clone();
     let instance = drained.container_instance_arn().unwrap().to_owned();
-    ecs.update_container_instances_state()
-        .container_instances(&instance)
-        .status(ContainerInstanceStatus::Draining)
-        .send()
-        .await
-        .unwrap();
+    set_state(&ecs, &instance, ContainerInstanceStatus::Draining).await;
     stopped(&ecs, drained.task_arn().unwrap()).await;
-    for _ in 0..100 {
-        if describe_service(&ecs, "d").await.desired_count() == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::common::eventually(100, || async { describe_service(&ecs, "d").await.desired_count() == 2 }).await;
     let fewer = wait_stable(&ecs, "d").await;
     assert_eq!((fewer.desired_count(), fewer.running_count()), (2, 2));
     // Back to ACTIVE: it gets one again.
-    ecs.update_container_instances_state()
-        .container_instances(&instance)
-        .status(ContainerInstanceStatus::Active)
-        .send()
-        .await
-        .unwrap();
-    for _ in 0..100 {
-        if describe_service(&ecs, "d").await.desired_count() == 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    set_state(&ecs, &instance, ContainerInstanceStatus::Active).await;
+    crate::common::eventually(100, || async { describe_service(&ecs, "d").await.desired_count() == 3 }).await;
     let back = wait_stable(&ecs, "d").await;
     assert_eq!(back.running_count(), 3);
     // An instance that joins gets one too.
     let identity = r#"{"instanceId": "i-0d0d0d0d0d0d0d0d0", "instanceType": "t3.medium", "availabilityZone": "us-east-1b", "region": "us-east-1"}"#;
     let joined = ecs.register_container_instance().instance_identity_document(identity).send().await.unwrap();
     let joined = joined.container_instance().unwrap().container_instance_arn().unwrap().to_owned();
-    for _ in 0..100 {
-        if describe_service(&ecs, "d").await.desired_count() == 4 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::common::eventually(100, || async { describe_service(&ecs, "d").await.desired_count() == 4 }).await;
     assert_eq!(wait_stable(&ecs, "d").await.running_count(), 4);
     let on_joined = ecs.list_tasks().container_instance(&joined).send().await.unwrap();
     assert_eq!(on_joined.task_arns().len(), 1);
