@@ -602,7 +602,7 @@ async fn a_task_on_an_engine_that_stops_answering_stays_running_until_it_is_back
     let socket = dir.path().join("engine.sock");
     let proxy = EngineProxy::start(&socket);
     let host = format!("unix://{}", socket.display());
-    let berth = Berth::start_with(&[("BERTH_DOCKER_HOST", &host), ("BERTH_INSTANCES", "1")]).await;
+    let mut berth = Berth::start_with(&[("BERTH_DOCKER_HOST", &host), ("BERTH_INSTANCES", "1")]).await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
     register(&ecs, "lost", 0, 64, None).await;
@@ -637,4 +637,7 @@ async fn a_task_on_an_engine_that_stops_answering_stays_running_until_it_is_back
     ecs.stop_task().task(&kept).send().await.unwrap();
     wait_for(&ecs, &kept, "STOPPED").await;
     gone(&kept).await;
+    // berth removes its network on the way out, through the proxy: it must outlive berth.
+    berth.terminate().await;
+    drop(proxy);
 }
