@@ -17,6 +17,7 @@ mod service_deployments;
 mod services;
 mod tags;
 mod task_definitions;
+mod task_sets;
 mod tasks;
 
 use serde::de::DeserializeOwned;
@@ -135,6 +136,11 @@ operations! {
     DescribeServices => services::describe_services,
     ListServices => services::list_services,
     ListServicesByNamespace => services::list_services_by_namespace,
+    CreateTaskSet => task_sets::create_task_set,
+    UpdateTaskSet => task_sets::update_task_set,
+    DeleteTaskSet => task_sets::delete_task_set,
+    DescribeTaskSets => task_sets::describe_task_sets,
+    UpdateServicePrimaryTaskSet => task_sets::update_service_primary_task_set,
     ListServiceDeployments => service_deployments::list_service_deployments,
     DescribeServiceDeployments => service_deployments::describe_service_deployments,
     DescribeServiceRevisions => service_deployments::describe_service_revisions,

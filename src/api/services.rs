@@ -279,6 +279,10 @@ async fn apply_settings(ctx: &Ctx<'_>, cluster: &NamedRow, doc: &mut Doc, s: &Se
             ));
         }
     }
+    if td.is_empty() {
+        // An EXTERNAL service without a task definition: its task sets bring theirs.
+        return Ok(());
+    }
     let compatible = if fargate { "FARGATE" } else { "EC2" };
     if !td.get("compatibilities").and_then(Value::as_array).is_some_and(|c| c.iter().any(|x| *x == json!(compatible))) {
         return Err(ecs_error!(
@@ -333,14 +337,24 @@ pub(super) async fn create_service(ctx: &Ctx<'_>, input: CreateServiceInput) -> 
         Some(other) => return Err(ecs_error!(InvalidParameterException, "Unknown schedulingStrategy {other}.")),
     };
     let controller = input.deployment_controller.clone().unwrap_or(json!({"type": "ECS"}));
-    if controller.get("type").and_then(Value::as_str) != Some("ECS") {
-        return Err(ecs_error!(
-            UnsupportedFeatureException,
-            "berth supports the ECS deployment controller only; EXTERNAL and CODE_DEPLOY are not built yet."
-        ));
-    }
-    if input.settings.task_definition.is_none() {
+    let external = match controller.get("type").and_then(Value::as_str) {
+        Some("ECS") => false,
+        Some("EXTERNAL") => true,
+        _ => {
+            return Err(ecs_error!(
+                UnsupportedFeatureException,
+                "berth supports the ECS and EXTERNAL deployment controllers; CODE_DEPLOY is not built yet."
+            ));
+        }
+    };
+    if input.settings.task_definition.is_none() && !external {
         return Err(ecs_error!(InvalidParameterException, "TaskDefinition must be specified."));
+    }
+    if external && daemon {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "The daemon scheduling strategy does not support the EXTERNAL deployment controller."
+        ));
     }
     let tags = check_tags(&input.tags)?;
     let arn = ctx.scope.arn(&format!("service/{}/{name}", cluster.name));
@@ -360,7 +374,7 @@ pub(super) async fn create_service(ctx: &Ctx<'_>, input: CreateServiceInput) -> 
         // their desired count is how many instances there are.
         settings.launch_type.get_or_insert_with(|| "EC2".into());
         settings.desired_count = Some(i64::try_from(daemon_instances(ctx, &cluster).await?.len()).unwrap_or(0));
-    } else if settings.launch_type.is_none() && settings.capacity_provider_strategy.is_none() {
+    } else if !external && settings.launch_type.is_none() && settings.capacity_provider_strategy.is_none() {
         let default = cluster.doc.get("defaultCapacityProviderStrategy").and_then(Value::as_array);
         if default.is_none_or(Vec::is_empty) {
             settings.launch_type = Some("EC2".into());
@@ -396,10 +410,16 @@ pub(super) async fn create_service(ctx: &Ctx<'_>, input: CreateServiceInput) -> 
     // AWS's default for new services since 2025.
     doc.entry("availabilityZoneRebalancing").or_insert(json!("ENABLED"));
     doc.entry("healthCheckGracePeriodSeconds").or_insert(json!(0));
-    let deployment = new_deployment(&doc, "PRIMARY");
-    doc.insert("deployments".into(), json!([deployment]));
     let mut state = Doc::new();
-    super::service_deployments::begin(ctx, &mut state, &doc, &deployment, &[]);
+    if external {
+        // An external controller deploys with task sets, not deployments.
+        doc.insert("taskSets".into(), json!([]));
+        doc.insert("deployments".into(), json!([]));
+    } else {
+        let deployment = new_deployment(&doc, "PRIMARY");
+        doc.insert("deployments".into(), json!([deployment]));
+        super::service_deployments::begin(ctx, &mut state, &doc, &deployment, &[]);
+    }
     if let Some(token) = &input.client_token {
         state.insert("clientToken".into(), json!(token));
     }
@@ -485,7 +505,9 @@ pub(super) async fn update_service(ctx: &Ctx<'_>, input: UpdateServiceInput) -> 
         "networkConfiguration",
         "volumeConfigurations",
     ];
-    let redeploy = input.force_new_deployment || DEPLOYED.iter().any(|k| doc.get(*k) != current.doc.get(*k));
+    // An EXTERNAL service's controller deploys with task sets instead.
+    let redeploy = !is_external(&current.doc)
+        && (input.force_new_deployment || DEPLOYED.iter().any(|k| doc.get(*k) != current.doc.get(*k)));
     let name = current.name.clone();
     let updated = ctx
         .store
@@ -800,6 +822,9 @@ async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow, settle: f64) -> Result<()> {
     let backoff_until = row.state.get("backoffUntil").and_then(Value::as_f64).unwrap_or(0.0);
     // Tasks that just failed to start back the scheduler off before it tries again.
     let may_start = outcome.failed.values().sum::<i64>() == 0 && now() >= backoff_until;
+    if is_external(&row.doc) {
+        return reconcile_task_sets(ctx, &cluster, &row, &members, outcome, may_start).await;
+    }
     let plan = if daemon {
         plan_daemon(ctx, &cluster, &row, &members, may_start).await?
     } else {
@@ -1017,6 +1042,164 @@ async fn plan_daemon<'m>(
     }
     stop_within_minimum(&live, replaceable, min_healthy, &primary_id, &mut to_stop);
     Ok(Plan { to_stop, start: Start::On(start), desired })
+}
+
+/// Whether the service uses the EXTERNAL deployment controller (task sets).
+pub(super) fn is_external(doc: &Doc) -> bool {
+    doc.get("deploymentController").and_then(|c| c.get("type")).and_then(Value::as_str) == Some("EXTERNAL")
+}
+
+/// A task set's share of the service: `desiredCount` times its scale, rounded up (none while it,
+/// or the service, drains).
+pub(super) fn computed_desired_count(service: &ServiceRow, set: &Value) -> i64 {
+    if service.status != "ACTIVE" || set.get("status") == Some(&json!("DRAINING")) {
+        return 0;
+    }
+    let desired = service.doc.get("desiredCount").and_then(Value::as_f64).unwrap_or(0.0);
+    let percent = set.pointer("/scale/value").and_then(Value::as_f64).unwrap_or(100.0);
+    // Whole tasks: the product is small and non-negative, so the cast is exact.
+    #[allow(clippy::cast_possible_truncation)]
+    let count = (desired * percent / 100.0).ceil() as i64;
+    count.max(0)
+}
+
+/// A pass of an EXTERNAL service: each task set keeps its computed desired count of tasks of
+/// its own task definition (no rolling between them: the external controller decides that with
+/// CreateTaskSet, UpdateTaskSet and DeleteTaskSet); tasks of no task set stop.
+async fn reconcile_task_sets(
+    ctx: &Ctx<'_>,
+    cluster: &NamedRow,
+    row: &ServiceRow,
+    members: &[Member],
+    mut outcome: Outcome,
+    may_start: bool,
+) -> Result<()> {
+    let name = row.name.clone();
+    let sets = crate::domain::list_of(&row.doc, "taskSets").to_vec();
+    let ids: Vec<&str> = sets.iter().filter_map(|t| t.get("id").and_then(Value::as_str)).collect();
+    let live: Vec<&Member> = members.iter().filter(|m| m.desired_running).collect();
+    let mut to_stop: Vec<(&Member, String)> = Vec::new();
+    for m in live.iter().filter(|m| !ids.contains(&m.deployment.as_str())) {
+        to_stop.push((m, "Task set deleted".to_owned()));
+    }
+    let mut started: HashMap<String, usize> = HashMap::new();
+    for set in &sets {
+        let Some(id) = set.get("id").and_then(Value::as_str) else { continue };
+        let want = usize::try_from(computed_desired_count(row, set)).unwrap_or(0);
+        let mut mine: Vec<&Member> = live.iter().copied().filter(|m| m.deployment == id).collect();
+        if mine.len() > want {
+            // Pending ones first, then the newest.
+            mine.sort_by(|a, b| {
+                (a.last == "RUNNING").cmp(&(b.last == "RUNNING")).then(b.started_at.total_cmp(&a.started_at))
+            });
+            let extra = mine.len() - want;
+            for m in mine.into_iter().take(extra) {
+                to_stop.push((m, format!("Scaling activity initiated by (deployment {id})")));
+            }
+        } else if mine.len() < want && may_start {
+            // The task set's own definition, network and capacity, with the service's placement.
+            let mut as_service = row.clone();
+            for key in
+                ["taskDefinition", "networkConfiguration", "launchType", "capacityProviderStrategy", "platformVersion"]
+            {
+                match set.get(key) {
+                    Some(v) => as_service.doc.insert(key.into(), v.clone()),
+                    None => as_service.doc.remove(key),
+                };
+            }
+            match start_tasks(ctx, cluster, &as_service, id, &Start::Count(want - mine.len())).await {
+                Ok((arns, failure)) => {
+                    if !arns.is_empty() {
+                        let list: Vec<String> = arns.iter().map(|a| format!("(task {})", short_id(a))).collect();
+                        outcome.events.push(format!(
+                            "(service {name}, taskSet {id}) has started {} tasks: {}.",
+                            list.len(),
+                            list.join(" ")
+                        ));
+                    }
+                    started.insert(id.to_owned(), arns.len());
+                    if let Some(message) = failure {
+                        outcome.events.push(format!("(service {name}) {message}"));
+                    }
+                }
+                Err(e) => {
+                    outcome.events.push(format!("(service {name}) failed to launch a task with ({}).", e.message))
+                }
+            }
+        }
+    }
+    if !to_stop.is_empty() {
+        for (m, reason) in &to_stop {
+            stop_member(ctx, m, reason).await?;
+        }
+        let list: Vec<String> = to_stop.iter().map(|(m, _)| format!("(task {})", short_id(&m.arn))).collect();
+        outcome.events.push(format!("(service {name}) has stopped {} running tasks: {}.", list.len(), list.join(" ")));
+    }
+    let stopped: Vec<&str> = to_stop.iter().map(|(m, _)| m.arn.as_str()).collect();
+    let kept: Vec<&Member> = live.into_iter().filter(|m| !stopped.contains(&m.arn.as_str())).collect();
+    let Outcome { events, failed, seen } = outcome;
+    let remaining = members.len() + started.values().sum::<usize>();
+    let at = now();
+    ctx.store
+        .update_service(ctx.region(), &row.cluster, &row.name, |svc| {
+            let snapshot = svc.clone();
+            let mut changed = false;
+            let mut running_total = 0;
+            let mut pending_total = 0;
+            let mut sets = crate::domain::list_of(&svc.doc, "taskSets").to_vec();
+            sets.retain_mut(|set| {
+                let id = set.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let running = kept.iter().filter(|m| m.deployment == id && m.last == "RUNNING").count();
+                let pending = kept.iter().filter(|m| m.deployment == id && m.last != "RUNNING").count()
+                    + started.get(&id).copied().unwrap_or(0);
+                let left =
+                    members.iter().filter(|m| m.deployment == id).count() + started.get(&id).copied().unwrap_or(0);
+                if set.get("status") == Some(&json!("DRAINING")) && left == 0 {
+                    changed = true;
+                    return false;
+                }
+                running_total += running;
+                pending_total += pending;
+                let computed = computed_desired_count(&snapshot, set);
+                let stability = if i64::try_from(running).unwrap_or(0) == computed && pending == 0 {
+                    "STEADY_STATE"
+                } else {
+                    "STABILIZING"
+                };
+                let now_counts = json!([computed, running, pending, stability]);
+                let before = json!([
+                    set["computedDesiredCount"],
+                    set["runningCount"],
+                    set["pendingCount"],
+                    set["stabilityStatus"]
+                ]);
+                if now_counts != before {
+                    set["computedDesiredCount"] = json!(computed);
+                    set["runningCount"] = json!(running);
+                    set["pendingCount"] = json!(pending);
+                    set["stabilityStatus"] = json!(stability);
+                    set["stabilityStatusAt"] = json!(at);
+                    set["updatedAt"] = json!(at);
+                    changed = true;
+                }
+                true
+            });
+            svc.doc.insert("taskSets".into(), json!(sets));
+            for (key, value) in [("runningCount", running_total), ("pendingCount", pending_total)] {
+                if svc.doc.get(key) != Some(&json!(value)) {
+                    svc.doc.insert(key.into(), json!(value));
+                    changed = true;
+                }
+            }
+            if !events.is_empty() {
+                add_events(&mut svc.doc, events.clone());
+                changed = true;
+            }
+            changed |= bookkeeping(svc, &seen, failed.values().sum(), running_total > 0, remaining);
+            changed
+        })
+        .await?;
+    Ok(())
 }
 
 /// Whether a task's definition has container health checks (looked up once per pass).
@@ -1337,43 +1520,52 @@ async fn record(
                 add_events(&mut row.doc, std::mem::take(&mut events));
                 changed = true;
             }
-            if !seen.is_empty() {
-                let mut kept: Map<String, Value> = row
-                    .state
-                    .get("seen")
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|(_, t)| t.as_f64().unwrap_or(0.0) > at - 3.0 * SEEN_WINDOW)
-                    .collect();
-                for arn in &seen {
-                    kept.insert(arn.clone(), json!(at));
-                }
-                row.state.insert("seen".into(), Value::Object(kept));
-                changed = true;
-            }
-            // Failures in a row back the scheduler off, as ECS throttles a service whose tasks
-            // keep failing to start: 1, 2, 4 ... up to 60 seconds.
-            let failures: i64 = failed.values().sum();
-            if failures > 0 {
-                let streak = row.state.get("failStreak").and_then(Value::as_i64).unwrap_or(0) + failures;
-                let delay = 2_f64.powi(i32::try_from(streak.min(6)).unwrap_or(6) - 1).min(60.0);
-                row.state.insert("failStreak".into(), json!(streak));
-                row.state.insert("backoffUntil".into(), json!(at + delay));
-                changed = true;
-            } else if count(Some(&primary_id), true) > 0 && row.state.contains_key("failStreak") {
-                row.state.remove("failStreak");
-                row.state.remove("backoffUntil");
-                changed = true;
-            }
-            if row.status == "DRAINING" && remaining == 0 {
-                row.status = "INACTIVE".into();
-                row.doc.insert("status".into(), json!("INACTIVE"));
-                changed = true;
-            }
+            let any_running = count(Some(&primary_id), true) > 0;
+            changed |= bookkeeping(row, &seen, failed.values().sum(), any_running, remaining);
             changed
         })
         .await?;
     Ok(())
+}
+
+/// What every pass records besides counts and events: the ended tasks it has seen, the back-off
+/// after failures (1, 2, 4 ... up to 60 seconds, as ECS throttles a service whose tasks keep
+/// failing to start; cleared once a task of the service runs), and a DRAINING service with no
+/// task left turning INACTIVE. Answers whether anything changed.
+fn bookkeeping(row: &mut ServiceRow, seen: &[String], failures: i64, any_running: bool, remaining: usize) -> bool {
+    let at = now();
+    let mut changed = false;
+    if !seen.is_empty() {
+        let mut kept: Map<String, Value> = row
+            .state
+            .get("seen")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(_, t)| t.as_f64().unwrap_or(0.0) > at - 3.0 * SEEN_WINDOW)
+            .collect();
+        for arn in seen {
+            kept.insert(arn.clone(), json!(at));
+        }
+        row.state.insert("seen".into(), Value::Object(kept));
+        changed = true;
+    }
+    if failures > 0 {
+        let streak = row.state.get("failStreak").and_then(Value::as_i64).unwrap_or(0) + failures;
+        let delay = 2_f64.powi(i32::try_from(streak.min(6)).unwrap_or(6) - 1).min(60.0);
+        row.state.insert("failStreak".into(), json!(streak));
+        row.state.insert("backoffUntil".into(), json!(at + delay));
+        changed = true;
+    } else if any_running && row.state.contains_key("failStreak") {
+        row.state.remove("failStreak");
+        row.state.remove("backoffUntil");
+        changed = true;
+    }
+    if row.status == "DRAINING" && remaining == 0 {
+        row.status = "INACTIVE".into();
+        row.doc.insert("status".into(), json!("INACTIVE"));
+        changed = true;
+    }
+    changed
 }

@@ -75,10 +75,10 @@ async fn targets_methods_and_sizes() {
     let message = berth.call("LaunchRockets", "{}").await.assert_error(400, "UnknownOperationException");
     assert!(message.contains("LaunchRockets"));
     let message = berth
-        .call("CreateTaskSet", r#"{"service": "s", "cluster": "c", "taskDefinition": "t"}"#)
+        .call("GetTaskProtection", r#"{"cluster": "default"}"#)
         .await
         .assert_error(400, "UnsupportedFeatureException");
-    assert!(message.contains("CreateTaskSet is not implemented by berth yet"), "{message}");
+    assert!(message.contains("GetTaskProtection is not implemented by berth yet"), "{message}");
     berth.raw("GET", "/", &[], b"").await.assert_error(400, "UnknownOperationException");
     assert_eq!(berth.raw("GET", "/elsewhere", &[], b"").await.status, 404);
     let wrong_type = berth

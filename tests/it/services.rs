@@ -687,3 +687,123 @@ async fn services_are_listed_by_their_service_connect_namespace() {
         ecs.delete_service().service(name).send().await.unwrap();
     }
 }
+
+async fn task_set(ecs: &Client, id: &str) -> aws_sdk_ecs::types::TaskSet {
+    let out = ecs.describe_task_sets().cluster("default").service("ext").task_sets(id).send().await.unwrap();
+    out.task_sets()[0].clone()
+}
+
+/// Waits until the task set runs `n` tasks and is steady.
+async fn task_set_steady(ecs: &Client, id: &str, n: i32) {
+    let steady = crate::common::eventually(600, || async {
+        let s = task_set(ecs, id).await;
+        s.running_count() == n && s.pending_count() == 0 && s.computed_desired_count() == n
+    })
+    .await;
+    assert!(steady, "task set {id} did not reach {n} tasks: {:?}", task_set(ecs, id).await);
+}
+
+#[tokio::test]
+async fn an_external_controller_deploys_with_task_sets() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let blue_td = register_sleeper(&ecs, "svc-ext", "blue").await;
+    let green_td = register_sleeper(&ecs, "svc-ext", "green").await;
+    let created = ecs
+        .create_service()
+        .service_name("ext")
+        .desired_count(2)
+        .deployment_controller(
+            aws_sdk_ecs::types::DeploymentController::builder()
+                .r#type(aws_sdk_ecs::types::DeploymentControllerType::External)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(created.service().unwrap().deployments().is_empty());
+    let create_set = |td: String, scale: f64, external: &'static str| {
+        let ecs = ecs.clone();
+        async move {
+            let out = ecs
+                .create_task_set()
+                .cluster("default")
+                .service("ext")
+                .task_definition(td)
+                .external_id(external)
+                .launch_type(LaunchType::Fargate)
+                .network_configuration(network())
+                .scale(
+                    aws_sdk_ecs::types::Scale::builder()
+                        .value(scale)
+                        .unit(aws_sdk_ecs::types::ScaleUnit::Percent)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            out.task_set().unwrap().clone()
+        }
+    };
+    let blue = create_set(blue_td.clone(), 100.0, "blue").await;
+    assert_eq!(blue.status(), Some("ACTIVE"));
+    assert_eq!(blue.computed_desired_count(), 2);
+    let blue_id = blue.id().unwrap().to_owned();
+    task_set_steady(&ecs, &blue_id, 2).await;
+    let primary = ecs
+        .update_service_primary_task_set()
+        .cluster("default")
+        .service("ext")
+        .primary_task_set(blue.task_set_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(primary.task_set().unwrap().status(), Some("PRIMARY"));
+    assert_eq!(describe_service(&ecs, "ext").await.task_definition(), Some(blue_td.as_str()));
+
+    // Green at half the desired count, then all of it; blue scaled to 0 and deleted.
+    let green = create_set(green_td.clone(), 50.0, "green").await;
+    let green_id = green.id().unwrap().to_owned();
+    assert_eq!(green.computed_desired_count(), 1);
+    task_set_steady(&ecs, &green_id, 1).await;
+    let scale =
+        |v: f64| aws_sdk_ecs::types::Scale::builder().value(v).unit(aws_sdk_ecs::types::ScaleUnit::Percent).build();
+    ecs.update_task_set()
+        .cluster("default")
+        .service("ext")
+        .task_set(&green_id)
+        .scale(scale(100.0))
+        .send()
+        .await
+        .unwrap();
+    task_set_steady(&ecs, &green_id, 2).await;
+    ecs.update_service_primary_task_set()
+        .cluster("default")
+        .service("ext")
+        .primary_task_set(&green_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(task_set(&ecs, &blue_id).await.status(), Some("ACTIVE"));
+    let refused = ecs.delete_task_set().cluster("default").service("ext").task_set(&blue_id).send().await;
+    assert_eq!(error(refused).0, "InvalidParameterException");
+    ecs.update_task_set().cluster("default").service("ext").task_set(&blue_id).scale(scale(0.0)).send().await.unwrap();
+    let deleted = ecs.delete_task_set().cluster("default").service("ext").task_set(&blue_id).send().await.unwrap();
+    assert_eq!(deleted.task_set().unwrap().status(), Some("DRAINING"));
+    let gone_set = crate::common::eventually(300, || async {
+        let out = ecs.describe_task_sets().cluster("default").service("ext").send().await.unwrap();
+        out.task_sets().len() == 1
+    })
+    .await;
+    assert!(gone_set, "the deleted task set stayed");
+    let s = describe_service(&ecs, "ext").await;
+    assert_eq!((s.running_count(), s.task_definition()), (2, Some(green_td.as_str())));
+    let tasks = service_tasks(&ecs, "ext").await;
+    let described = ecs.describe_tasks().set_tasks(Some(tasks)).send().await.unwrap();
+    assert!(described.tasks().iter().all(|t| t.task_definition_arn() == Some(green_td.as_str())));
+    let missing = ecs.describe_task_sets().cluster("default").service("ext").task_sets(&blue_id).send().await.unwrap();
+    assert_eq!(missing.failures()[0].reason(), Some("MISSING"));
+    delete(&ecs, "ext").await;
+}

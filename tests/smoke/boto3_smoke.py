@@ -48,7 +48,7 @@ except ecs.exceptions.ClusterNotFoundException:
     pass
 
 try:
-    ecs.create_task_set(service="s", cluster="default", taskDefinition="boto-web")
+    ecs.get_task_protection(cluster="default")
     raise AssertionError("expected an error for an operation berth does not implement")
 except botocore.exceptions.ClientError as e:
     assert "not implemented by berth" in e.response["Error"]["Message"], e.response
