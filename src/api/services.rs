@@ -743,6 +743,8 @@ struct Member {
     draining: bool,
     /// RUNNING, and HEALTHY when its task definition has health checks.
     healthy: bool,
+    /// RUNNING, UNHEALTHY and past the service's health check grace period: to be replaced.
+    unhealthy: bool,
     started_at: f64,
 }
 
@@ -781,6 +783,7 @@ async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow, settle: f64) -> Result<()> {
     let mut outcome = Outcome::default();
     let mut members = Vec::new();
     let mut checks = HashMap::new();
+    let grace = row.doc.get("healthCheckGracePeriodSeconds").and_then(Value::as_f64).unwrap_or(0.0);
     for (key, doc) in tasks {
         let arn = str_of(&doc, "taskArn").unwrap_or_default().to_owned();
         let deployment = str_of(&doc, "startedBy").unwrap_or_default().to_owned();
@@ -812,6 +815,9 @@ async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow, settle: f64) -> Result<()> {
             deployment,
             desired_running: str_of(&doc, "desiredStatus") == Some("RUNNING"),
             healthy: last == "RUNNING" && healthy(&doc, checked(ctx, &mut checks, &doc).await?, settle),
+            unhealthy: last == "RUNNING"
+                && str_of(&doc, "healthStatus") == Some("UNHEALTHY")
+                && now() - doc.get("startedAt").and_then(Value::as_f64).unwrap_or(0.0) >= grace,
             draining: !instance.is_empty() && draining_instances.iter().any(|d| d == instance),
             instance: instance.to_owned(),
             started_at: doc.get("startedAt").and_then(Value::as_f64).unwrap_or(0.0),
@@ -830,7 +836,14 @@ async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow, settle: f64) -> Result<()> {
     } else {
         plan_replica(&row, &members, may_start)
     };
-    let Plan { to_stop, start, desired } = plan;
+    let Plan { mut to_stop, start, desired } = plan;
+    // Tasks failing their health checks past the grace period are replaced (the next pass
+    // starts their replacements; the event comes when they end).
+    for m in members.iter().filter(|m| m.desired_running && m.unhealthy) {
+        if !to_stop.iter().any(|(s, _)| s.arn == m.arn) {
+            to_stop.push((m, crate::scheduler::UNHEALTHY_REASON.to_owned()));
+        }
+    }
     let primary_id = primary_of(&row.doc);
     if !to_stop.is_empty() {
         for (m, reason) in &to_stop {

@@ -878,7 +878,15 @@ async fn watch(rt: &TaskRuntime, key: &TaskKey, stop: &Arc<Notify>, docker: &Doc
     let has_holder = docker.inspect(&holder_name).await.is_ok();
     let holder = async { if has_holder { docker.wait(&holder_name).await } else { std::future::pending().await } };
     tokio::pin!(holder);
-    if desired_stopped(rt.store().get_task(key).await.ok().flatten().as_ref()) {
+    let stored = rt.store().get_task(key).await.ok().flatten();
+    // A service's task that turns UNHEALTHY is the service scheduler's to replace (after the
+    // service's health check grace period); a standalone one stops here.
+    let of_service = stored
+        .as_ref()
+        .and_then(|d| d.get("startedBy"))
+        .and_then(Value::as_str)
+        .is_some_and(|by| by.starts_with("ecs-svc/"));
+    if desired_stopped(stored.as_ref()) {
         return Watched::Ended;
     }
     loop {
@@ -902,7 +910,7 @@ async fn watch(rt: &TaskRuntime, key: &TaskKey, stop: &Arc<Notify>, docker: &Doc
                     }
                 };
                 record_health(rt, key, running, r.index, state).await;
-                if state == Health::Unhealthy && r.essential {
+                if state == Health::Unhealthy && r.essential && !of_service {
                     update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", super::UNHEALTHY_REASON)).await;
                     return Watched::Ended;
                 }

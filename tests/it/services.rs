@@ -429,13 +429,9 @@ async fn draining_an_instance_moves_its_service_tasks_and_leaves_standalone_ones
     }
 }
 
-#[tokio::test]
-async fn a_task_failing_its_health_checks_is_replaced() {
-    let berth = Berth::start().await;
-    let ecs = berth.client();
-    ecs.create_cluster().send().await.unwrap();
-    // Healthy for its first seconds, then not.
-    let sick = ContainerDefinition::builder()
+/// A container that is healthy for its first seconds, then not.
+fn sickly() -> ContainerDefinition {
+    ContainerDefinition::builder()
         .name("main")
         .image(BUSYBOX)
         .command("sh")
@@ -451,7 +447,15 @@ async fn a_task_failing_its_health_checks_is_replaced() {
                 .build()
                 .unwrap(),
         )
-        .build();
+        .build()
+}
+
+#[tokio::test]
+async fn a_task_failing_its_health_checks_is_replaced() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let sick = sickly();
     register(&ecs, "svc-sick", vec![sick]).await;
     create(&ecs, "sick", "svc-sick", 1).await;
     let first = loop {
@@ -461,6 +465,7 @@ async fn a_task_failing_its_health_checks_is_replaced() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let task = crate::tasks::wait_for(&ecs, &first, "STOPPED").await;
+    assert_eq!(task.stop_code().map(|c| c.as_str()), Some("ServiceSchedulerInitiated"));
     assert_eq!(task.stopped_reason(), Some("Task failed container health checks"));
     // The scheduler notices on its next pass.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -806,4 +811,34 @@ async fn an_external_controller_deploys_with_task_sets() {
     let missing = ecs.describe_task_sets().cluster("default").service("ext").task_sets(&blue_id).send().await.unwrap();
     assert_eq!(missing.failures()[0].reason(), Some("MISSING"));
     delete(&ecs, "ext").await;
+}
+
+#[tokio::test]
+async fn an_unhealthy_task_is_left_alone_during_the_grace_period() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, "svc-graced", vec![sickly()]).await;
+    ecs.create_service()
+        .service_name("graced")
+        .task_definition("svc-graced")
+        .desired_count(1)
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(network())
+        .health_check_grace_period_seconds(3600)
+        .send()
+        .await
+        .unwrap();
+    let unhealthy = crate::common::eventually(300, || async {
+        let Some(arn) = service_tasks(&ecs, "graced").await.first().cloned() else { return false };
+        crate::tasks::describe(&ecs, &arn).await.health_status().map(|h| h.as_str()) == Some("UNHEALTHY")
+    })
+    .await;
+    assert!(unhealthy, "the task never turned UNHEALTHY");
+    let first = service_tasks(&ecs, "graced").await[0].clone();
+    // Two scheduler passes later it is still the service's task, still RUNNING.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(service_tasks(&ecs, "graced").await, vec![first.clone()]);
+    assert_eq!(crate::tasks::describe(&ecs, &first).await.last_status(), Some("RUNNING"));
+    delete(&ecs, "graced").await;
 }
