@@ -181,7 +181,8 @@ pub(super) async fn create_task_set(ctx: &Ctx<'_>, input: CreateTaskSetInput) ->
     Ok(json!({"taskSet": set}))
 }
 
-/// Applies `edit` to the task set a reference names and answers it as stored.
+/// Applies `edit` to the task set a reference names (its index in the service's task sets),
+/// brings every task set's computed desired count up to date, and answers it as stored.
 async fn edit_task_set(
     ctx: &Ctx<'_>,
     row: &ServiceRow,
@@ -203,6 +204,7 @@ async fn edit_task_set(
                 for set in sets.iter_mut() {
                     set["computedDesiredCount"] = json!(computed_desired_count(&snapshot, set));
                 }
+                sets[i]["updatedAt"] = json!(now());
                 outcome = Ok(sets[i].clone());
             }
             true
@@ -228,7 +230,6 @@ pub(super) async fn update_task_set(ctx: &Ctx<'_>, input: UpdateTaskSetInput) ->
     let set = edit_task_set(ctx, &row, &input.task_set, |svc, i| {
         if let Some(Value::Array(sets)) = svc.doc.get_mut("taskSets") {
             sets[i]["scale"] = scale;
-            sets[i]["updatedAt"] = json!(now());
         }
         Ok(())
     })
@@ -261,7 +262,6 @@ pub(super) async fn delete_task_set(ctx: &Ctx<'_>, input: DeleteTaskSetInput) ->
             ));
         }
         sets[i]["status"] = json!("DRAINING");
-        sets[i]["updatedAt"] = json!(now());
         Ok(())
     })
     .await?;
