@@ -22,3 +22,4 @@ mod services;
 mod tags;
 mod task_definitions;
 mod tasks;
+mod terraform;
