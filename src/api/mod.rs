@@ -224,6 +224,12 @@ impl Api {
         &self.store
     }
 
+    /// The account berth answers as.
+    #[must_use]
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
     /// The task runtime, for shutdown.
     #[must_use]
     pub fn tasks(&self) -> &TaskRuntime {

@@ -4,9 +4,10 @@
 //! It knows HTTP and the protocol's rules (POST `/`, `X-Amz-Target`, content type, body limit,
 //! request ids, SigV4 credential scope for the region, `{"__type", "message"}` errors), and
 //! nothing of ECS's rules. Two berth endpoints sit beside it: `GET /_berth/health` and
-//! `POST /_berth/reset`.
+//! `POST /_berth/reset`; and STS's GetCallerIdentity ([`sts`]) answers a form-encoded POST `/`.
 
 pub mod model;
+pub mod sts;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -39,7 +40,18 @@ pub async fn serve(api: Arc<Api>, req: Request<Incoming>) -> Result<HttpResponse
     let request_id = uuid::Uuid::new_v4().to_string();
     let target = header(&req, "x-amz-target").unwrap_or_default().to_owned();
     let span = tracing::info_span!("request", id = %request_id, method = %req.method(), path = %req.uri().path(), target = %target);
-    let mut response = route(&api, req, &target).instrument(span).await;
+    let query = target.is_empty()
+        && req.method() == Method::POST
+        && header(&req, CONTENT_TYPE.as_str()).is_some_and(|ct| ct.starts_with(sts::FORM));
+    let mut response = if query {
+        // STS's query protocol, for GetCallerIdentity.
+        match read_body(req).instrument(span.clone()).await {
+            Ok(body) => sts::call(&body, api.account(), &request_id),
+            Err(e) => error_response(&e),
+        }
+    } else {
+        route(&api, req, &target).instrument(span).await
+    };
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-amzn-requestid", v);
     }

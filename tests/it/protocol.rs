@@ -194,3 +194,17 @@ async fn no_input_crashes_any_operation() {
     }
     assert_eq!(berth.raw("GET", "/_berth/health", &[], b"").await.status, 200);
 }
+
+#[tokio::test]
+async fn sts_get_caller_identity_answers_at_the_same_endpoint() {
+    let berth = Berth::start_with(&[("BERTH_ACCOUNT_ID", "123456789012")]).await;
+    let form = [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")];
+    let who = berth.raw("POST", "/", &form, b"Action=GetCallerIdentity&Version=2011-06-15").await;
+    assert_eq!(who.status, 200, "{}", who.body);
+    assert_eq!(who.header("content-type"), Some("text/xml"));
+    assert!(who.body.contains("<Account>123456789012</Account>"), "{}", who.body);
+    assert!(who.body.contains("<Arn>arn:aws:iam::123456789012:root</Arn>"), "{}", who.body);
+    let other = berth.raw("POST", "/", &form, b"Action=AssumeRole&Version=2011-06-15").await;
+    assert_eq!(other.status, 400);
+    assert!(other.body.contains("<Code>InvalidAction</Code>"), "{}", other.body);
+}

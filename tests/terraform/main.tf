@@ -24,15 +24,14 @@ variable "desired_count" {
   type    = number
   default = 2
 }
+# The smallest provider block that works: berth answers ECS and STS's GetCallerIdentity.
 provider "aws" {
-  region                      = "us-east-1"
-  access_key                  = "test"
-  secret_key                  = "test"
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_requesting_account_id  = true
+  region     = "us-east-1"
+  access_key = "test"
+  secret_key = "test"
   endpoints {
     ecs = var.endpoint
+    sts = var.endpoint
   }
 }
 resource "aws_ecs_cluster" "main" {
