@@ -1,4 +1,5 @@
-"""boto3 against berth: the control-plane lifecycle, with paginators and modelled errors.
+"""boto3 against berth: the control-plane lifecycle, a service and a task with real containers,
+with paginators, waiters and modelled errors.
 
 Usage: python3 tests/smoke/boto3_smoke.py http://127.0.0.1:PORT   (exits non-zero on failure)
 """
@@ -61,6 +62,42 @@ assert ecs.list_tags_for_resource(resourceArn=cluster["clusterArn"])["tags"] == 
 
 settings = ecs.list_account_settings(effectiveSettings=True)["settings"]
 assert {s["name"] for s in settings} >= {"containerInsights", "taskLongArnFormat"}, settings
+
+# A service and a task with real containers, through boto3's waiters and paginators.
+ecs.register_task_definition(
+    family="boto-svc",
+    requiresCompatibilities=["FARGATE"],
+    networkMode="awsvpc",
+    cpu="256",
+    memory="512",
+    containerDefinitions=[{
+        "name": "main",
+        "image": "berth-test/busybox:latest",
+        "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 600 & wait"],
+    }],
+)
+network = {"awsvpcConfiguration": {"subnets": ["subnet-boto"]}}
+fast = {"Delay": 1, "MaxAttempts": 90}
+ecs.create_service(cluster="boto", serviceName="svc", taskDefinition="boto-svc", desiredCount=2,
+                   launchType="FARGATE", networkConfiguration=network)
+ecs.get_waiter("services_stable").wait(cluster="boto", services=["svc"], WaiterConfig=fast)
+service = ecs.describe_services(cluster="boto", services=["svc"])["services"][0]
+assert service["runningCount"] == 2 and len(service["deployments"]) == 1, service
+listed = [a for page in ecs.get_paginator("list_services").paginate(cluster="boto") for a in page["serviceArns"]]
+assert listed == ["arn:aws:ecs:us-east-1:000000000000:service/boto/svc"], listed
+service_tasks = [a for page in ecs.get_paginator("list_tasks").paginate(cluster="boto", serviceName="svc") for a in page["taskArns"]]
+assert len(service_tasks) == 2, service_tasks
+
+task = ecs.run_task(cluster="boto", taskDefinition="boto-svc", launchType="FARGATE",
+                    networkConfiguration=network)["tasks"][0]["taskArn"]
+ecs.get_waiter("tasks_running").wait(cluster="boto", tasks=[task], WaiterConfig=fast)
+ecs.stop_task(cluster="boto", task=task)
+ecs.get_waiter("tasks_stopped").wait(cluster="boto", tasks=[task], WaiterConfig=fast)
+
+ecs.update_service(cluster="boto", service="svc", desiredCount=0)
+ecs.delete_service(cluster="boto", service="svc")
+ecs.get_waiter("services_inactive").wait(cluster="boto", services=["svc"], WaiterConfig=fast)
+ecs.get_waiter("tasks_stopped").wait(cluster="boto", tasks=service_tasks, WaiterConfig=fast)
 
 deleted = ecs.delete_cluster(cluster="boto")["cluster"]
 assert deleted["status"] == "INACTIVE"
