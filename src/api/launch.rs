@@ -391,6 +391,37 @@ pub(super) fn place_on(doc: &mut Doc, instance: &Candidate) {
     doc.insert("availabilityZone".into(), json!(zone));
 }
 
+/// Asks a task to stop: desired STOPPED with `code` and `reason` (unless it is stopping
+/// already), its driver woken; a task still waiting for capacity has nothing to stop and is
+/// STOPPED at once. Answers the task as stored, None if there is no such task.
+///
+/// # Errors
+/// `ServerException` if the store fails.
+pub(super) async fn stop(ctx: &Ctx<'_>, key: &TaskKey, code: &str, reason: &str) -> Result<Option<Doc>> {
+    let at = now();
+    let updated = ctx
+        .store
+        .update_task(key, |doc| {
+            if doc.get("desiredStatus").and_then(Value::as_str) != Some("STOPPED") {
+                doc.insert("desiredStatus".into(), json!("STOPPED"));
+                doc.insert("stopCode".into(), json!(code));
+                doc.insert("stoppedReason".into(), json!(reason));
+                doc.insert("stoppingAt".into(), json!(at));
+            }
+        })
+        .await?;
+    let Some(updated) = updated else { return Ok(None) };
+    ctx.tasks.signal_stop(updated.get("taskArn").and_then(Value::as_str).unwrap_or_default());
+    // Only an EC2 task still PROVISIONING without an instance can be waiting for capacity.
+    let may_wait = updated.get("lastStatus").and_then(Value::as_str) == Some("PROVISIONING")
+        && updated.get("launchType").and_then(Value::as_str) == Some("EC2")
+        && updated.get("containerInstanceArn").is_none();
+    if may_wait && let Some(stopped) = ctx.store.settle_awaiting_task(key, None, stopped_waiting).await? {
+        return Ok(Some(stopped));
+    }
+    Ok(Some(updated))
+}
+
 /// Records a task that waited for capacity as STOPPED (its desired status says why).
 pub(super) fn stopped_waiting(doc: &mut Doc) {
     let at = now();

@@ -739,6 +739,8 @@ struct Member {
     desired_running: bool,
     /// Its container instance ARN (EC2), or empty.
     instance: String,
+    /// The capacity provider it runs on, if it was launched through one.
+    provider: Option<String>,
     /// On a DRAINING container instance: to be replaced.
     draining: bool,
     /// RUNNING, and HEALTHY when its task definition has health checks.
@@ -820,6 +822,7 @@ async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow, settle: f64) -> Result<()> {
                 && now() - doc.get("startedAt").and_then(Value::as_f64).unwrap_or(0.0) >= grace,
             draining: !instance.is_empty() && draining_instances.iter().any(|d| d == instance),
             instance: instance.to_owned(),
+            provider: str_of(&doc, "capacityProviderName").map(str::to_owned),
             started_at: doc.get("startedAt").and_then(Value::as_f64).unwrap_or(0.0),
             last,
         });
@@ -854,7 +857,9 @@ async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow, settle: f64) -> Result<()> {
     }
     let mut started_now = 0;
     if start.count() > 0 {
-        match start_tasks(ctx, &cluster, &row, &primary_id, &start).await {
+        let staying: Vec<&Member> =
+            members.iter().filter(|m| m.desired_running && !to_stop.iter().any(|(s, _)| s.arn == m.arn)).collect();
+        match start_tasks(ctx, &cluster, &row, &primary_id, &start, &staying).await {
             Ok((started, failure)) => {
                 started_now = started.len();
                 if !started.is_empty() {
@@ -1120,7 +1125,7 @@ async fn reconcile_task_sets(
                     None => as_service.doc.remove(key),
                 };
             }
-            match start_tasks(ctx, cluster, &as_service, id, &Start::Count(want - mine.len())).await {
+            match start_tasks(ctx, cluster, &as_service, id, &Start::Count(want - mine.len()), &mine).await {
                 Ok((arns, failure)) => {
                     if !arns.is_empty() {
                         let list: Vec<String> = arns.iter().map(|a| format!("(task {})", short_id(a))).collect();
@@ -1240,18 +1245,7 @@ fn healthy(task: &Doc, has_checks: bool, settle: f64) -> bool {
 
 /// Stops a task of the service for the scheduler.
 async fn stop_member(ctx: &Ctx<'_>, m: &Member, reason: &str) -> Result<()> {
-    let at = now();
-    let edit = |doc: &mut Doc| {
-        if str_of(doc, "desiredStatus") != Some("STOPPED") {
-            doc.insert("desiredStatus".into(), json!("STOPPED"));
-            doc.insert("stopCode".into(), json!("ServiceSchedulerInitiated"));
-            doc.insert("stoppedReason".into(), json!(reason));
-            doc.insert("stoppingAt".into(), json!(at));
-        }
-    };
-    ctx.store.update_task(&m.key, edit).await?;
-    ctx.tasks.signal_stop(&m.arn);
-    ctx.store.settle_awaiting_task(&m.key, None, launch::stopped_waiting).await?;
+    launch::stop(ctx, &m.key, "ServiceSchedulerInitiated", reason).await?;
     Ok(())
 }
 
@@ -1263,6 +1257,7 @@ async fn start_tasks(
     row: &ServiceRow,
     deployment: &str,
     start: &Start,
+    staying: &[&Member],
 ) -> Result<(Vec<String>, Option<String>)> {
     let count = start.count();
     let doc = &row.doc;
@@ -1294,7 +1289,13 @@ async fn start_tasks(
     let strategy: Option<Vec<Value>> = doc.get("capacityProviderStrategy").and_then(Value::as_array).cloned();
     let options = launch::capacity_options(ctx, cluster, str_of(doc, "launchType"), strategy.as_deref())?;
     let items: Vec<StrategyItem> = options.iter().map(|(_, i)| i.clone()).collect();
-    let counts = launch::split(&items, &[], count);
+    // What each provider already runs for the service, so that base and weight hold over all
+    // of its tasks, not each batch.
+    let existing: Vec<usize> = items
+        .iter()
+        .map(|i| staying.iter().filter(|m| m.provider.as_deref() == Some(i.capacity_provider.as_str())).count())
+        .collect();
+    let counts = launch::split(&items, &existing, count);
     let plan: Vec<(Capacity, usize)> = options.into_iter().map(|(c, _)| c).zip(counts).collect();
     let chosen = match start {
         Start::Count(_) => None,

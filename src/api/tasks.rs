@@ -10,7 +10,6 @@ use serde_json::{Map, Value, json};
 use super::launch::{self, Blueprint, Capacity, LaunchRequest};
 use super::tags::{Tag, check_tags, tags_json};
 use super::{Ctx, clusters, paging, task_definitions};
-use crate::domain::now;
 use crate::error::Result;
 use crate::store::{ClientToken, NamedRow, TaskFilter, TaskKey};
 
@@ -190,24 +189,8 @@ pub(super) async fn stop_task(ctx: &Ctx<'_>, input: StopTaskInput) -> Result<Val
     let not_found = || ecs_error!(InvalidParameterException, "The referenced task was not found.");
     let id = task_id(&cluster, &input.task).ok_or_else(not_found)?;
     let reason = input.reason.unwrap_or_else(|| "Task stopped by user".to_owned());
-    let at = now();
-    let updated = ctx
-        .store
-        .update_task(&key(ctx, &cluster, id), |doc| {
-            if doc.get("desiredStatus").and_then(Value::as_str) != Some("STOPPED") {
-                doc.insert("desiredStatus".into(), json!("STOPPED"));
-                doc.insert("stopCode".into(), json!("UserInitiated"));
-                doc.insert("stoppedReason".into(), json!(reason));
-                doc.insert("stoppingAt".into(), json!(at));
-            }
-        })
-        .await?
-        .ok_or_else(not_found)?;
-    let arn = updated.get("taskArn").and_then(Value::as_str).unwrap_or_default().to_owned();
-    ctx.tasks.signal_stop(&arn);
-    // A task still waiting for capacity has nothing to stop: it is STOPPED now.
-    let waiting = ctx.store.settle_awaiting_task(&key(ctx, &cluster, id), None, launch::stopped_waiting).await?;
-    Ok(json!({"task": waiting.unwrap_or(updated)}))
+    let stopped = launch::stop(ctx, &key(ctx, &cluster, id), "UserInitiated", &reason).await?.ok_or_else(not_found)?;
+    Ok(json!({"task": stopped}))
 }
 
 #[derive(Deserialize)]
