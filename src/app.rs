@@ -40,13 +40,35 @@ pub enum StartError {
         source: crate::store::Error,
     },
     /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {source}{}", listen_hint(source))]
     Listen {
         /// The address.
         addr: SocketAddr,
         /// The cause.
         source: std::io::Error,
     },
+}
+
+/// Tells a newcomer at once when an engine does not answer, rather than at their first task.
+async fn warn_of_missing_engines(tasks: Arc<TaskRuntime>) {
+    for (engine, up) in tasks.engines_up().await.into_iter().enumerate() {
+        if !up {
+            tracing::warn!(
+                host = %tasks.docker_host_name(engine),
+                "no Docker engine answers: the API works, but tasks fail to start until one does (start dockerd, or point berth at a running engine with --docker-host)"
+            );
+        }
+    }
+}
+
+/// What to do about an address that is taken: the usual cause is another berth, or another
+/// local AWS emulator on the same default port.
+fn listen_hint(source: &std::io::Error) -> &'static str {
+    if source.kind() == std::io::ErrorKind::AddrInUse {
+        " (another berth, or another local AWS emulator, is using it: stop it, or give berth another address with --listen or BERTH_LISTEN)"
+    } else {
+        ""
+    }
 }
 
 /// A started berth: store open, listener bound.
@@ -76,6 +98,7 @@ impl App {
         tasks.resume().await;
         let retention = Duration::from_secs(config.stopped_task_retention);
         let mut workers = vec![tokio::spawn(tasks.clone().expire_stopped(retention))];
+        workers.push(tokio::spawn(warn_of_missing_engines(tasks.clone())));
         let api = Arc::new(Api::new(
             store,
             tasks,

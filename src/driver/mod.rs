@@ -21,7 +21,9 @@ pub const LABEL_MANAGED: &str = "berth.managed";
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The engine does not answer.
-    #[error("the Docker engine at {host} is unavailable: {message}")]
+    #[error(
+        "the Docker engine at {host} is unavailable ({message}); start dockerd, or point berth at a running engine with --docker-host"
+    )]
     Unavailable {
         /// The engine's address.
         host: String,

@@ -163,15 +163,7 @@ async fn engine_of(rt: &TaskRuntime, key: &TaskKey, doc: Option<&Doc>) -> usize 
 
 async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<Started, (Failure, Option<Docker>)> {
     let engine = engine_of(rt, key, rt.store().get_task(key).await.ok().flatten().as_ref()).await;
-    let docker = rt.docker_at(engine).await.map_err(|e| {
-        (
-            failed(format!(
-                "CannotStartContainerError: cannot reach the Docker engine at {}: {e}",
-                rt.docker_host_name(engine)
-            )),
-            None,
-        )
-    })?;
+    let docker = rt.docker_at(engine).await.map_err(|e| (failed(format!("CannotStartContainerError: {e}")), None))?;
     let fail = |f: Failure| (f, Some(docker.clone()));
     let Some(doc) = update(rt, key, |doc| {
         doc.insert("lastStatus".into(), json!("PENDING"));
@@ -365,15 +357,10 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
 /// Picks a task up again after a restart of berth.
 async fn resume(rt: &Arc<TaskRuntime>, key: &TaskKey, doc: Doc) -> Result<Started, (Failure, Option<Docker>)> {
     let engine = engine_of(rt, key, Some(&doc)).await;
-    let docker = rt.docker_at(engine).await.map_err(|e| {
-        (
-            failed(format!(
-                "berth restarted and cannot reach the Docker engine at {}: {e}",
-                rt.docker_host_name(engine)
-            )),
-            None,
-        )
-    })?;
+    let docker = rt
+        .docker_at(engine)
+        .await
+        .map_err(|e| (failed(format!("berth restarted and cannot reach its task: {e}")), None))?;
     let fail = |reason: &str| (Failure { code: "TaskFailedToStart", reason: reason.to_owned() }, Some(docker.clone()));
     if doc.get("lastStatus").and_then(Value::as_str) != Some("RUNNING") {
         return Err(fail("Task stopped: berth restarted before the task was running."));
