@@ -1,30 +1,61 @@
-//! The other real clients: boto3 and aws-cli run their smoke scripts against a fresh berth.
+//! The other real clients against a fresh berth: boto3 and aws-cli smoke scripts, and the
+//! examples a newcomer copies (examples/cli, examples/python), run as their READMEs say.
 
 use crate::common::Berth;
 
-async fn run(program: &str, script: &str) {
-    let berth = Berth::start().await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smoke/").to_owned() + script;
-    let out = tokio::process::Command::new(program).arg(&script).arg(&berth.url).output().await.unwrap_or_else(|e| {
-        panic!("cannot run {program} (the test command installs it): {e}");
-    });
+/// Runs `program args` from the repository root with `env`; panics with its output unless it
+/// succeeds and prints `ok`.
+async fn run(program: &str, args: &[&str], env: &[(&str, &str)], ok: &str) {
+    let out = tokio::process::Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run {program} (the test command installs it): {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{script} failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stdout.contains("smoke: ok"), "{stdout}");
+    assert!(out.status.success(), "{program} {args:?} failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(
+        stdout.contains(ok) || stderr.contains(ok),
+        "no '{ok}' from {program} {args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
 }
 
 #[tokio::test]
 async fn boto3_lifecycle() {
-    run("python3", "boto3_smoke.py").await;
+    let berth = Berth::start().await;
+    run("python3", &["tests/smoke/boto3_smoke.py", &berth.url], &[], "smoke: ok").await;
 }
 
 #[tokio::test]
 async fn aws_cli_lifecycle() {
-    run("bash", "cli_smoke.sh").await;
+    let berth = Berth::start().await;
+    run("bash", &["tests/smoke/cli_smoke.sh", &berth.url], &[], "smoke: ok").await;
 }
 
 #[tokio::test]
 async fn aws_cli_waits_for_a_stable_service_and_only_for_one() {
-    run("bash", "services_wait.sh").await;
+    let berth = Berth::start().await;
+    run("bash", &["tests/smoke/services_wait.sh", &berth.url], &[], "smoke: ok").await;
+}
+
+#[tokio::test]
+async fn cli_example_runs_with_endpoint_url() {
+    let berth = Berth::start().await;
+    run("bash", &["examples/cli/workflow.sh", &berth.url], &[], "workflow: ok").await;
+}
+
+#[tokio::test]
+async fn cli_example_runs_with_aws_endpoint_url_ecs_alone() {
+    let berth = Berth::start().await;
+    run("bash", &["examples/cli/workflow.sh"], &[("AWS_ENDPOINT_URL_ECS", &berth.url)], "workflow: ok").await;
+}
+
+#[tokio::test]
+async fn python_example_suite_passes() {
+    let berth = Berth::start().await;
+    let args = ["-m", "unittest", "-v", "examples/python/test_web_service.py"];
+    run("python3", &args, &[("BERTH_URL", &berth.url)], "\nOK").await;
 }

@@ -257,3 +257,18 @@ where
     }
     false
 }
+
+/// A free TCP port on 127.0.0.1 (for a static host port nothing else uses).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `GET /` over HTTP/1.0 from 127.0.0.1:`port`: the whole response (status line, headers,
+/// body), or None when nothing answers there.
+pub async fn http_get(port: u16) -> Option<String> {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+    stream.write_all(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").await.ok()?;
+    let mut out = String::new();
+    stream.read_to_string(&mut out).await.ok()?;
+    Some(out)
+}

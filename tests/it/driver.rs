@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use berth::driver::{ContainerSpec, ContainerState, Docker, Error, NetworkAttachment, PortSpec, Protocol, holder};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::{BUSYBOX, docker};
 
@@ -41,14 +40,6 @@ async fn cleanup(docker: &Docker, labels: &BTreeMap<String, String>) {
         docker.remove(&c.id).await.unwrap();
     }
     assert!(docker.list(labels).await.unwrap().is_empty());
-}
-
-async fn http_get(addr: &str) -> String {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n").await.unwrap();
-    let mut out = String::new();
-    stream.read_to_string(&mut out).await.unwrap();
-    out
 }
 
 #[tokio::test]
@@ -105,7 +96,7 @@ async fn holder_shares_its_network_namespace_and_ports() {
     assert_eq!(exited(&docker, &client_id).await.exit_code, Some(0));
 
     // ...and the host reaches it through the port published on the holder.
-    let body = http_get(&format!("127.0.0.1:{}", binding.host_port)).await;
+    let body = crate::common::http_get(binding.host_port).await.unwrap();
     assert!(body.contains("hello-from-berth"), "{body}");
 
     cleanup(&docker, &labels).await;

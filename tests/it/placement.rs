@@ -214,15 +214,11 @@ async fn bridge_ports_static_and_dynamic() {
     assert_eq!(binding.container_port(), Some(80));
     let port = u16::try_from(binding.host_port().unwrap()).unwrap();
     assert!((32768..=60999).contains(&port), "{port}");
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
-    let mut body = String::new();
-    stream.read_to_string(&mut body).await.unwrap();
+    let body = crate::common::http_get(port).await.unwrap();
     assert!(body.contains("placed"), "{body}");
 
     // A static host port fits once per instance: the third task has nowhere to go.
-    let static_port = crate::tasks::free_port();
+    let static_port = crate::common::free_port();
     register(&ecs, "static", 0, 64, Some((80, i32::from(static_port)))).await;
     let run = ecs.run_task().task_definition("static").count(3).send().await.unwrap();
     assert_eq!(run.tasks().len(), 2, "{:?}", run.failures());
@@ -414,11 +410,7 @@ async fn two_docker_engines_each_back_instances_and_run_tasks() {
     let local = arns.iter().find(|a| on(&first, a)).unwrap();
     let task = wait_for(&ecs, local, "RUNNING").await;
     let port = u16::try_from(task.containers()[0].network_bindings()[0].host_port().unwrap()).unwrap();
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
-    let mut body = String::new();
-    stream.read_to_string(&mut body).await.unwrap();
+    let body = crate::common::http_get(port).await.unwrap();
     assert!(body.contains("placed"), "{body}");
     for arn in &arns {
         ecs.stop_task().task(arn).send().await.unwrap();

@@ -141,11 +141,7 @@ async fn containers_share_localhost_ports_are_published_and_stop_task_works() {
     let port = binding.host_port().unwrap();
 
     // The host reaches the task through the published port.
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", u16::try_from(port).unwrap())).await.unwrap();
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
-    let mut body = String::new();
-    stream.read_to_string(&mut body).await.unwrap();
+    let body = crate::common::http_get(u16::try_from(port).unwrap()).await.unwrap();
     assert!(body.contains("hello-berth"), "{body}");
 
     // The sidecar's exit is recorded while the task keeps running.
@@ -484,9 +480,4 @@ async fn stopped_tasks_are_forgotten_after_the_retention() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the stopped task was still described 10 s after a 1 s retention");
-}
-
-/// A TCP port free on 127.0.0.1 right now.
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

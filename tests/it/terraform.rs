@@ -1,8 +1,11 @@
 //! Terraform and the hashicorp/aws provider against berth, with real containers: apply, a plan
 //! that shows no changes, an in-place update that rolls the service, destroy that leaves nothing.
-//! The module is tests/terraform/main.tf; the provider comes from the local filesystem mirror
-//! (`BERTH_TF_MIRROR`, found by scripts/test), since nothing can be downloaded.
+//! The modules are tests/terraform/main.tf and examples/terraform/main.tf; the provider comes
+//! from the local filesystem mirror (`BERTH_TF_MIRROR`, found by scripts/test), since nothing
+//! can be downloaded. Every call the provider makes is recorded from its debug log and checked
+//! against tests/terraform/provider-calls.txt.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Output;
 
@@ -17,6 +20,8 @@ async fn terraform(dir: &Path, args: &[&str], allowed: &[i32]) -> Output {
         .env("TF_CLI_CONFIG_FILE", dir.join("cli.tfrc"))
         .env("TF_IN_AUTOMATION", "1")
         .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_LOG", "DEBUG")
+        .env("TF_LOG_PATH", dir.join("terraform.log"))
         .output()
         .await
         .unwrap_or_else(|e| panic!("cannot run terraform (the test command installs or finds it): {e}"));
@@ -31,22 +36,83 @@ async fn terraform(dir: &Path, args: &[&str], allowed: &[i32]) -> Output {
     out
 }
 
-#[tokio::test]
-async fn terraform_applies_plans_clean_updates_in_place_and_destroys() {
+/// The calls the provider made, as `SERVICE Operation` (from the debug log's "HTTP Response
+/// Received" lines), after checking that berth answered every one of them with 200.
+fn provider_calls(dir: &Path) -> BTreeSet<String> {
+    let log = std::fs::read_to_string(dir.join("terraform.log")).unwrap();
+    let field = |line: &str, name: &str| -> Option<String> {
+        let start = line.find(&format!(" {name}="))? + name.len() + 2;
+        Some(line[start..].split_whitespace().next()?.trim_matches('"').to_owned())
+    };
+    // A log record starts with its timestamp; a response's body continues it on further lines.
+    let mut records: Vec<String> = Vec::new();
+    for line in log.lines() {
+        let starts_record =
+            line.len() > 11 && line.as_bytes()[..4].iter().all(u8::is_ascii_digit) && &line[10..11] == "T";
+        match records.last_mut() {
+            Some(record) if !starts_record => {
+                record.push(' ');
+                record.push_str(line);
+            }
+            _ => records.push(line.to_owned()),
+        }
+    }
+    let mut calls = BTreeSet::new();
+    for line in records.iter().filter(|l| l.contains("HTTP Response Received")) {
+        let (Some(service), Some(method)) = (field(line, "rpc.service"), field(line, "rpc.method")) else {
+            continue;
+        };
+        let status = field(line, "http.status_code").unwrap_or_default();
+        assert_eq!(status, "200", "berth answered the provider's {service} {method} with {status}:\n{line}");
+        calls.insert(format!("{service} {method}"));
+    }
+    calls
+}
+
+/// Checks the calls against the record in tests/terraform/provider-calls.txt, which
+/// `BERTH_UPDATE_PROVIDER_CALLS=1` rewrites.
+fn check_recorded_calls(calls: &BTreeSet<String>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/terraform/provider-calls.txt");
+    let header = "# Every call the hashicorp/aws provider (5.100.0 here) makes to berth while\n\
+                  # tests/terraform/main.tf is applied, planned, updated and destroyed; berth answers each\n\
+                  # with 200. tests/it/terraform.rs records them; BERTH_UPDATE_PROVIDER_CALLS=1 rewrites this.\n";
+    let recorded: String = header.to_owned() + &calls.iter().map(|c| format!("{c}\n")).collect::<String>();
+    if std::env::var_os("BERTH_UPDATE_PROVIDER_CALLS").is_some() {
+        std::fs::write(&path, &recorded).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        recorded,
+        expected,
+        "the provider's calls differ from {} (BERTH_UPDATE_PROVIDER_CALLS=1 rewrites it)",
+        path.display()
+    );
+}
+
+/// A temporary directory holding a copy of the module at `path` (relative to the repository)
+/// and a CLI configuration that installs the provider from the local mirror.
+fn module(path: &str) -> tempfile::TempDir {
     let mirror = std::env::var("BERTH_TF_MIRROR").unwrap_or_else(|_| "/opt/tf-plugins".to_owned());
     assert!(
         Path::new(&mirror).join("registry.terraform.io/hashicorp/aws").is_dir(),
         "no hashicorp/aws provider mirror at {mirror} (BERTH_TF_MIRROR; bash scripts/test finds it)"
     );
-    let berth = Berth::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let module = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/terraform/main.tf");
-    std::fs::copy(module, dir.path().join("main.tf")).unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    std::fs::copy(&source, dir.path().join("main.tf")).unwrap();
     std::fs::write(
         dir.path().join("cli.tfrc"),
         format!("provider_installation {{\n  filesystem_mirror {{\n    path = \"{mirror}\"\n  }}\n}}\n"),
     )
     .unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn terraform_applies_plans_clean_updates_in_place_and_destroys() {
+    let berth = Berth::start().await;
+    let dir = module("tests/terraform/main.tf");
     let endpoint = format!("endpoint={}", berth.url);
     let vars = |revision: &str, count: u32| {
         vec![
@@ -109,4 +175,58 @@ async fn terraform_applies_plans_clean_updates_in_place_and_destroys() {
     let labels = std::collections::BTreeMap::from([("berth.cluster".to_owned(), "full".to_owned())]);
     let empty = eventually(100, || async { docker.list(&labels).await.unwrap().is_empty() }).await;
     assert!(empty, "berth containers of the module's cluster are left after destroy");
+
+    check_recorded_calls(&provider_calls(dir.path()));
+}
+
+/// examples/terraform as its README runs it: apply, the page at the `url` output, a new message
+/// rolled out, destroy.
+#[tokio::test]
+async fn terraform_example_serves_its_page() {
+    let berth = Berth::start().await;
+    let dir = module("examples/terraform/main.tf");
+    // A free port for the page, so the test does not need 8080.
+    let port = crate::common::free_port();
+    let vars = |message: &str| {
+        vec![
+            "-var".to_owned(),
+            format!("endpoint={}", berth.url),
+            "-var".to_owned(),
+            format!("host_port={port}"),
+            "-var".to_owned(),
+            format!("message={message}"),
+        ]
+    };
+    let run = |verb: &'static str, message: &str| {
+        let mut args: Vec<String> = [verb, "-auto-approve", "-input=false", "-no-color"].map(str::to_owned).to_vec();
+        args.extend(vars(message));
+        args
+    };
+    // The page's body, or "" while nothing answers.
+    let page = || async {
+        let response = crate::common::http_get(port).await.unwrap_or_default();
+        response.split_once("\r\n\r\n").map(|(_, body)| body.trim().to_owned()).unwrap_or_default()
+    };
+    terraform(dir.path(), &["init", "-input=false", "-no-color"], &[]).await;
+    let apply = run("apply", "hello from berth");
+    terraform(dir.path(), &apply.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
+    let output = terraform(dir.path(), &["output", "-raw", "url"], &[]).await;
+    assert_eq!(String::from_utf8_lossy(&output.stdout), format!("http://127.0.0.1:{port}/"));
+    assert_eq!(page().await, "hello from berth");
+
+    let change = run("apply", "changed");
+    terraform(dir.path(), &change.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
+    let rolled = eventually(200, || async { page().await == "changed" }).await;
+    assert!(rolled, "the page did not change after the new revision rolled out");
+
+    let destroy = run("destroy", "changed");
+    terraform(dir.path(), &destroy.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
+    let ecs = berth.client();
+    let clusters = ecs.describe_clusters().clusters("tf-demo").send().await.unwrap();
+    assert_eq!(clusters.clusters()[0].status(), Some("INACTIVE"));
+    let docker = crate::common::docker().await;
+    let labels = std::collections::BTreeMap::from([("berth.cluster".to_owned(), "tf-demo".to_owned())]);
+    let empty = eventually(100, || async { docker.list(&labels).await.unwrap().is_empty() }).await;
+    assert!(empty, "berth containers of the example's cluster are left after destroy");
+    provider_calls(dir.path());
 }
