@@ -18,6 +18,7 @@ mod driver;
 mod durability;
 mod placement;
 mod protocol;
+mod readme;
 mod services;
 mod tags;
 mod task_definitions;
