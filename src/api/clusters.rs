@@ -13,22 +13,6 @@ use crate::store::{Doc, Named, NamedRow};
 /// The cluster every operation uses when none is named.
 pub const DEFAULT_CLUSTER: &str = "default";
 
-/// The counts a cluster reports, from its tasks, container instances and services.
-#[derive(Debug, Default, Clone, Copy)]
-struct Counts {
-    registered_container_instances: u64,
-    running_tasks: u64,
-    pending_tasks: u64,
-    active_services: u64,
-}
-
-async fn counts(ctx: &Ctx<'_>, cluster: &NamedRow) -> Result<Counts> {
-    let (running_tasks, pending_tasks) = ctx.store.count_tasks(ctx.region(), &cluster.name).await?;
-    let (registered_container_instances, _) = ctx.store.count_instances(ctx.region(), &cluster.name).await?;
-    let active_services = ctx.store.count_services(ctx.region(), &cluster.name).await?;
-    Ok(Counts { running_tasks, pending_tasks, registered_container_instances, active_services })
-}
-
 /// Which optional parts of a cluster to return (DescribeClusters' `include`).
 #[derive(Debug, Default, Clone, Copy)]
 struct Include {
@@ -58,12 +42,12 @@ impl Include {
 
 /// The Cluster shape for a stored cluster.
 async fn cluster_json(ctx: &Ctx<'_>, row: &NamedRow, include: Include) -> Result<Value> {
-    let c = counts(ctx, row).await?;
+    let c = ctx.store.cluster_counts(ctx.region(), &row.name).await?;
     let mut out = Map::new();
     out.insert("clusterArn".into(), json!(row.arn));
     out.insert("clusterName".into(), json!(row.name));
     out.insert("status".into(), json!(row.status));
-    out.insert("registeredContainerInstancesCount".into(), json!(c.registered_container_instances));
+    out.insert("registeredContainerInstancesCount".into(), json!(c.registered_instances));
     out.insert("runningTasksCount".into(), json!(c.running_tasks));
     out.insert("pendingTasksCount".into(), json!(c.pending_tasks));
     out.insert("activeServicesCount".into(), json!(c.active_services));
@@ -433,7 +417,7 @@ pub(super) async fn delete_cluster(ctx: &Ctx<'_>, input: DeleteClusterInput) -> 
         // Deleting a deleted cluster answers it again, as AWS does.
         return Ok(json!({"cluster": cluster_json(ctx, &row, Include::WRITE).await?}));
     }
-    let c = counts(ctx, &row).await?;
+    let c = ctx.store.cluster_counts(ctx.region(), &row.name).await?;
     // berth's own instances go with the cluster; instances a client registered keep it.
     let (_, registered_by_clients) = ctx.store.count_instances(ctx.region(), &row.name).await?;
     if registered_by_clients > 0 {

@@ -211,14 +211,14 @@ pub(super) async fn describe_tasks(ctx: &Ctx<'_>, input: DescribeTasksInput) -> 
         return Err(ecs_error!(InvalidParameterException, "tasks can have at most 100 items."));
     }
     let with_tags = input.include.iter().any(|f| f == "TAGS");
+    let ids: Vec<Option<&str>> = input.tasks.iter().map(|r| task_id(&cluster, r)).collect();
+    let known: Vec<&str> = ids.iter().flatten().copied().collect();
+    let found = ctx.store.get_tasks(ctx.region(), &cluster.name, &known).await?;
     let mut tasks = Vec::new();
     let mut failures = Vec::new();
-    for reference in &input.tasks {
-        let found = match task_id(&cluster, reference) {
-            Some(id) => ctx.store.get_task(&key(ctx, &cluster, id)).await?,
-            None => None,
-        };
-        match found {
+    for (reference, id) in input.tasks.iter().zip(&ids) {
+        let doc = id.and_then(|id| found.get(id).cloned());
+        match doc {
             Some(mut doc) => {
                 if with_tags {
                     let arn = doc.get("taskArn").and_then(Value::as_str).unwrap_or_default().to_owned();

@@ -33,7 +33,7 @@ pub use container_instances::InstanceRow;
 pub use named::{Named, NamedRow};
 pub use services::ServiceRow;
 pub use task_definitions::{FamilyStatus, TaskDefinitionKey};
-pub use tasks::{AwaitingTask, InstanceTask, NewTask, Reservation, TaskFilter, TaskKey};
+pub use tasks::{AwaitingTask, ClusterCounts, InstanceTask, NewTask, Reservation, TaskFilter, TaskKey};
 
 /// A JSON object as stored in a `doc` column.
 pub type Doc = Map<String, Value>;
@@ -82,12 +82,16 @@ impl Store {
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            // The connection is berth's own file, not a server that may have gone away: checking
+            // it on every acquire would cost a round trip to its thread per query.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations").run(&write).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;

@@ -157,18 +157,4 @@ impl Store {
             .await?;
         rows.iter().map(row).collect()
     }
-
-    /// How many ACTIVE services a cluster has.
-    ///
-    /// # Errors
-    /// On a database failure.
-    pub async fn count_services(&self, region: &str, cluster: &str) -> Result<u64> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM services WHERE region = ? AND cluster = ? AND status = 'ACTIVE'")
-                .bind(region)
-                .bind(cluster)
-                .fetch_one(&self.read)
-                .await?;
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
 }

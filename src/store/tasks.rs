@@ -1,6 +1,8 @@
 //! Tasks. Every change is a read-modify-write of one row inside the store's single write
 //! connection, so a StopTask and the task's own driver never overwrite each other.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 use sqlx::Row;
 
@@ -16,6 +18,19 @@ pub struct TaskKey {
     pub cluster: String,
     /// The task id.
     pub id: String,
+}
+
+/// What DescribeClusters counts for a cluster.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClusterCounts {
+    /// Tasks RUNNING (and meant to).
+    pub running_tasks: u64,
+    /// Tasks on their way to RUNNING.
+    pub pending_tasks: u64,
+    /// ACTIVE and DRAINING container instances.
+    pub registered_instances: u64,
+    /// ACTIVE services.
+    pub active_services: u64,
 }
 
 /// A task to store.
@@ -165,7 +180,7 @@ impl Store {
     /// On a database failure; then nothing was deleted.
     pub async fn expire_stopped_tasks(&self, cutoff: f64) -> Result<u64> {
         let mut tx = self.write.begin().await?;
-        let expired = "SELECT arn FROM tasks WHERE last_status = 'STOPPED' \
+        let expired = "SELECT arn FROM tasks INDEXED BY tasks_stopped_at WHERE last_status = 'STOPPED' \
                        AND CAST(json_extract(doc, '$.stoppedAt') AS REAL) < ?";
         sqlx::query(&format!("DELETE FROM tags WHERE resource_arn IN ({expired})"))
             .bind(cutoff)
@@ -223,6 +238,24 @@ impl Store {
         found.as_deref().map(parse_doc).transpose()
     }
 
+    /// The documents of a cluster's tasks among `ids`, by id, in one read.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn get_tasks(&self, region: &str, cluster: &str, ids: &[&str]) -> Result<HashMap<String, Doc>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let marks = vec!["?"; ids.len()].join(", ");
+        let sql = format!("SELECT id, doc FROM tasks WHERE region = ? AND cluster = ? AND id IN ({marks})");
+        let mut query = sqlx::query(&sql).bind(region).bind(cluster);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&self.read).await?;
+        rows.iter().map(|r| Ok((r.try_get("id")?, parse_doc(&r.try_get::<String, _>("doc")?)?))).collect()
+    }
+
     /// Task ARNs of a cluster, filtered, in id order after `after`, at most `limit`.
     ///
     /// # Errors
@@ -236,7 +269,10 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<(String, String)>> {
         let mut sql = String::from(
-            "SELECT id, arn FROM tasks WHERE region = ? AND cluster = ? AND desired_status = ? AND id > ?",
+            // Without statistics SQLite would walk the primary key for the ORDER BY, through every
+            // STOPPED task of the cluster; this index is the range the query asks for, in order.
+            "SELECT id, arn FROM tasks INDEXED BY tasks_by_desired_status \
+             WHERE region = ? AND cluster = ? AND desired_status = ? AND id > ?",
         );
         if filter.family.is_some() {
             sql.push_str(" AND family = ?");
@@ -265,23 +301,35 @@ impl Store {
         rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("arn")?))).collect()
     }
 
-    /// (running, pending) task counts of a cluster: RUNNING, and anything before it.
+    /// What DescribeClusters counts for a cluster, in one read: its RUNNING and pending tasks
+    /// (desired RUNNING), its ACTIVE and DRAINING container instances, its ACTIVE services.
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn count_tasks(&self, region: &str, cluster: &str) -> Result<(u64, u64)> {
+    pub async fn cluster_counts(&self, region: &str, cluster: &str) -> Result<ClusterCounts> {
         let row = sqlx::query(
-            "SELECT COALESCE(SUM(last_status = 'RUNNING'), 0) AS running, \
-                    COALESCE(SUM(last_status IN ('PROVISIONING', 'PENDING', 'ACTIVATING')), 0) AS pending \
-             FROM tasks WHERE region = ? AND cluster = ? AND desired_status = 'RUNNING'",
+            // The tasks through their desired-status index: without statistics SQLite would walk
+            // every task the cluster ever had.
+            "SELECT t.running, t.pending, \
+               (SELECT COUNT(*) FROM container_instances \
+                  WHERE region = ?1 AND cluster = ?2 AND status IN ('ACTIVE', 'DRAINING')) AS instances, \
+               (SELECT COUNT(*) FROM services WHERE region = ?1 AND cluster = ?2 AND status = 'ACTIVE') AS services \
+             FROM (SELECT COALESCE(SUM(last_status = 'RUNNING'), 0) AS running, \
+                          COALESCE(SUM(last_status IN ('PROVISIONING', 'PENDING', 'ACTIVATING')), 0) AS pending \
+                   FROM tasks INDEXED BY tasks_by_desired_status \
+                   WHERE region = ?1 AND cluster = ?2 AND desired_status = 'RUNNING') AS t",
         )
         .bind(region)
         .bind(cluster)
         .fetch_one(&self.read)
         .await?;
-        let running: i64 = row.try_get("running")?;
-        let pending: i64 = row.try_get("pending")?;
-        Ok((u64::try_from(running).unwrap_or(0), u64::try_from(pending).unwrap_or(0)))
+        let count = |name: &str| -> Result<u64> { Ok(u64::try_from(row.try_get::<i64, _>(name)?).unwrap_or(0)) };
+        Ok(ClusterCounts {
+            running_tasks: count("running")?,
+            pending_tasks: count("pending")?,
+            registered_instances: count("instances")?,
+            active_services: count("services")?,
+        })
     }
 
     /// The unstopped tasks on a cluster's container instances.
@@ -290,7 +338,8 @@ impl Store {
     /// On a database failure.
     pub async fn instance_tasks(&self, region: &str, cluster: &str) -> Result<Vec<InstanceTask>> {
         let rows = sqlx::query(
-            "SELECT container_instance, task_group, reserved, desired_status, last_status FROM tasks \
+            "SELECT container_instance, task_group, reserved, desired_status, last_status \
+             FROM tasks INDEXED BY tasks_placed_live \
              WHERE region = ? AND cluster = ? AND container_instance IS NOT NULL AND last_status != 'STOPPED'",
         )
         .bind(region)
