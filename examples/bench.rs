@@ -3,7 +3,8 @@
 //!
 //! `bash scripts/bench` builds berth and this harness in release mode and runs everything;
 //! `--smoke` runs every measurement tiny (the test command does that, so the harness cannot
-//! rot). The harness starts both servers itself: berth from `--berth-bin` on 127.0.0.1:0 with a
+//! rot); `--control-only` measures only the control plane and prints it, for iterating on the
+//! request path. The harness starts both servers itself: berth from `--berth-bin` on 127.0.0.1:0 with a
 //! fresh data dir and `--instances 0`, and moto as `python3 -m moto.server` on a free port. Both
 //! get the same AWS JSON 1.1 requests over keep-alive HTTP/1.1 connections, one per client.
 //! Every response is checked (HTTP 200, JSON, the expected shape); one that is not counts as
@@ -48,6 +49,10 @@ struct Args {
     /// Every measurement tiny: checks the harness works, measures nothing worth reading.
     #[arg(long)]
     smoke: bool,
+    /// Only the control-plane measurement, printed, with no report written: for iterating on
+    /// the request path.
+    #[arg(long)]
+    control_only: bool,
     /// The command line to print in the report as the one that reproduces it.
     #[arg(long, default_value = "bash scripts/bench")]
     command: String,
@@ -985,6 +990,11 @@ async fn run() -> Result<usize> {
         format!("{worst_describe_p99:.2} ms at worst"),
         worst_describe_p99 < 2.0,
     );
+
+    if args.control_only {
+        println!("{table}");
+        return Ok(report.errors);
+    }
 
     eprintln!("growth");
     let (berth_growth, _) = growth(&berth, &sizes, &mut report).await?;
