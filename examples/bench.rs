@@ -164,6 +164,16 @@ impl Server {
         Err("moto did not answer within 30 s".into())
     }
 
+    /// SIGTERM, and up to 20 s for the process to finish (then SIGKILL).
+    async fn stop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+        }
+        if tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await.is_err() {
+            let _ = self.child.kill().await;
+        }
+    }
+
     /// The server process's resident set, in MiB.
     fn rss_mib(&self) -> Option<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
@@ -934,18 +944,29 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> Result<usize> {
     let args = Args::parse();
+    let mut berth = Server::berth(&args.berth_bin).await?;
+    let moto = Server::moto().await;
+    let result = match &moto {
+        Ok(moto) => measure(&args, &berth, moto).await,
+        Err(_) => Ok(0),
+    };
+    // berth stops as a user stops it, so it removes its Docker network; moto just goes.
+    berth.stop().await;
+    drop(moto?);
+    result
+}
+
+async fn measure(args: &Args, berth: &Server, moto: &Server) -> Result<usize> {
     let sizes = Sizes::new(args.smoke);
     let mut report = Report { sections: String::new(), targets: Vec::new(), errors: 0 };
-    let berth = Server::berth(&args.berth_bin).await?;
-    let moto = Server::moto().await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let berth_rest = berth.rss_mib();
     let moto_rest = moto.rss_mib();
     let subnet = moto_subnet(moto.addr).await?;
 
     eprintln!("control plane");
-    let berth_rows = control_plane(&berth, &sizes, &subnet, &mut report).await?;
-    let moto_rows = control_plane(&moto, &sizes, &subnet, &mut report).await?;
+    let berth_rows = control_plane(berth, &sizes, &subnet, &mut report).await?;
+    let moto_rows = control_plane(moto, &sizes, &subnet, &mut report).await?;
     let mut table = String::from(
         "| Operation | Clients | berth req/s | berth p50 | berth p99 | moto req/s | moto p50 | moto p99 | berth/moto |\n|---|---|---|---|---|---|---|---|---|\n",
     );
@@ -997,9 +1018,9 @@ async fn run() -> Result<usize> {
     }
 
     eprintln!("growth");
-    let (berth_growth, _) = growth(&berth, &sizes, &mut report).await?;
+    let (berth_growth, _) = growth(berth, &sizes, &mut report).await?;
     let berth_revisions_rss = berth.rss_mib();
-    let (moto_growth, moto_unfinished) = growth(&moto, &sizes, &mut report).await?;
+    let (moto_growth, moto_unfinished) = growth(moto, &sizes, &mut report).await?;
     let moto_revisions_rss = moto.rss_mib();
     let mut table = String::from(
         "| Revisions | Server | seeded in | ListTaskDefinitions p50 | DescribeTaskDefinition p50 |\n|---|---|---|---|---|\n",
@@ -1035,9 +1056,9 @@ async fn run() -> Result<usize> {
     let last = sizes.revisions.last().copied().unwrap_or(0);
 
     eprintln!("many tasks");
-    let berth_many = many_tasks(&berth, &sizes, &subnet, &mut report).await?;
+    let berth_many = many_tasks(berth, &sizes, &subnet, &mut report).await?;
     let berth_tasks_rss = berth.rss_mib();
-    let moto_many = many_tasks(&moto, &sizes, &subnet, &mut report).await?;
+    let moto_many = many_tasks(moto, &sizes, &subnet, &mut report).await?;
     let moto_tasks_rss = moto.rss_mib();
     let _ = writeln!(
         table,
@@ -1074,7 +1095,7 @@ async fn run() -> Result<usize> {
     );
 
     eprintln!("tasks");
-    let (section, run_ms, raw_ms) = task_lifecycle(&berth, &sizes, &args.image).await?;
+    let (section, run_ms, raw_ms) = task_lifecycle(berth, &sizes, &args.image).await?;
     let _ = write!(
         report.sections,
         "## Task start and stop against the floor\n\nFargate-like tasks of `{}` (a shell that sleeps), median of {} rounds. \
@@ -1090,7 +1111,7 @@ async fn run() -> Result<usize> {
     );
 
     eprintln!("placement");
-    let section = placement(&berth, &sizes, &mut report).await?;
+    let section = placement(berth, &sizes, &mut report).await?;
     let _ = write!(
         report.sections,
         "## Placement\n\n{} tasks per row, RunTask of 10 on the EC2 launch type with `memberOf(attribute:ecs.instance-type =~ t3.*)` \
