@@ -946,14 +946,44 @@ async fn run() -> Result<usize> {
     let args = Args::parse();
     let mut berth = Server::berth(&args.berth_bin).await?;
     let moto = Server::moto().await;
+    remove_raw_containers().await;
     let result = match &moto {
         Ok(moto) => measure(&args, &berth, moto).await,
         Err(_) => Ok(0),
     };
-    // berth stops as a user stops it, so it removes its Docker network; moto just goes.
+    // After a failed measurement, tasks may still run: stop them through berth, and remove the
+    // raw containers. Then berth stops as a user stops it, so it removes its Docker network;
+    // moto just goes.
+    if result.is_err() {
+        stop_bench_tasks(&berth).await;
+    }
+    remove_raw_containers().await;
     berth.stop().await;
     drop(moto?);
     result
+}
+
+/// Removes the containers the harness created itself (label `berth.bench=raw`), left by a run
+/// that failed half-way.
+async fn remove_raw_containers() {
+    let Ok(docker) = Docker::connect(None).await else { return };
+    let labels = BTreeMap::from([("berth.bench".to_owned(), "raw".to_owned())]);
+    for container in docker.list(&labels).await.unwrap_or_default() {
+        let _ = docker.remove(&container.id).await;
+    }
+}
+
+/// Stops the tasks of the task measurements that still run, and waits for them (a minute at
+/// most).
+async fn stop_bench_tasks(berth: &Server) {
+    let Ok(mut conn) = Conn::open(berth.addr).await else { return };
+    let Ok(listed) = conn.must("ListTasks", &json!({"cluster": "bench-tasks"})).await else { return };
+    let arns: Vec<String> =
+        listed["taskArns"].as_array().into_iter().flatten().filter_map(|a| a.as_str().map(str::to_owned)).collect();
+    for arn in &arns {
+        let _ = conn.must("StopTask", &json!({"cluster": "bench-tasks", "task": arn})).await;
+    }
+    let _ = wait_all(&mut conn, "bench-tasks", &arns, "STOPPED", Duration::from_secs(60)).await;
 }
 
 async fn measure(args: &Args, berth: &Server, moto: &Server) -> Result<usize> {

@@ -20,7 +20,7 @@ if [ -n "${1:-}" ] || [ -z "${AWS_ENDPOINT_URL_ECS:-}" ]; then
 else
   endpoint=()
 fi
-ecs() { aws "${endpoint[@]}" ecs "$@"; }
+ecs() { aws ${endpoint[@]+"${endpoint[@]}"} ecs "$@"; }   # (an empty array is "unbound" to bash 3)
 step() { printf '\n== %s\n' "$*"; }
 expect() { # expect WHAT ACTUAL WANTED
   [ "$2" = "$3" ] || { echo "unexpected $1: '$2' (expected '$3')" >&2; exit 1; }
@@ -44,7 +44,8 @@ ecs wait tasks-running --cluster demo --tasks "$task"
 # Fargate-like tasks publish each containerPort on 127.0.0.1 with a free host port.
 port=$(ecs describe-tasks --cluster demo --tasks "$task" \
   --query 'tasks[0].containers[0].networkBindings[0].hostPort' --output text)
-page=$(curl -fsS "http://127.0.0.1:$port/")
+# RUNNING comes a moment before httpd listens, so curl may need to ask again.
+page=$(curl -fsS --retry 5 --retry-all-errors --retry-delay 1 "http://127.0.0.1:$port/")
 echo "GET http://127.0.0.1:$port/ -> $page"
 expect page "$page" "hello from berth, version 1"
 ecs stop-task --cluster demo --task "$task" --reason "done with it" --query 'task.desiredStatus' --output text
@@ -71,11 +72,15 @@ expect "task definition" "$(ecs describe-services --cluster demo --services web 
   "$(ecs describe-task-definition --task-definition web:2 --query 'taskDefinition.taskDefinitionArn' --output text)"
 
 step "what runs now: list, describe, query"
-read -ra tasks <<<"$(ecs list-tasks --cluster demo --service-name web --desired-status RUNNING --query 'taskArns' --output text)"
+listed=$(ecs list-tasks --cluster demo --service-name web --desired-status RUNNING --query 'taskArns' --output text)
+read -ra tasks <<<"$listed"
+expect "tasks listed" "${#tasks[@]}" 2
 ecs describe-tasks --cluster demo --tasks "${tasks[@]}" \
   --query 'tasks[].[taskDefinitionArn,lastStatus,healthStatus,containers[0].networkBindings[0].hostPort]' --output table
-for port in $(ecs describe-tasks --cluster demo --tasks "${tasks[@]}" --query 'tasks[].containers[0].networkBindings[0].hostPort' --output text); do
-  expect page "$(curl -fsS "http://127.0.0.1:$port/")" "hello from berth, version 2"
+ports=$(ecs describe-tasks --cluster demo --tasks "${tasks[@]}" \
+  --query 'tasks[].containers[0].networkBindings[0].hostPort' --output text)
+for port in $ports; do
+  expect page "$(curl -fsS --retry 5 --retry-all-errors --retry-delay 1 "http://127.0.0.1:$port/")" "hello from berth, version 2"
 done
 ecs list-task-definitions --family-prefix web --query 'taskDefinitionArns' --output text
 ecs describe-services --cluster demo --services web --query 'services[0].events[0:4].message'

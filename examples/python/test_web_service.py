@@ -7,6 +7,7 @@ your Docker engine, and AWS's waiters and paginators.
 Needs boto3, a running berth, and busybox:latest on the Docker engine (berth never pulls).
 """
 import os
+import time
 import unittest
 import urllib.request
 import uuid
@@ -67,8 +68,15 @@ class WebService(unittest.TestCase):
         """GET / of a task's web container, through the port berth published on 127.0.0.1."""
         described = self.ecs.describe_tasks(cluster=self.cluster, tasks=[task])["tasks"][0]
         port = described["containers"][0]["networkBindings"][0]["hostPort"]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
-            return response.read().decode().strip()
+        # RUNNING comes a moment before httpd listens: ask again for a few seconds.
+        for attempt in range(50):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    return response.read().decode().strip()
+            except OSError:
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
 
     def test_a_task_serves_its_page_and_stops(self):
         self.ecs.register_task_definition(**web("hello from a task"))

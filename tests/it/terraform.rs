@@ -48,7 +48,7 @@ fn provider_calls(dir: &Path) -> BTreeSet<String> {
     let mut records: Vec<String> = Vec::new();
     for line in log.lines() {
         let starts_record =
-            line.len() > 11 && line.as_bytes()[..4].iter().all(u8::is_ascii_digit) && &line[10..11] == "T";
+            line.len() > 11 && line.as_bytes()[..4].iter().all(u8::is_ascii_digit) && line.as_bytes()[10] == b'T';
         match records.last_mut() {
             Some(record) if !starts_record => {
                 record.push(' ');
@@ -212,7 +212,9 @@ async fn terraform_example_serves_its_page() {
     terraform(dir.path(), &apply.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
     let output = terraform(dir.path(), &["output", "-raw", "url"], &[]).await;
     assert_eq!(String::from_utf8_lossy(&output.stdout), format!("http://127.0.0.1:{port}/"));
-    assert_eq!(page().await, "hello from berth");
+    // RUNNING comes before httpd listens: ask again for a moment.
+    let served = eventually(100, || async { page().await == "hello from berth" }).await;
+    assert!(served, "the page is not served: {:?}", page().await);
 
     let change = run("apply", "changed");
     terraform(dir.path(), &change.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
