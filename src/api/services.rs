@@ -763,6 +763,11 @@ fn short_id(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
+/// Tasks as service events name them: `(task ID) (task ID)`.
+fn task_refs<'a>(arns: impl Iterator<Item = &'a str>) -> String {
+    arns.map(|a| format!("(task {})", short_id(a))).collect::<Vec<_>>().join(" ")
+}
+
 /// Brings one service's tasks to what it promises, then records counts, events and rollout.
 async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow, settle: f64) -> Result<()> {
     let Some(cluster) = clusters::find(ctx, Some(&row.cluster)).await? else { return Ok(()) };
@@ -848,13 +853,7 @@ async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow, settle: f64) -> Result<()> {
         }
     }
     let primary_id = primary_of(&row.doc);
-    if !to_stop.is_empty() {
-        for (m, reason) in &to_stop {
-            stop_member(ctx, m, reason).await?;
-        }
-        let ids: Vec<String> = to_stop.iter().map(|(m, _)| format!("(task {})", short_id(&m.arn))).collect();
-        outcome.events.push(format!("(service {name}) has stopped {} running tasks: {}.", ids.len(), ids.join(" ")));
-    }
+    stop_members(ctx, &name, &to_stop, &mut outcome.events).await?;
     let mut started_now = 0;
     if start.count() > 0 {
         let staying: Vec<&Member> =
@@ -863,12 +862,8 @@ async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow, settle: f64) -> Result<()> {
             Ok((started, failure)) => {
                 started_now = started.len();
                 if !started.is_empty() {
-                    let ids: Vec<String> = started.iter().map(|a| format!("(task {})", short_id(a))).collect();
-                    outcome.events.push(format!(
-                        "(service {name}) has started {} tasks: {}.",
-                        ids.len(),
-                        ids.join(" ")
-                    ));
+                    let tasks = task_refs(started.iter().map(String::as_str));
+                    outcome.events.push(format!("(service {name}) has started {} tasks: {tasks}.", started.len()));
                 }
                 if let Some(message) = failure {
                     outcome.events.push(format!("(service {name}) {message}"));
@@ -1128,12 +1123,10 @@ async fn reconcile_task_sets(
             match start_tasks(ctx, cluster, &as_service, id, &Start::Count(want - mine.len()), &mine).await {
                 Ok((arns, failure)) => {
                     if !arns.is_empty() {
-                        let list: Vec<String> = arns.iter().map(|a| format!("(task {})", short_id(a))).collect();
-                        outcome.events.push(format!(
-                            "(service {name}, taskSet {id}) has started {} tasks: {}.",
-                            list.len(),
-                            list.join(" ")
-                        ));
+                        let tasks = task_refs(arns.iter().map(String::as_str));
+                        outcome
+                            .events
+                            .push(format!("(service {name}, taskSet {id}) has started {} tasks: {tasks}.", arns.len()));
                     }
                     started.insert(id.to_owned(), arns.len());
                     if let Some(message) = failure {
@@ -1146,13 +1139,7 @@ async fn reconcile_task_sets(
             }
         }
     }
-    if !to_stop.is_empty() {
-        for (m, reason) in &to_stop {
-            stop_member(ctx, m, reason).await?;
-        }
-        let list: Vec<String> = to_stop.iter().map(|(m, _)| format!("(task {})", short_id(&m.arn))).collect();
-        outcome.events.push(format!("(service {name}) has stopped {} running tasks: {}.", list.len(), list.join(" ")));
-    }
+    stop_members(ctx, &name, &to_stop, &mut outcome.events).await?;
     let stopped: Vec<&str> = to_stop.iter().map(|(m, _)| m.arn.as_str()).collect();
     let kept: Vec<&Member> = live.into_iter().filter(|m| !stopped.contains(&m.arn.as_str())).collect();
     let Outcome { events, failed, seen } = outcome;
@@ -1244,8 +1231,21 @@ fn healthy(task: &Doc, has_checks: bool, settle: f64) -> bool {
 }
 
 /// Stops a task of the service for the scheduler.
-async fn stop_member(ctx: &Ctx<'_>, m: &Member, reason: &str) -> Result<()> {
-    launch::stop(ctx, &m.key, "ServiceSchedulerInitiated", reason).await?;
+/// Stops the tasks the scheduler chose, with their reasons, and records the event ECS writes.
+async fn stop_members(
+    ctx: &Ctx<'_>,
+    name: &str,
+    to_stop: &[(&Member, String)],
+    events: &mut Vec<String>,
+) -> Result<()> {
+    if to_stop.is_empty() {
+        return Ok(());
+    }
+    for (m, reason) in to_stop {
+        launch::stop(ctx, &m.key, "ServiceSchedulerInitiated", reason).await?;
+    }
+    let tasks = task_refs(to_stop.iter().map(|(m, _)| m.arn.as_str()));
+    events.push(format!("(service {name}) has stopped {} running tasks: {tasks}.", to_stop.len()));
     Ok(())
 }
 
