@@ -213,11 +213,20 @@ pub(super) async fn describe_tasks(ctx: &Ctx<'_>, input: DescribeTasksInput) -> 
     let with_tags = input.include.iter().any(|f| f == "TAGS");
     let ids: Vec<Option<&str>> = input.tasks.iter().map(|r| task_id(&cluster, r)).collect();
     let known: Vec<&str> = ids.iter().flatten().copied().collect();
-    let found = ctx.store.get_tasks(ctx.region(), &cluster.name, &known).await?;
+    let mut found = ctx.store.get_tasks(ctx.region(), &cluster.name, &known).await?;
+    // Each document moves into the answer; only a task named more than once is copied.
+    let mut uses: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for id in &known {
+        *uses.entry(id).or_default() += 1;
+    }
     let mut tasks = Vec::new();
     let mut failures = Vec::new();
     for (reference, id) in input.tasks.iter().zip(&ids) {
-        let doc = id.and_then(|id| found.get(id).cloned());
+        let doc = id.and_then(|id| {
+            let left = uses.get_mut(id)?;
+            *left -= 1;
+            if *left == 0 { found.remove(id) } else { found.get(id).cloned() }
+        });
         match doc {
             Some(mut doc) => {
                 if with_tags {
