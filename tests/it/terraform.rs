@@ -13,9 +13,9 @@ use crate::common::{Berth, eventually};
 
 /// Runs terraform in `dir`; panics with its output when it fails, unless `allowed` lists the
 /// exit code.
-async fn terraform(dir: &Path, args: &[&str], allowed: &[i32]) -> Output {
+async fn terraform<S: AsRef<str> + std::fmt::Debug>(dir: &Path, args: &[S], allowed: &[i32]) -> Output {
     let out = tokio::process::Command::new("terraform")
-        .args(args)
+        .args(args.iter().map(AsRef::as_ref))
         .current_dir(dir)
         .env("TF_CLI_CONFIG_FILE", dir.join("cli.tfrc"))
         .env("TF_IN_AUTOMATION", "1")
@@ -90,6 +90,16 @@ fn check_recorded_calls(calls: &BTreeSet<String>) {
     );
 }
 
+/// After `terraform destroy`: the cluster is INACTIVE and none of its berth containers is left.
+async fn assert_destroyed(ecs: &aws_sdk_ecs::Client, cluster: &str) {
+    let clusters = ecs.describe_clusters().clusters(cluster).send().await.unwrap();
+    assert_eq!(clusters.clusters()[0].status(), Some("INACTIVE"));
+    let docker = crate::common::docker().await;
+    let labels = std::collections::BTreeMap::from([("berth.cluster".to_owned(), cluster.to_owned())]);
+    let empty = eventually(100, || async { docker.list(&labels).await.unwrap().is_empty() }).await;
+    assert!(empty, "berth containers of cluster {cluster} are left after destroy");
+}
+
 /// A temporary directory holding a copy of the module at `path` (relative to the repository)
 /// and a CLI configuration that installs the provider from the local mirror.
 fn module(path: &str) -> tempfile::TempDir {
@@ -130,7 +140,7 @@ async fn terraform_applies_plans_clean_updates_in_place_and_destroys() {
     terraform(dir.path(), &["init", "-input=false", "-no-color"], &[]).await;
 
     let apply = with(&["apply", "-auto-approve", "-input=false", "-no-color"], &vars("one", 2));
-    terraform(dir.path(), &apply.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
+    terraform(dir.path(), &apply, &[]).await;
     let ecs = berth.client();
     let web = ecs.describe_services().cluster("full").services("web").services("worker").send().await.unwrap();
     assert_eq!(web.services().len(), 2);
@@ -141,7 +151,7 @@ async fn terraform_applies_plans_clean_updates_in_place_and_destroys() {
 
     // A second plan finds nothing to change: berth answers what the provider expects.
     let plan = with(&["plan", "-detailed-exitcode", "-input=false", "-no-color"], &vars("one", 2));
-    let planned = terraform(dir.path(), &plan.iter().map(String::as_str).collect::<Vec<_>>(), &[2]).await;
+    let planned = terraform(dir.path(), &plan, &[2]).await;
     assert_eq!(
         planned.status.code(),
         Some(0),
@@ -155,7 +165,7 @@ async fn terraform_applies_plans_clean_updates_in_place_and_destroys() {
         .unwrap()
         .to_owned();
     let update = with(&["apply", "-auto-approve", "-input=false", "-no-color"], &vars("two", 3));
-    let updated = terraform(dir.path(), &update.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
+    let updated = terraform(dir.path(), &update, &[]).await;
     let stdout = String::from_utf8_lossy(&updated.stdout);
     assert!(stdout.contains("aws_ecs_service.web: Modifying..."), "{stdout}");
     assert!(!stdout.contains("aws_ecs_service.web: Destroying"), "the service was replaced:\n{stdout}");
@@ -168,13 +178,8 @@ async fn terraform_applies_plans_clean_updates_in_place_and_destroys() {
 
     // destroy leaves nothing: no cluster, no task, no container.
     let destroy = with(&["destroy", "-auto-approve", "-input=false", "-no-color"], &vars("two", 3));
-    terraform(dir.path(), &destroy.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
-    let clusters = ecs.describe_clusters().clusters("full").send().await.unwrap();
-    assert_eq!(clusters.clusters()[0].status(), Some("INACTIVE"));
-    let docker = crate::common::docker().await;
-    let labels = std::collections::BTreeMap::from([("berth.cluster".to_owned(), "full".to_owned())]);
-    let empty = eventually(100, || async { docker.list(&labels).await.unwrap().is_empty() }).await;
-    assert!(empty, "berth containers of the module's cluster are left after destroy");
+    terraform(dir.path(), &destroy, &[]).await;
+    assert_destroyed(&ecs, "full").await;
 
     check_recorded_calls(&provider_calls(dir.path()));
 }
@@ -209,7 +214,7 @@ async fn terraform_example_serves_its_page() {
     };
     terraform(dir.path(), &["init", "-input=false", "-no-color"], &[]).await;
     let apply = run("apply", "hello from berth");
-    terraform(dir.path(), &apply.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
+    terraform(dir.path(), &apply, &[]).await;
     let output = terraform(dir.path(), &["output", "-raw", "url"], &[]).await;
     assert_eq!(String::from_utf8_lossy(&output.stdout), format!("http://127.0.0.1:{port}/"));
     // RUNNING comes before httpd listens: ask again for a moment.
@@ -217,18 +222,12 @@ async fn terraform_example_serves_its_page() {
     assert!(served, "the page is not served: {:?}", page().await);
 
     let change = run("apply", "changed");
-    terraform(dir.path(), &change.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
+    terraform(dir.path(), &change, &[]).await;
     let rolled = eventually(200, || async { page().await == "changed" }).await;
     assert!(rolled, "the page did not change after the new revision rolled out");
 
     let destroy = run("destroy", "changed");
-    terraform(dir.path(), &destroy.iter().map(String::as_str).collect::<Vec<_>>(), &[]).await;
-    let ecs = berth.client();
-    let clusters = ecs.describe_clusters().clusters("tf-demo").send().await.unwrap();
-    assert_eq!(clusters.clusters()[0].status(), Some("INACTIVE"));
-    let docker = crate::common::docker().await;
-    let labels = std::collections::BTreeMap::from([("berth.cluster".to_owned(), "tf-demo".to_owned())]);
-    let empty = eventually(100, || async { docker.list(&labels).await.unwrap().is_empty() }).await;
-    assert!(empty, "berth containers of the example's cluster are left after destroy");
+    terraform(dir.path(), &destroy, &[]).await;
+    assert_destroyed(&berth.client(), "tf-demo").await;
     provider_calls(dir.path());
 }
