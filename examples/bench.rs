@@ -383,7 +383,7 @@ fn task_definition(family: &str, image: &str, containers: usize, compat: &str) -
                 "essential": i == 0,
                 "cpu": 0,
                 "memory": if compat == "EC2" { 16 } else { 64 },
-                "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"],
+                "command": ["sh", "-c", SLEEPER],
                 "environment": [{"name": "ROLE", "value": "bench"}],
             })
         })
@@ -393,6 +393,23 @@ fn task_definition(family: &str, image: &str, containers: usize, compat: &str) -
     } else {
         json!({"family": family, "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc",
                "cpu": "256", "memory": "512", "containerDefinitions": containers})
+    }
+}
+
+/// What every measured container runs: a shell that sleeps and exits on SIGTERM.
+const SLEEPER: &str = "trap 'exit 0' TERM; sleep 1000 & wait";
+
+/// The floor's container: what a task definition of `task_definition` runs, created directly
+/// through the Docker API (labelled `berth.bench=raw`, so a failed run's leftovers are found).
+fn raw_container(name: String, image: &str) -> ContainerSpec {
+    ContainerSpec {
+        name,
+        image: image.to_owned(),
+        command: Some(vec!["sh".into(), "-c".into(), SLEEPER.into()]),
+        env: vec![("ROLE".into(), "bench".into())],
+        labels: BTreeMap::from([("berth.bench".to_owned(), "raw".to_owned())]),
+        init: true,
+        ..Default::default()
     }
 }
 
@@ -713,17 +730,8 @@ async fn task_lifecycle(server: &Server, sizes: &Sizes, image: &str) -> Result<(
         let (mut raw_start, mut raw_stop, mut run, mut stop) = (vec![], vec![], vec![], vec![]);
         for round in 0..sizes.rounds {
             // Raw Docker: the same containers, created and started together, stopped together.
-            let specs: Vec<ContainerSpec> = (0..containers)
-                .map(|i| ContainerSpec {
-                    name: format!("berth-bench-raw-{round}-{i}"),
-                    image: image.to_owned(),
-                    command: Some(vec!["sh".into(), "-c".into(), "trap 'exit 0' TERM; sleep 1000 & wait".into()]),
-                    env: vec![("ROLE".into(), "bench".into())],
-                    labels: BTreeMap::from([("berth.bench".to_owned(), "raw".to_owned())]),
-                    init: true,
-                    ..Default::default()
-                })
-                .collect();
+            let specs: Vec<ContainerSpec> =
+                (0..containers).map(|i| raw_container(format!("berth-bench-raw-{round}-{i}"), image)).collect();
             let t = Instant::now();
             let created = futures_util::future::try_join_all(specs.iter().map(|s| docker.create(s))).await?;
             futures_util::future::try_join_all(created.iter().map(|id| docker.start(id))).await?;
@@ -794,16 +802,8 @@ async fn task_lifecycle(server: &Server, sizes: &Sizes, image: &str) -> Result<(
     }
     wait_all(&mut conn, "bench-tasks", &arns, "STOPPED", Duration::from_secs(300)).await?;
 
-    let specs: Vec<ContainerSpec> = (0..sizes.burst)
-        .map(|i| ContainerSpec {
-            name: format!("berth-bench-burst-{i}"),
-            image: image.to_owned(),
-            command: Some(vec!["sleep".into(), "1000".into()]),
-            labels: BTreeMap::from([("berth.bench".to_owned(), "raw".to_owned())]),
-            init: true,
-            ..Default::default()
-        })
-        .collect();
+    let specs: Vec<ContainerSpec> =
+        (0..sizes.burst).map(|i| raw_container(format!("berth-bench-burst-{i}"), image)).collect();
     let t = Instant::now();
     let created = futures_util::future::try_join_all(specs.iter().map(|s| async {
         let id = docker.create(s).await?;
