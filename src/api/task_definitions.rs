@@ -67,23 +67,25 @@ pub(super) async fn register_task_definition(ctx: &Ctx<'_>, mut input: Map<Strin
         Rejection::InvalidParameter(m) => EcsError::new(crate::error::Code::InvalidParameterException, m),
     })?;
     let family = body.get("family").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let registered_by = ctx.scope.root_principal();
-    let doc = ctx
-        .store
-        .register_task_definition(ctx.region(), &family, |revision| {
-            let mut doc = Map::new();
-            doc.insert("taskDefinitionArn".into(), json!(ctx.scope.task_definition(&family, revision)));
-            doc.extend(body);
-            doc.insert("revision".into(), json!(revision));
-            doc.insert("status".into(), json!("ACTIVE"));
-            doc.insert("registeredAt".into(), json!(now()));
-            doc.insert("registeredBy".into(), json!(registered_by));
-            doc
-        })
-        .await?;
+    // taskDefinitionArn and revision come first, as on AWS; the store fills in their values.
+    let mut doc = Map::new();
+    doc.insert("taskDefinitionArn".into(), Value::Null);
+    doc.extend(body);
+    doc.insert("revision".into(), Value::Null);
+    doc.insert("status".into(), json!("ACTIVE"));
+    doc.insert("registeredAt".into(), json!(now()));
+    doc.insert("registeredBy".into(), json!(ctx.scope.root_principal()));
+    let prefix = ctx.scope.task_definition_prefix(&family);
+    let doc = ctx.store.register_task_definition(ctx.region(), &family, &prefix, doc).await?;
     let arn = arn_of(&doc);
-    store_tags(ctx, &arn, &tags).await?;
-    Ok(json!({"taskDefinition": doc, "tags": tags_json(ctx, &arn).await?}))
+    // A new revision has no tags but those given here.
+    let tags = if tags.is_empty() {
+        json!([])
+    } else {
+        store_tags(ctx, &arn, &tags).await?;
+        tags_json(ctx, &arn).await?
+    };
+    Ok(json!({"taskDefinition": doc, "tags": tags}))
 }
 
 #[derive(Deserialize)]

@@ -35,7 +35,13 @@ impl Scope<'_> {
     /// The ARN of a task definition revision.
     #[must_use]
     pub fn task_definition(&self, family: &str, revision: i64) -> String {
-        self.arn(&format!("task-definition/{family}:{revision}"))
+        format!("{}{revision}", self.task_definition_prefix(family))
+    }
+
+    /// The ARN of a task definition revision without the revision number (it ends in ':').
+    #[must_use]
+    pub fn task_definition_prefix(&self, family: &str) -> String {
+        self.arn(&format!("task-definition/{family}:"))
     }
 
     /// The ARN of the principal berth acts as: the account root.
