@@ -58,7 +58,7 @@ pub async fn serve(api: Arc<Api>, req: Request<Incoming>) -> Result<HttpResponse
     Ok(response)
 }
 
-async fn route(api: &Api, req: Request<Incoming>, target: &str) -> HttpResponse {
+async fn route(api: &Arc<Api>, req: Request<Incoming>, target: &str) -> HttpResponse {
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/_berth/health") => {
             let body = json!({
@@ -92,7 +92,7 @@ async fn route(api: &Api, req: Request<Incoming>, target: &str) -> HttpResponse 
     }
 }
 
-async fn ecs_call(api: &Api, req: Request<Incoming>, target: &str) -> Result<Value, EcsError> {
+async fn ecs_call(api: &Arc<Api>, req: Request<Incoming>, target: &str) -> Result<Value, EcsError> {
     let Some(op_name) = target.strip_prefix(TARGET_PREFIX) else {
         let why = if target.is_empty() { "missing".to_owned() } else { format!("'{target}' is not an ECS target") };
         return Err(ecs_error!(UnknownOperationException, "X-Amz-Target {why}: expected {TARGET_PREFIX}<Operation>"));
@@ -120,7 +120,14 @@ async fn ecs_call(api: &Api, req: Request<Incoming>, target: &str) -> Result<Val
     // The protocol treats a null member as an absent one: handlers never see them, and
     // responses never carry them (`"nextToken": null` is not something AWS sends).
     strip_nulls(&mut input);
-    let mut output = api.call(op_name, region, input).await?;
+    // The operation runs as a task of its own, so a client that hangs up cannot cancel it
+    // half-way: what berth begins it finishes, and its connections to the store are never left
+    // in the middle of a transaction.
+    let call = tokio::spawn({
+        let (api, op_name) = (api.clone(), op_name.to_owned());
+        async move { api.call(&op_name, region, input).await }.in_current_span()
+    });
+    let mut output = call.await.map_err(EcsError::internal)??;
     strip_nulls(&mut output);
     if cfg!(debug_assertions)
         && let Err(e) = model.check_output(operation, &output)
