@@ -3,7 +3,13 @@
 //! Two pools share the file. Reads go through `read` (several connections; WAL lets them run
 //! beside a writer). Writes go through `write`, one connection, so write transactions are
 //! serialised in berth instead of racing for SQLite's lock (a deferred transaction that reads
-//! then writes can otherwise fail with SQLITE_BUSY without waiting). A write returns only after
+//! then writes can otherwise fail with SQLITE_BUSY without waiting).
+//!
+//! The pools are deadpool's plain object pools of sqlx connections, not sqlx's own pool: sqlx's
+//! pool pings a connection each time it comes back (one more round trip to the connection's
+//! thread per query), which halved what the single writer could commit. Nothing here needs that
+//! check: the connections are berth's own file, and requests are not cancelled half-way (the
+//! HTTP layer runs each request to its end). A write returns only after
 //! its transaction committed, so whatever the API acknowledged survives `kill -9`
 //! (`synchronous=NORMAL` in WAL mode loses nothing to a process crash, only to power loss).
 //!
@@ -11,6 +17,7 @@
 
 mod account_settings;
 mod attributes;
+mod cache;
 mod client_tokens;
 mod container_instances;
 mod named;
@@ -19,12 +26,17 @@ mod tags;
 mod task_definitions;
 mod tasks;
 
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use cache::Cache;
+use deadpool::unmanaged::{Object, Pool, PoolConfig, PoolError};
 use serde_json::{Map, Value};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection};
 
 pub use account_settings::AccountSetting;
 pub use attributes::{AttributeFilter, AttributeRow};
@@ -48,6 +60,17 @@ pub enum Error {
     /// The schema could not be brought up to date.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// No connection became free in time, or the store is closed.
+    #[error("database connection unavailable: {0}")]
+    Pool(#[from] PoolError),
+    /// Another berth has the data dir.
+    #[error(
+        "another berth is using this data dir (it holds {LOCK_FILE}): stop it, or give this one another --data-dir"
+    )]
+    Locked,
+    /// The lock file could not be opened.
+    #[error("cannot open {LOCK_FILE}: {0}")]
+    LockFile(std::io::Error),
     /// A stored document is not the JSON object berth wrote.
     #[error("stored document is corrupt: {0}")]
     Corrupt(#[from] serde_json::Error),
@@ -57,14 +80,64 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A handle on the database; cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Store {
-    read: SqlitePool,
-    write: SqlitePool,
+    read: Pool<SqliteConnection>,
+    write: Pool<SqliteConnection>,
+    caches: Arc<Caches>,
+    /// Held open, and locked, while the store is: one berth per data dir.
+    _lock: Arc<std::fs::File>,
+}
+
+/// The write-through copies of hot rows (see cache.rs).
+struct Caches {
+    /// Clusters and capacity providers by (kind, region, name).
+    named: Cache<(Named, String, String), NamedRow>,
+    /// Task definitions by (region, family, revision), None standing for the latest ACTIVE.
+    task_definitions: Cache<(String, String, Option<i64>), Doc>,
+}
+
+impl Caches {
+    fn new() -> Self {
+        Self { named: Cache::new(CACHED_ROWS), task_definitions: Cache::new(CACHED_ROWS) }
+    }
+}
+
+/// Rows each cache keeps: the clusters and task definitions in use, not every revision ever.
+const CACHED_ROWS: NonZeroUsize = NonZeroUsize::new(1024).unwrap();
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("read", &self.read.status()).field("write", &self.write.status()).finish()
+    }
+}
+
+/// Read connections: WAL lets them all read beside the writer; more than a few would only
+/// contend for the cores.
+const READERS: usize = 4;
+
+/// How long a query waits for a free connection before it fails.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn pool(connections: Vec<SqliteConnection>) -> Pool<SqliteConnection> {
+    let config = PoolConfig {
+        max_size: connections.len(),
+        timeout: Some(ACQUIRE_TIMEOUT),
+        runtime: Some(deadpool::Runtime::Tokio1),
+    };
+    let pool = Pool::from_config(&config);
+    for connection in connections {
+        // Cannot fail: the pool was made for exactly these connections.
+        let _ = pool.try_add(connection);
+    }
+    pool
 }
 
 /// The file name of the database inside the data dir.
 pub const DB_FILE: &str = "berth.sqlite3";
+
+/// The file berth locks in the data dir while it runs.
+pub const LOCK_FILE: &str = "berth.lock";
 
 impl Store {
     /// Opens (creating if needed) the database in `data_dir` and applies the migrations.
@@ -72,6 +145,19 @@ impl Store {
     /// # Errors
     /// When the file cannot be opened or created, or a migration fails.
     pub async fn open(data_dir: &Path) -> Result<Self> {
+        // berth keeps copies of rows in memory, exact only while it is the database's one
+        // writer; two berths on one data dir would also fight over the same Docker objects.
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(data_dir.join(LOCK_FILE))
+            .map_err(Error::LockFile)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(Error::Locked),
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::LockFile(e)),
+        }
         let options = SqliteConnectOptions::from_str("sqlite://")?
             .filename(data_dir.join(DB_FILE))
             .create_if_missing(true)
@@ -79,23 +165,14 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            // The connection is berth's own file, not a server that may have gone away: checking
-            // it on every acquire would cost a round trip to its thread per query.
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
-            .await?;
-        sqlx::migrate!("./migrations").run(&write).await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(8)
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.read_only(true))
-            .await?;
-        Ok(Self { read, write })
+        let mut write = options.connect().await?;
+        sqlx::migrate!("./migrations").run(&mut write).await?;
+        let mut read = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            read.push(options.clone().read_only(true).connect().await?);
+        }
+        let (read, write) = (pool(read), pool(vec![write]));
+        Ok(Self { read, write, caches: Arc::new(Caches::new()), _lock: Arc::new(lock) })
     }
 
     /// Deletes every resource (`POST /_berth/reset`).
@@ -103,7 +180,8 @@ impl Store {
     /// # Errors
     /// On a database failure; then nothing was deleted.
     pub async fn reset(&self) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         for table in [
             "clusters",
             "task_definition_families",
@@ -118,8 +196,10 @@ impl Store {
         ] {
             sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
         }
-        tx.commit().await?;
-        Ok(())
+        let committed = tx.commit().await;
+        self.caches.named.clear();
+        self.caches.task_definitions.clear();
+        Ok(committed?)
     }
 
     /// The id of this berth instance: random on the data dir's first use, the same ever after
@@ -131,17 +211,35 @@ impl Store {
         let fresh = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
         sqlx::query("INSERT INTO meta (key, value) VALUES ('instance_id', ?) ON CONFLICT (key) DO NOTHING")
             .bind(&fresh)
-            .execute(&self.write)
+            .execute(&mut *self.writer().await?)
             .await?;
-        let id: String =
-            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'instance_id'").fetch_one(&self.write).await?;
+        let id: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'instance_id'")
+            .fetch_one(&mut *self.writer().await?)
+            .await?;
         Ok(id)
     }
 
-    /// Closes both pools, waiting for connections in use.
+    /// Closes both pools, waiting (a while) for connections in use.
     pub async fn close(&self) {
-        self.write.close().await;
-        self.read.close().await;
+        for pool in [&self.write, &self.read] {
+            while pool.status().size > 0 {
+                let Ok(connection) = pool.timeout_remove(Some(Duration::from_secs(5))).await else { break };
+                if let Err(e) = connection.close().await {
+                    tracing::warn!(error = %e, "closing a database connection failed");
+                }
+            }
+            pool.close();
+        }
+    }
+
+    /// A read connection (read-only; it sees every committed write).
+    async fn reader(&self) -> Result<Object<SqliteConnection>> {
+        Ok(self.read.get().await?)
+    }
+
+    /// The write connection; holding it serialises writes.
+    async fn writer(&self) -> Result<Object<SqliteConnection>> {
+        Ok(self.write.get().await?)
     }
 }
 

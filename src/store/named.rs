@@ -3,10 +3,11 @@
 
 use sqlx::Row;
 
+use super::cache::Lookup;
 use super::{Doc, Result, Store, doc_text, parse_doc};
 
 /// Which table of named resources.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Named {
     /// `clusters`.
     Cluster,
@@ -51,13 +52,22 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn get_named(&self, kind: Named, region: &str, name: &str) -> Result<Option<NamedRow>> {
+        let key = (kind, region.to_owned(), name.to_owned());
+        let epoch = match self.caches.named.get(&key) {
+            Lookup::Hit(row) => return Ok(Some(row)),
+            Lookup::Miss(epoch) => epoch,
+        };
         let table = kind.table();
         let found = sqlx::query(&format!("SELECT name, arn, status, doc FROM {table} WHERE region = ? AND name = ?"))
             .bind(region)
             .bind(name)
-            .fetch_optional(&self.read)
+            .fetch_optional(&mut *self.reader().await?)
             .await?;
-        found.as_ref().map(row).transpose()
+        let found = found.as_ref().map(row).transpose()?;
+        if let Some(row) = &found {
+            self.caches.named.fill(epoch, key, row.clone());
+        }
+        Ok(found)
     }
 
     /// Every ACTIVE row of the region, in name order. For scans over clusters or capacity
@@ -71,7 +81,7 @@ impl Store {
             "SELECT name, arn, status, doc FROM {table} WHERE region = ? AND status = 'ACTIVE' ORDER BY name"
         ))
         .bind(region)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         rows.iter().map(row).collect()
     }
@@ -82,14 +92,18 @@ impl Store {
     /// On a database failure.
     pub async fn put_named(&self, kind: Named, region: &str, item: &NamedRow) -> Result<()> {
         let table = kind.table();
-        sqlx::query(&format!("INSERT OR REPLACE INTO {table} (region, name, arn, status, doc) VALUES (?, ?, ?, ?, ?)"))
-            .bind(region)
-            .bind(&item.name)
-            .bind(&item.arn)
-            .bind(&item.status)
-            .bind(doc_text(&item.doc))
-            .execute(&self.write)
-            .await?;
+        let written = sqlx::query(&format!(
+            "INSERT OR REPLACE INTO {table} (region, name, arn, status, doc) VALUES (?, ?, ?, ?, ?)"
+        ))
+        .bind(region)
+        .bind(&item.name)
+        .bind(&item.arn)
+        .bind(&item.status)
+        .bind(doc_text(&item.doc))
+        .execute(&mut *self.writer().await?)
+        .await;
+        self.caches.named.forget([&(kind, region.to_owned(), item.name.clone())]);
+        written?;
         Ok(())
     }
 
@@ -106,7 +120,7 @@ impl Store {
         .bind(region)
         .bind(after)
         .bind(limit)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         rows.iter().map(row).collect()
     }

@@ -3,7 +3,7 @@
 //! Every change is a read-modify-write of one row inside the store's single write connection, so
 //! an UpdateService and the scheduler never overwrite each other's changes.
 
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
 use super::{Doc, Result, Store, doc_text, parse_doc};
 
@@ -47,7 +47,8 @@ impl Store {
     /// # Errors
     /// On a database failure; then nothing was stored.
     pub async fn create_service(&self, s: &ServiceRow) -> Result<Option<ServiceRow>> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let existing = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM services WHERE region = ? AND cluster = ? AND name = ? AND status != 'INACTIVE'"
         ))
@@ -85,7 +86,7 @@ impl Store {
                 .bind(region)
                 .bind(cluster)
                 .bind(name)
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *self.reader().await?)
                 .await?;
         found.as_ref().map(row).transpose()
     }
@@ -102,7 +103,8 @@ impl Store {
         name: &str,
         edit: impl FnOnce(&mut ServiceRow) -> bool,
     ) -> Result<Option<ServiceRow>> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let found =
             sqlx::query(&format!("SELECT {COLUMNS} FROM services WHERE region = ? AND cluster = ? AND name = ?"))
                 .bind(region)
@@ -142,7 +144,7 @@ impl Store {
         .bind(cluster)
         .bind(after)
         .bind(limit)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         rows.iter().map(row).collect()
     }
@@ -153,7 +155,7 @@ impl Store {
     /// On a database failure.
     pub async fn live_services(&self) -> Result<Vec<ServiceRow>> {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM services WHERE status != 'INACTIVE'"))
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.reader().await?)
             .await?;
         rows.iter().map(row).collect()
     }

@@ -1,6 +1,6 @@
 //! Tags of any taggable resource, by ARN, in the order they were first given.
 
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
 use super::{Result, Store};
 
@@ -12,7 +12,7 @@ impl Store {
     pub async fn get_tags(&self, arn: &str) -> Result<Vec<(String, String)>> {
         let rows = sqlx::query("SELECT key, value FROM tags WHERE resource_arn = ? ORDER BY position")
             .bind(arn)
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.reader().await?)
             .await?;
         rows.iter().map(|r| Ok((r.try_get("key")?, r.try_get("value")?))).collect()
     }
@@ -28,7 +28,8 @@ impl Store {
         tags: &[(String, String)],
         max: usize,
     ) -> Result<std::result::Result<(), usize>> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         for (key, value) in tags {
             sqlx::query(
                 "INSERT INTO tags (resource_arn, key, value, position) \
@@ -59,7 +60,7 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn delete_tags(&self, arn: &str) -> Result<()> {
-        sqlx::query("DELETE FROM tags WHERE resource_arn = ?").bind(arn).execute(&self.write).await?;
+        sqlx::query("DELETE FROM tags WHERE resource_arn = ?").bind(arn).execute(&mut *self.writer().await?).await?;
         Ok(())
     }
 
@@ -68,7 +69,8 @@ impl Store {
     /// # Errors
     /// On a database failure; then nothing changed.
     pub async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         for key in keys {
             sqlx::query("DELETE FROM tags WHERE resource_arn = ? AND key = ?")
                 .bind(arn)

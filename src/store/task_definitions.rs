@@ -2,8 +2,10 @@
 //! and ListTaskDefinitionFamilies' status filter. Every query is answered from an index, so the
 //! cost of a lookup or a page does not grow with the number of revisions.
 
-use sqlx::Row;
+use serde_json::Value;
+use sqlx::{Connection, Row};
 
+use super::cache::Lookup;
 use super::{Doc, Result, Store, doc_text, parse_doc};
 
 /// A task definition's primary key within a region.
@@ -27,8 +29,9 @@ pub enum FamilyStatus {
 }
 
 impl Store {
-    /// Registers the next revision of `family`. `build` gets the new revision number and returns
-    /// the document to store; the family counter and the row commit together.
+    /// Registers the next revision of `family`: `doc` gets the revision number as "revision" and
+    /// `arn_prefix` followed by it as "taskDefinitionArn", and is returned as stored. One statement
+    /// (the family counter moves in its trigger), so the counter and the row commit together.
     ///
     /// # Errors
     /// On a database failure; then nothing was registered.
@@ -36,29 +39,29 @@ impl Store {
         &self,
         region: &str,
         family: &str,
-        build: impl FnOnce(i64) -> Doc,
+        arn_prefix: &str,
+        mut doc: Doc,
     ) -> Result<Doc> {
-        let mut tx = self.write.begin().await?;
-        let revision: i64 = sqlx::query_scalar(
-            "INSERT INTO task_definition_families (region, family, last_revision, active_count) VALUES (?, ?, 1, 1) \
-             ON CONFLICT (region, family) DO UPDATE SET last_revision = last_revision + 1, active_count = active_count + 1 \
-             RETURNING last_revision",
+        doc.insert("taskDefinitionArn".into(), Value::from(arn_prefix));
+        doc.insert("revision".into(), Value::from(0));
+        let revision: sqlx::Result<i64> = sqlx::query_scalar(
+            "INSERT INTO task_definitions (region, family, revision, status, doc) \
+             SELECT ?1, ?2, next, 'ACTIVE', json_set(?3, '$.taskDefinitionArn', ?4 || next, '$.revision', next) \
+             FROM (SELECT COALESCE((SELECT last_revision FROM task_definition_families \
+                                    WHERE region = ?1 AND family = ?2), 0) + 1 AS next) \
+             RETURNING revision",
         )
         .bind(region)
         .bind(family)
-        .fetch_one(&mut *tx)
-        .await?;
-        let doc = build(revision);
-        sqlx::query(
-            "INSERT INTO task_definitions (region, family, revision, status, doc) VALUES (?, ?, ?, 'ACTIVE', ?)",
-        )
-        .bind(region)
-        .bind(family)
-        .bind(revision)
         .bind(doc_text(&doc))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        .bind(arn_prefix)
+        .fetch_one(&mut *self.writer().await?)
+        .await;
+        // The family's latest revision changed.
+        self.caches.task_definitions.forget([&(region.to_owned(), family.to_owned(), None)]);
+        let revision = revision?;
+        doc.insert("taskDefinitionArn".into(), Value::from(format!("{arn_prefix}{revision}")));
+        doc.insert("revision".into(), Value::from(revision));
         Ok(doc)
     }
 
@@ -67,13 +70,18 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn get_task_definition(&self, region: &str, family: &str, revision: Option<i64>) -> Result<Option<Doc>> {
+        let key = (region.to_owned(), family.to_owned(), revision);
+        let epoch = match self.caches.task_definitions.get(&key) {
+            Lookup::Hit(doc) => return Ok(Some(doc)),
+            Lookup::Miss(epoch) => epoch,
+        };
         let found: Option<String> = match revision {
             Some(revision) => {
                 sqlx::query_scalar("SELECT doc FROM task_definitions WHERE region = ? AND family = ? AND revision = ?")
                     .bind(region)
                     .bind(family)
                     .bind(revision)
-                    .fetch_optional(&self.read)
+                    .fetch_optional(&mut *self.reader().await?)
                     .await?
             }
             None => {
@@ -83,11 +91,15 @@ impl Store {
                 )
                 .bind(region)
                 .bind(family)
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *self.reader().await?)
                 .await?
             }
         };
-        found.as_deref().map(parse_doc).transpose()
+        let found = found.as_deref().map(parse_doc).transpose()?;
+        if let Some(doc) = &found {
+            self.caches.task_definitions.fill(epoch, key, doc.clone());
+        }
+        Ok(found)
     }
 
     /// Moves a revision from one of `from` to status `to` (column and document alike), letting
@@ -104,7 +116,25 @@ impl Store {
         to: &str,
         edit: impl FnOnce(&mut Doc),
     ) -> Result<Option<std::result::Result<Doc, String>>> {
-        let mut tx = self.write.begin().await?;
+        let moved = self.transition_task_definition_row(region, key, from, to, edit).await;
+        let (revision, latest) = (
+            (region.to_owned(), key.family.clone(), Some(key.revision)),
+            (region.to_owned(), key.family.clone(), None),
+        );
+        self.caches.task_definitions.forget([&revision, &latest]);
+        moved
+    }
+
+    async fn transition_task_definition_row(
+        &self,
+        region: &str,
+        key: &TaskDefinitionKey,
+        from: &[&str],
+        to: &str,
+        edit: impl FnOnce(&mut Doc),
+    ) -> Result<Option<std::result::Result<Doc, String>>> {
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let Some(found) =
             sqlx::query("SELECT status, doc FROM task_definitions WHERE region = ? AND family = ? AND revision = ?")
                 .bind(region)
@@ -175,7 +205,7 @@ impl Store {
         if let Some(after) = after {
             query = query.bind(&after.family).bind(after.revision);
         }
-        let rows = query.bind(limit).fetch_all(&self.read).await?;
+        let rows = query.bind(limit).fetch_all(&mut *self.reader().await?).await?;
         rows.iter()
             .map(|r| Ok(TaskDefinitionKey { family: r.try_get("family")?, revision: r.try_get("revision")? }))
             .collect()
@@ -210,7 +240,7 @@ impl Store {
             .bind(format!("{prefix}~"))
             .bind(after)
             .bind(limit)
-            .fetch_all(&self.read)
+            .fetch_all(&mut *self.reader().await?)
             .await?)
     }
 }

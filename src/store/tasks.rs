@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
 use super::client_tokens::{Claim, ClientToken};
 use super::{Doc, Result, Store, doc_text, parse_doc};
@@ -122,7 +122,8 @@ impl Store {
     /// # Errors
     /// On a database failure; then nothing was stored.
     pub async fn insert_tasks(&self, tasks: &[NewTask], token: Option<&ClientToken<'_>>) -> Result<Option<Claim>> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         if let Some(token) = token {
             if let Some(claim) = token.find(&mut tx).await? {
                 return Ok(Some(claim));
@@ -168,8 +169,10 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn get_task_by_arn(&self, arn: &str) -> Result<Option<Doc>> {
-        let found: Option<String> =
-            sqlx::query_scalar("SELECT doc FROM tasks WHERE arn = ?").bind(arn).fetch_optional(&self.read).await?;
+        let found: Option<String> = sqlx::query_scalar("SELECT doc FROM tasks WHERE arn = ?")
+            .bind(arn)
+            .fetch_optional(&mut *self.reader().await?)
+            .await?;
         found.as_deref().map(parse_doc).transpose()
     }
 
@@ -179,7 +182,8 @@ impl Store {
     /// # Errors
     /// On a database failure; then nothing was deleted.
     pub async fn expire_stopped_tasks(&self, cutoff: f64) -> Result<u64> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let expired = "SELECT arn FROM tasks INDEXED BY tasks_stopped_at WHERE last_status = 'STOPPED' \
                        AND CAST(json_extract(doc, '$.stoppedAt') AS REAL) < ?";
         sqlx::query(&format!("DELETE FROM tags WHERE resource_arn IN ({expired})"))
@@ -205,7 +209,8 @@ impl Store {
     /// # Errors
     /// On a database failure; then nothing changed.
     pub async fn update_task(&self, key: &TaskKey, edit: impl FnOnce(&mut Doc)) -> Result<Option<Doc>> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let Some(mut doc) = doc_in(&mut tx, key, "").await? else { return Ok(None) };
         edit(&mut doc);
         sqlx::query(
@@ -233,7 +238,7 @@ impl Store {
                 .bind(&key.region)
                 .bind(&key.cluster)
                 .bind(&key.id)
-                .fetch_optional(&self.read)
+                .fetch_optional(&mut *self.reader().await?)
                 .await?;
         found.as_deref().map(parse_doc).transpose()
     }
@@ -252,7 +257,7 @@ impl Store {
         for id in ids {
             query = query.bind(*id);
         }
-        let rows = query.fetch_all(&self.read).await?;
+        let rows = query.fetch_all(&mut *self.reader().await?).await?;
         rows.iter().map(|r| Ok((r.try_get("id")?, parse_doc(&r.try_get::<String, _>("doc")?)?))).collect()
     }
 
@@ -297,7 +302,7 @@ impl Store {
         {
             query = query.bind(value);
         }
-        let rows = query.bind(limit).fetch_all(&self.read).await?;
+        let rows = query.bind(limit).fetch_all(&mut *self.reader().await?).await?;
         rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("arn")?))).collect()
     }
 
@@ -321,7 +326,7 @@ impl Store {
         )
         .bind(region)
         .bind(cluster)
-        .fetch_one(&self.read)
+        .fetch_one(&mut *self.reader().await?)
         .await?;
         let count = |name: &str| -> Result<u64> { Ok(u64::try_from(row.try_get::<i64, _>(name)?).unwrap_or(0)) };
         Ok(ClusterCounts {
@@ -344,7 +349,7 @@ impl Store {
         )
         .bind(region)
         .bind(cluster)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -369,7 +374,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT region, cluster, id, doc FROM tasks WHERE last_status != 'STOPPED' AND awaiting IS NULL",
         )
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -391,7 +396,7 @@ impl Store {
             "SELECT region, cluster, id, doc, awaiting FROM tasks WHERE awaiting IS NOT NULL \
              ORDER BY CAST(json_extract(doc, '$.createdAt') AS REAL), id",
         )
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -416,7 +421,8 @@ impl Store {
         placed: Option<(&str, &Reservation)>,
         edit: impl FnOnce(&mut Doc),
     ) -> Result<Option<Doc>> {
-        let mut tx = self.write.begin().await?;
+        let mut writer = self.writer().await?;
+        let mut tx = writer.begin().await?;
         let Some(mut doc) = doc_in(&mut tx, key, " AND awaiting IS NOT NULL").await? else { return Ok(None) };
         edit(&mut doc);
         sqlx::query(
@@ -457,7 +463,7 @@ impl Store {
         .bind(cluster)
         .bind(service)
         .bind(stopped_after)
-        .fetch_all(&self.read)
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         rows.iter()
             .map(|r| {

@@ -64,6 +64,11 @@ impl Berth {
         Self { child, url, addr, dir: None }
     }
 
+    /// The temporary data dir, while this berth owns it.
+    pub fn data_dir(&self) -> &Path {
+        self.dir.as_ref().expect("berth owns its data dir").path()
+    }
+
     /// Takes ownership of the temporary data dir (to restart on it after this berth is gone).
     pub fn take_dir(&mut self) -> tempfile::TempDir {
         self.dir.take().unwrap()

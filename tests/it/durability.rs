@@ -94,6 +94,16 @@ async fn startup_errors_are_one_clear_line() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&format!("berth: cannot listen on {}", berth.addr)), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    // Another berth has the data dir (the two would share the database and the Docker objects).
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(berth.data_dir())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("another berth is using this data dir"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     // The data dir is a file.
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
