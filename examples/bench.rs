@@ -53,6 +53,9 @@ struct Args {
     /// the request path.
     #[arg(long)]
     control_only: bool,
+    /// With --control-only: measure only these operations (repeatable).
+    #[arg(long)]
+    only: Vec<String>,
     /// The command line to print in the report as the one that reproduces it.
     #[arg(long, default_value = "bash scripts/bench")]
     command: String,
@@ -515,7 +518,13 @@ struct Control {
 /// Per server, the rows of the control-plane table: (op, concurrency) -> stats.
 type ControlRows = BTreeMap<(&'static str, usize), Stats>;
 
-async fn control_plane(server: &Server, sizes: &Sizes, subnet: &str, report: &mut Report) -> Result<ControlRows> {
+async fn control_plane(
+    server: &Server,
+    sizes: &Sizes,
+    subnet: &str,
+    only: &[String],
+    report: &mut Report,
+) -> Result<ControlRows> {
     let mut conn = Conn::open(server.addr).await?;
     conn.must("CreateCluster", &json!({"clusterName": "bench"})).await?;
     conn.must("RegisterTaskDefinition", &task_definition("bench-web", MISSING_IMAGE, 1, "FARGATE")).await?;
@@ -530,7 +539,7 @@ async fn control_plane(server: &Server, sizes: &Sizes, subnet: &str, report: &mu
 
     let arns = Arc::new(arns);
     let register = task_definition("bench-register", "busybox:latest", 1, "FARGATE").to_string();
-    let controls = vec![
+    let controls = [
         Control {
             op: "DescribeClusters",
             body: Arc::new(|_| r#"{"clusters":["bench"]}"#.to_owned()),
@@ -563,7 +572,7 @@ async fn control_plane(server: &Server, sizes: &Sizes, subnet: &str, report: &mu
         },
     ];
     let mut rows = ControlRows::new();
-    for control in &controls {
+    for control in controls.iter().filter(|c| only.is_empty() || only.iter().any(|o| o == c.op)) {
         for concurrency in [1, 16] {
             // A short warm-up, not counted.
             load(server.addr, concurrency, control.op, control.body.clone(), any, Until::Deadline(sizes.window / 10))
@@ -995,8 +1004,8 @@ async fn measure(args: &Args, berth: &Server, moto: &Server) -> Result<usize> {
     let subnet = moto_subnet(moto.addr).await?;
 
     eprintln!("control plane");
-    let berth_rows = control_plane(berth, &sizes, &subnet, &mut report).await?;
-    let moto_rows = control_plane(moto, &sizes, &subnet, &mut report).await?;
+    let berth_rows = control_plane(berth, &sizes, &subnet, &args.only, &mut report).await?;
+    let moto_rows = control_plane(moto, &sizes, &subnet, &args.only, &mut report).await?;
     let mut table = String::from(
         "| Operation | Clients | berth req/s | berth p50 | berth p99 | moto req/s | moto p50 | moto p99 | berth/moto |\n|---|---|---|---|---|---|---|---|---|\n",
     );
