@@ -276,7 +276,7 @@ impl Store {
         let mut sql = String::from(
             // Without statistics SQLite would walk the primary key for the ORDER BY, through every
             // STOPPED task of the cluster; this index is the range the query asks for, in order.
-            "SELECT id, arn FROM tasks INDEXED BY tasks_by_desired_status \
+            "SELECT group_concat(arn, ' ' ORDER BY id) FROM (SELECT id, arn FROM tasks INDEXED BY tasks_by_desired_status \
              WHERE region = ? AND cluster = ? AND desired_status = ? AND id > ?",
         );
         if filter.family.is_some() {
@@ -294,7 +294,7 @@ impl Store {
         if filter.service.is_some() {
             sql.push_str(" AND service = ?");
         }
-        sql.push_str(" ORDER BY id LIMIT ?");
+        sql.push_str(" ORDER BY id LIMIT ?)");
         let mut query = sqlx::query(&sql).bind(region).bind(cluster).bind(filter.desired_status).bind(after);
         for value in [filter.family, filter.started_by, filter.launch_type, filter.container_instance, filter.service]
             .into_iter()
@@ -302,8 +302,15 @@ impl Store {
         {
             query = query.bind(value);
         }
-        let rows = query.bind(limit).fetch_all(&mut *self.reader().await?).await?;
-        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("arn")?))).collect()
+        // One row for the page, not a row per task: each row is a handoff from the connection's
+        // thread. ARNs have no spaces, and a task's id is its ARN's last segment.
+        let page: Option<String> = query.bind(limit).fetch_one(&mut *self.reader().await?).await?.try_get(0)?;
+        Ok(page
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|arn| !arn.is_empty())
+            .map(|arn| (arn.rsplit('/').next().unwrap_or(arn).to_owned(), arn.to_owned()))
+            .collect())
     }
 
     /// What DescribeClusters counts for a cluster, in one read: its RUNNING and pending tasks
