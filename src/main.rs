@@ -8,11 +8,6 @@ use tracing_subscriber::EnvFilter;
 use berth::app::App;
 use berth::config::Config;
 
-// A request parses and writes JSON documents into many small allocations; glibc's allocator
-// spent about a quarter of DescribeTasks' time on them (see benches/NOTES.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Amazon ECS on your machine.
 #[derive(Parser)]
 #[command(version, about, args_conflicts_with_subcommands = true)]

@@ -79,14 +79,30 @@ impl Ctx<'_> {
     }
 }
 
+/// What an operation answers.
+#[derive(Debug)]
+pub enum Output {
+    /// A JSON value; the protocol layer drops its null members and writes it out.
+    Value(Value),
+    /// A JSON object already written, without null members. DescribeTasks passes its stored
+    /// documents through this way: parsing and re-writing a hundred of them was most of its cost.
+    Text(String),
+}
+
+impl From<Value> for Output {
+    fn from(value: Value) -> Self {
+        Self::Value(value)
+    }
+}
+
 macro_rules! operations {
     ($($op:ident => $handler:path,)*) => {
         /// The operations berth implements, as named in the model.
         pub const IMPLEMENTED: &[&str] = &[$(stringify!($op),)*];
 
-        async fn dispatch(ctx: &Ctx<'_>, op: &str, input: Value) -> Result<Value> {
+        async fn dispatch(ctx: &Ctx<'_>, op: &str, input: Value) -> Result<Output> {
             match op {
-                $(stringify!($op) => $handler(ctx, parse(input)?).await,)*
+                $(stringify!($op) => $handler(ctx, parse(input)?).await.map(Into::into),)*
                 _ => Err(ecs_error!(
                     UnsupportedFeatureException,
                     "{op} is not implemented by berth yet; the README lists what is"
@@ -194,7 +210,7 @@ impl Api {
     ///
     /// # Errors
     /// The operation's ECS error.
-    pub async fn call(&self, op: &str, region: Option<String>, input: Value) -> Result<Value> {
+    pub async fn call(&self, op: &str, region: Option<String>, input: Value) -> Result<Output> {
         let region = region.as_deref().unwrap_or(&self.default_region);
         dispatch(&self.ctx(region), op, input).await
     }

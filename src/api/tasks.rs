@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::launch::{self, Blueprint, Capacity, LaunchRequest};
 use super::tags::{Tag, check_tags, tags_json};
-use super::{Ctx, clusters, paging, task_definitions};
+use super::{Ctx, Output, clusters, paging, task_definitions};
 use crate::error::Result;
 use crate::store::{ClientToken, NamedRow, TaskFilter, TaskKey};
 
@@ -202,7 +202,7 @@ pub(super) struct DescribeTasksInput {
     include: Vec<String>,
 }
 
-pub(super) async fn describe_tasks(ctx: &Ctx<'_>, input: DescribeTasksInput) -> Result<Value> {
+pub(super) async fn describe_tasks(ctx: &Ctx<'_>, input: DescribeTasksInput) -> Result<Output> {
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
     if input.tasks.is_empty() {
         return Err(ecs_error!(InvalidParameterException, "Tasks cannot be empty."));
@@ -213,34 +213,37 @@ pub(super) async fn describe_tasks(ctx: &Ctx<'_>, input: DescribeTasksInput) -> 
     let with_tags = input.include.iter().any(|f| f == "TAGS");
     let ids: Vec<Option<&str>> = input.tasks.iter().map(|r| task_id(&cluster, r)).collect();
     let known: Vec<&str> = ids.iter().flatten().copied().collect();
-    let mut found = ctx.store.get_tasks(ctx.region(), &cluster.name, &known).await?;
-    // Each document moves into the answer; only a task named more than once is copied.
-    let mut uses: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for id in &known {
-        *uses.entry(id).or_default() += 1;
-    }
-    let mut tasks = Vec::new();
+    let found = ctx.store.get_task_texts(ctx.region(), &cluster.name, &known).await?;
+    // The answer is written around the stored documents, which go out as they are stored.
+    let mut answer = String::with_capacity(found.values().map(String::len).sum::<usize>() + 64);
+    answer.push_str(r#"{"tasks":["#);
     let mut failures = Vec::new();
     for (reference, id) in input.tasks.iter().zip(&ids) {
-        let doc = id.and_then(|id| {
-            let left = uses.get_mut(id)?;
-            *left -= 1;
-            if *left == 0 { found.remove(id) } else { found.get(id).cloned() }
-        });
-        match doc {
-            Some(mut doc) => {
-                if with_tags {
-                    let arn = doc.get("taskArn").and_then(Value::as_str).unwrap_or_default().to_owned();
-                    doc.insert("tags".into(), tags_json(ctx, &arn).await?);
-                }
-                tasks.push(Value::Object(doc));
-            }
-            None => {
-                failures.push(super::missing(reference, |id| ctx.scope.arn(&format!("task/{}/{id}", cluster.name))))
-            }
+        let Some((id, doc)) = id.and_then(|id| Some((id, found.get(id)?))) else {
+            failures.push(super::missing(reference, |id| ctx.scope.arn(&format!("task/{}/{id}", cluster.name))));
+            continue;
+        };
+        if !answer.ends_with('[') {
+            answer.push(',');
+        }
+        if with_tags {
+            let tags = tags_json(ctx, &ctx.scope.arn(&format!("task/{}/{id}", cluster.name))).await?;
+            answer.push_str(&with_member(doc, "tags", &tags));
+        } else {
+            answer.push_str(doc);
         }
     }
-    Ok(json!({"tasks": tasks, "failures": failures}))
+    answer.push_str(r#"],"failures":"#);
+    answer.push_str(&Value::Array(failures).to_string());
+    answer.push('}');
+    Ok(Output::Text(answer))
+}
+
+/// A JSON object's text with one more member (the object has no member of that name).
+fn with_member(object: &str, name: &str, value: &Value) -> String {
+    let body = object.trim_end().strip_suffix('}').unwrap_or(object).trim_end();
+    let comma = if body.ends_with('{') { "" } else { "," };
+    format!("{body}{comma}{}:{value}}}", Value::from(name))
 }
 
 #[derive(Deserialize)]
@@ -284,4 +287,18 @@ pub(super) async fn list_tasks(ctx: &Ctx<'_>, input: ListTasksInput) -> Result<V
     let next = paging::next_token(LIST, &mut rows, size, |(id, _)| vec![id.clone()]);
     let arns: Vec<&str> = rows.iter().map(|(_, arn)| arn.as_str()).collect();
     Ok(json!({"taskArns": arns, "nextToken": next}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_member_adds_a_member_to_an_object_text() {
+        let tags = json!([{"key": "k", "value": "v"}]);
+        let added = with_member(r#"{"taskArn":"a"}"#, "tags", &tags);
+        assert_eq!(serde_json::from_str::<Value>(&added).ok(), Some(json!({"taskArn": "a", "tags": tags})));
+        let added = with_member("{ }", "tags", &tags);
+        assert_eq!(serde_json::from_str::<Value>(&added).ok(), Some(json!({"tags": tags})));
+    }
 }

@@ -243,11 +243,12 @@ impl Store {
         found.as_deref().map(parse_doc).transpose()
     }
 
-    /// The documents of a cluster's tasks among `ids`, by id, in one read.
+    /// The documents of a cluster's tasks among `ids`, by id, in one read, as the JSON text
+    /// they are stored as (DescribeTasks passes them through).
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn get_tasks(&self, region: &str, cluster: &str, ids: &[&str]) -> Result<HashMap<String, Doc>> {
+    pub async fn get_task_texts(&self, region: &str, cluster: &str, ids: &[&str]) -> Result<HashMap<String, String>> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
@@ -258,7 +259,7 @@ impl Store {
             query = query.bind(*id);
         }
         let rows = query.fetch_all(&mut *self.reader().await?).await?;
-        rows.iter().map(|r| Ok((r.try_get("id")?, parse_doc(&r.try_get::<String, _>("doc")?)?))).collect()
+        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("doc")?))).collect()
     }
 
     /// Task ARNs of a cluster, filtered, in id order after `after`, at most `limit`.
