@@ -629,6 +629,9 @@ async fn growth(server: &Server, sizes: &Sizes, report: &mut Report) -> Result<(
             unfinished = Some(size);
             break;
         }
+        // The seeding's writes go to disk first, so the kernel's writeback of them does not
+        // land in the measured window.
+        let _ = tokio::process::Command::new("sync").status().await;
         let window = Until::Deadline(sizes.window / 3);
         let list = load(
             server.addr,
