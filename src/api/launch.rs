@@ -355,8 +355,12 @@ impl Blueprint {
             doc.insert("ephemeralStorage".into(), json!({"sizeInGiB": storage}));
             doc.insert("fargateEphemeralStorage".into(), json!({"sizeInGiB": storage}));
         }
-        doc.insert("cpu".into(), td.get("cpu").cloned().unwrap_or(Value::Null));
-        doc.insert("memory".into(), td.get("memory").cloned().unwrap_or(Value::Null));
+        // The task-level size, when the definition has one (an EC2 definition need not).
+        for size in ["cpu", "memory"] {
+            if let Some(value) = td.get(size) {
+                doc.insert(size.into(), value.clone());
+            }
+        }
         doc.insert("group".into(), json!(self.group));
         if let Some(by) = &self.started_by {
             doc.insert("startedBy".into(), json!(by));

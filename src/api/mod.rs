@@ -95,6 +95,19 @@ impl From<Value> for Output {
     }
 }
 
+/// Removes every null object member, at any depth: the protocol treats a null member as an
+/// absent one, and answers never carry one.
+pub fn strip_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
 macro_rules! operations {
     ($($op:ident => $handler:path,)*) => {
         /// The operations berth implements, as named in the model.

@@ -4,13 +4,15 @@
 //! FARGATE tasks run in the Fargate-like mode; EC2 tasks are placed on the cluster's container
 //! instances by [`crate::placement`], atomically (one placement at a time).
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::launch::{self, Blueprint, Capacity, LaunchRequest};
 use super::tags::{Tag, check_tags, tags_json};
 use super::{Ctx, Output, clusters, paging, task_definitions};
-use crate::error::Result;
+use crate::error::{EcsError, Result};
 use crate::store::{ClientToken, NamedRow, TaskFilter, TaskKey};
 
 fn key(ctx: &Ctx<'_>, cluster: &NamedRow, id: &str) -> TaskKey {
@@ -215,28 +217,37 @@ pub(super) async fn describe_tasks(ctx: &Ctx<'_>, input: DescribeTasksInput) -> 
     let known: Vec<&str> = ids.iter().flatten().copied().collect();
     let found = ctx.store.get_task_texts(ctx.region(), &cluster.name, &known).await?;
     // The answer is written around the stored documents, which go out as they are stored.
-    let mut answer = String::with_capacity(found.values().map(String::len).sum::<usize>() + 64);
+    let mut answer = String::with_capacity(found.values().map(|(_, doc)| doc.len()).sum::<usize>() + 64);
     answer.push_str(r#"{"tasks":["#);
     let mut failures = Vec::new();
     for (reference, id) in input.tasks.iter().zip(&ids) {
-        let Some((id, doc)) = id.and_then(|id| Some((id, found.get(id)?))) else {
+        let Some((arn, doc)) = id.and_then(|id| found.get(id)) else {
             failures.push(super::missing(reference, |id| ctx.scope.arn(&format!("task/{}/{id}", cluster.name))));
             continue;
         };
         if !answer.ends_with('[') {
             answer.push(',');
         }
+        // A document with a null member (an EC2 task's absent task-level cpu, say) goes the long
+        // way, since answers carry no nulls.
+        let doc = if doc.contains("null") { Cow::Owned(without_nulls(doc)?) } else { Cow::Borrowed(doc.as_str()) };
         if with_tags {
-            let tags = tags_json(ctx, &ctx.scope.arn(&format!("task/{}/{id}", cluster.name))).await?;
-            answer.push_str(&with_member(doc, "tags", &tags));
+            answer.push_str(&with_member(&doc, "tags", &tags_json(ctx, arn).await?));
         } else {
-            answer.push_str(doc);
+            answer.push_str(&doc);
         }
     }
     answer.push_str(r#"],"failures":"#);
     answer.push_str(&Value::Array(failures).to_string());
     answer.push('}');
     Ok(Output::Text(answer))
+}
+
+/// A stored document's text without its null members.
+fn without_nulls(doc: &str) -> Result<String> {
+    let mut value: Value = serde_json::from_str(doc).map_err(EcsError::internal)?;
+    super::strip_nulls(&mut value);
+    Ok(value.to_string())
 }
 
 /// A JSON object's text with one more member (the object has no member of that name).

@@ -20,7 +20,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use crate::api::{Api, Output};
+use crate::api::{Api, Output, strip_nulls};
 use crate::error::{Code, EcsError};
 
 /// The `X-Amz-Target` prefix of every ECS operation.
@@ -68,7 +68,15 @@ async fn route(api: &Arc<Api>, req: Request<Incoming>, target: &str) -> HttpResp
             });
             respond(StatusCode::OK, "application/json", &body)
         }
-        (&Method::POST, "/_berth/reset") => match api.reset().await {
+        // Spawned like an ECS operation: a client hanging up must not cut it off half-way.
+        (&Method::POST, "/_berth/reset") => match tokio::spawn({
+            let api = api.clone();
+            async move { api.reset().await }
+        })
+        .await
+        .map_err(EcsError::internal)
+        .and_then(|reset| reset)
+        {
             Ok(()) => respond(StatusCode::OK, "application/json", &json!({"reset": true})),
             Err(e) => error_response(&e),
         },
@@ -161,18 +169,6 @@ fn check_answer(model: &model::Model, operation: &model::Operation, output: &Out
         }
     };
     model.check_output(operation, &value).map_err(EcsError::internal)
-}
-
-/// Removes every null object member, at any depth.
-fn strip_nulls(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            map.retain(|_, v| !v.is_null());
-            map.values_mut().for_each(strip_nulls);
-        }
-        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
-        _ => {}
-    }
 }
 
 async fn read_body(req: Request<Incoming>) -> Result<Bytes, EcsError> {

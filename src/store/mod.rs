@@ -68,8 +68,8 @@ pub enum Error {
         "another berth is using this data dir (it holds {LOCK_FILE}): stop it, or give this one another --data-dir"
     )]
     Locked,
-    /// The lock file could not be opened.
-    #[error("cannot open {LOCK_FILE}: {0}")]
+    /// The lock file could not be opened or locked.
+    #[error("cannot lock {LOCK_FILE} in the data dir: {0}")]
     LockFile(std::io::Error),
     /// A stored document is not the JSON object berth wrote.
     #[error("stored document is corrupt: {0}")]

@@ -243,23 +243,28 @@ impl Store {
         found.as_deref().map(parse_doc).transpose()
     }
 
-    /// The documents of a cluster's tasks among `ids`, by id, in one read, as the JSON text
-    /// they are stored as (DescribeTasks passes them through).
+    /// The ARNs and documents of a cluster's tasks among `ids`, by id, in one read, the
+    /// documents as the JSON text they are stored as (DescribeTasks passes them through).
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn get_task_texts(&self, region: &str, cluster: &str, ids: &[&str]) -> Result<HashMap<String, String>> {
+    pub async fn get_task_texts(
+        &self,
+        region: &str,
+        cluster: &str,
+        ids: &[&str],
+    ) -> Result<HashMap<String, (String, String)>> {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
         let marks = vec!["?"; ids.len()].join(", ");
-        let sql = format!("SELECT id, doc FROM tasks WHERE region = ? AND cluster = ? AND id IN ({marks})");
+        let sql = format!("SELECT id, arn, doc FROM tasks WHERE region = ? AND cluster = ? AND id IN ({marks})");
         let mut query = sqlx::query(&sql).bind(region).bind(cluster);
         for id in ids {
             query = query.bind(*id);
         }
         let rows = query.fetch_all(&mut *self.reader().await?).await?;
-        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("doc")?))).collect()
+        rows.iter().map(|r| Ok((r.try_get("id")?, (r.try_get("arn")?, r.try_get("doc")?)))).collect()
     }
 
     /// Task ARNs of a cluster, filtered, in id order after `after`, at most `limit`.
