@@ -4,12 +4,7 @@
 //! beside a writer). Writes go through `write`, one connection, so write transactions are
 //! serialised in berth instead of racing for SQLite's lock (a deferred transaction that reads
 //! then writes can otherwise fail with SQLITE_BUSY without waiting).
-//!
-//! The pools are deadpool's plain object pools of sqlx connections, not sqlx's own pool: sqlx's
-//! pool pings a connection each time it comes back (one more round trip to the connection's
-//! thread per query), which halved what the single writer could commit. Nothing here needs that
-//! check: the connections are berth's own file, and requests are not cancelled half-way (the
-//! HTTP layer runs each request to its end). A write returns only after
+//! A write returns only after
 //! its transaction committed, so whatever the API acknowledged survives `kill -9`
 //! (`synchronous=NORMAL` in WAL mode loses nothing to a process crash, only to power loss).
 //!
@@ -33,10 +28,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cache::Cache;
-use deadpool::unmanaged::{Object, Pool, PoolConfig, PoolError};
 use serde_json::{Map, Value};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection};
+use sqlx::Connection;
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use account_settings::AccountSetting;
 pub use attributes::{AttributeFilter, AttributeRow};
@@ -60,9 +55,6 @@ pub enum Error {
     /// The schema could not be brought up to date.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// No connection became free in time, or the store is closed.
-    #[error("database connection unavailable: {0}")]
-    Pool(#[from] PoolError),
     /// Another berth has the data dir.
     #[error(
         "another berth is using this data dir (it holds {LOCK_FILE}): stop it, or give this one another --data-dir"
@@ -80,10 +72,10 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A handle on the database; cheap to clone.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Store {
-    read: Pool<SqliteConnection>,
-    write: Pool<SqliteConnection>,
+    read: SqlitePool,
+    write: SqlitePool,
     caches: Arc<Caches>,
     /// Held open, and locked, while the store is: one berth per data dir.
     _lock: Arc<std::fs::File>,
@@ -97,6 +89,12 @@ struct Caches {
     task_definitions: Cache<(String, String, Option<i64>), Doc>,
 }
 
+impl std::fmt::Debug for Caches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caches").finish_non_exhaustive()
+    }
+}
+
 impl Caches {
     fn new() -> Self {
         Self { named: Cache::new(CACHED_ROWS), task_definitions: Cache::new(CACHED_ROWS) }
@@ -106,32 +104,12 @@ impl Caches {
 /// Rows each cache keeps: the clusters and task definitions in use, not every revision ever.
 const CACHED_ROWS: NonZeroUsize = NonZeroUsize::new(1024).unwrap();
 
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("read", &self.read.status()).field("write", &self.write.status()).finish()
-    }
-}
-
 /// Read connections: WAL lets them all read beside the writer; more than a few would only
 /// contend for the cores.
-const READERS: usize = 4;
+const READERS: u32 = 4;
 
 /// How long a query waits for a free connection before it fails.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
-
-fn pool(connections: Vec<SqliteConnection>) -> Pool<SqliteConnection> {
-    let config = PoolConfig {
-        max_size: connections.len(),
-        timeout: Some(ACQUIRE_TIMEOUT),
-        runtime: Some(deadpool::Runtime::Tokio1),
-    };
-    let pool = Pool::from_config(&config);
-    for connection in connections {
-        // Cannot fail: the pool was made for exactly these connections.
-        let _ = pool.try_add(connection);
-    }
-    pool
-}
 
 /// The file name of the database inside the data dir.
 pub const DB_FILE: &str = "berth.sqlite3";
@@ -165,13 +143,22 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let mut write = options.connect().await?;
-        sqlx::migrate!("./migrations").run(&mut write).await?;
-        let mut read = Vec::with_capacity(READERS);
-        for _ in 0..READERS {
-            read.push(options.clone().read_only(true).connect().await?);
-        }
-        let (read, write) = (pool(read), pool(vec![write]));
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            // The connection is berth's own file, not a server that may have gone away: checking
+            // it on every acquire would cost a round trip to its thread per query.
+            .test_before_acquire(false)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations").run(&write).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .test_before_acquire(false)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.read_only(true))
+            .await?;
         Ok(Self { read, write, caches: Arc::new(Caches::new()), _lock: Arc::new(lock) })
     }
 
@@ -214,32 +201,25 @@ impl Store {
             .execute(&mut *self.writer().await?)
             .await?;
         let id: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'instance_id'")
-            .fetch_one(&mut *self.writer().await?)
+            .fetch_one(&mut *self.reader().await?)
             .await?;
         Ok(id)
     }
 
-    /// Closes both pools, waiting (a while) for connections in use.
+    /// Closes both pools, waiting for connections in use.
     pub async fn close(&self) {
-        for pool in [&self.write, &self.read] {
-            while pool.status().size > 0 {
-                let Ok(connection) = pool.timeout_remove(Some(Duration::from_secs(5))).await else { break };
-                if let Err(e) = connection.close().await {
-                    tracing::warn!(error = %e, "closing a database connection failed");
-                }
-            }
-            pool.close();
-        }
+        self.write.close().await;
+        self.read.close().await;
     }
 
     /// A read connection (read-only; it sees every committed write).
-    async fn reader(&self) -> Result<Object<SqliteConnection>> {
-        Ok(self.read.get().await?)
+    async fn reader(&self) -> Result<PoolConnection<sqlx::Sqlite>> {
+        Ok(self.read.acquire().await?)
     }
 
     /// The write connection; holding it serialises writes.
-    async fn writer(&self) -> Result<Object<SqliteConnection>> {
-        Ok(self.write.get().await?)
+    async fn writer(&self) -> Result<PoolConnection<sqlx::Sqlite>> {
+        Ok(self.write.acquire().await?)
     }
 }
 
