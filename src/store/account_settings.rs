@@ -25,7 +25,7 @@ impl Store {
             "SELECT principal_arn, name, value FROM account_settings WHERE region = ? ORDER BY name, principal_arn",
         )
         .bind(region)
-        .fetch_all(&mut *self.reader().await?)
+        .fetch_all(&self.read)
         .await?;
         rows.iter()
             .map(|r| {
@@ -48,7 +48,7 @@ impl Store {
             .bind(&setting.principal_arn)
             .bind(&setting.name)
             .bind(&setting.value)
-            .execute(&mut *self.writer().await?)
+            .execute(&self.write)
             .await?;
         Ok(())
     }
@@ -62,7 +62,7 @@ impl Store {
             .bind(region)
             .bind(principal_arn)
             .bind(name)
-            .execute(&mut *self.writer().await?)
+            .execute(&self.write)
             .await?;
         Ok(done.rows_affected() > 0)
     }

@@ -1,6 +1,6 @@
 //! Custom attributes on a cluster's resources (container instances), as PutAttributes sets them.
 
-use sqlx::{Connection, Row};
+use sqlx::Row;
 
 use super::{Result, Store};
 
@@ -38,8 +38,7 @@ impl Store {
     /// # Errors
     /// On a database failure; then nothing changed.
     pub async fn put_attributes(&self, region: &str, rows: &[AttributeRow]) -> Result<()> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
+        let mut tx = self.write.begin().await?;
         for a in rows {
             sqlx::query(
                 "INSERT OR REPLACE INTO attributes (region, cluster, target_type, target_id, name, value) \
@@ -63,8 +62,7 @@ impl Store {
     /// # Errors
     /// On a database failure; then nothing changed.
     pub async fn delete_attributes(&self, region: &str, rows: &[AttributeRow]) -> Result<()> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
+        let mut tx = self.write.begin().await?;
         for a in rows {
             sqlx::query(
                 "DELETE FROM attributes WHERE region = ? AND cluster = ? AND target_type = ? AND target_id = ? AND name = ?",
@@ -118,7 +116,7 @@ impl Store {
         if let Some((name, target)) = after {
             query = query.bind(name).bind(target);
         }
-        let rows = query.bind(limit).fetch_all(&mut *self.reader().await?).await?;
+        let rows = query.bind(limit).fetch_all(&self.read).await?;
         rows.iter()
             .map(|r| {
                 Ok(AttributeRow {

@@ -1,7 +1,7 @@
 //! Container instances. A row is never deleted: a deregistered instance stays INACTIVE (and
 //! describable), as on AWS, and tells berth the cluster's instances were provisioned.
 
-use sqlx::{Connection, Row};
+use sqlx::Row;
 
 use super::{Doc, Result, Store, doc_text, parse_doc};
 
@@ -63,8 +63,7 @@ impl Store {
     /// # Errors
     /// On a database failure; then none was stored.
     pub async fn provision_instances(&self, region: &str, cluster: &str, rows: &[InstanceRow]) -> Result<bool> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
+        let mut tx = self.write.begin().await?;
         let existing: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM container_instances WHERE region = ? AND cluster = ?")
                 .bind(region)
@@ -86,8 +85,7 @@ impl Store {
     /// # Errors
     /// On a database failure; then none was stored.
     pub async fn add_instances(&self, region: &str, cluster: &str, rows: &[InstanceRow]) -> Result<()> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
+        let mut tx = self.write.begin().await?;
         for r in rows {
             insert(&mut *tx, region, cluster, r, true).await?;
         }
@@ -115,7 +113,7 @@ impl Store {
         .bind(cluster)
         .bind(provider)
         .bind(any_status)
-        .fetch_all(&mut *self.reader().await?)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(row).collect()
     }
@@ -130,7 +128,7 @@ impl Store {
             "SELECT region, cluster, id, arn, status, engine, doc FROM container_instances \
              WHERE status = 'ACTIVE' AND json_extract(doc, '$.capacityProviderName') IS NOT NULL",
         )
-        .fetch_all(&mut *self.reader().await?)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(|r| Ok((r.try_get("region")?, r.try_get("cluster")?, row(r)?))).collect()
     }
@@ -141,7 +139,7 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn register_instance(&self, region: &str, cluster: &str, r: &InstanceRow) -> Result<()> {
-        insert(&mut *self.writer().await?, region, cluster, r, false).await
+        insert(&self.write, region, cluster, r, false).await
     }
 
     /// Forgets berth's own container instances of a cluster being deleted, so that a cluster
@@ -153,7 +151,7 @@ impl Store {
         sqlx::query("DELETE FROM container_instances WHERE region = ? AND cluster = ? AND managed = 1")
             .bind(region)
             .bind(cluster)
-            .execute(&mut *self.writer().await?)
+            .execute(&self.write)
             .await?;
         Ok(())
     }
@@ -169,7 +167,7 @@ impl Store {
         .bind(region)
         .bind(cluster)
         .bind(id)
-        .fetch_optional(&mut *self.reader().await?)
+        .fetch_optional(&self.read)
         .await?;
         found.as_ref().map(row).transpose()
     }
@@ -200,7 +198,7 @@ impl Store {
         for s in statuses {
             query = query.bind(s);
         }
-        let rows = query.bind(after).bind(limit).fetch_all(&mut *self.reader().await?).await?;
+        let rows = query.bind(after).bind(limit).fetch_all(&self.read).await?;
         rows.iter().map(row).collect()
     }
 
@@ -216,7 +214,7 @@ impl Store {
         )
         .bind(region)
         .bind(cluster)
-        .fetch_one(&mut *self.reader().await?)
+        .fetch_one(&self.read)
         .await?;
         let registered: i64 = r.try_get("registered")?;
         let foreign: i64 = r.try_get("foreign_")?;
@@ -234,7 +232,7 @@ impl Store {
             .bind(region)
             .bind(cluster)
             .bind(&r.id)
-            .execute(&mut *self.writer().await?)
+            .execute(&self.write)
             .await?;
         Ok(())
     }

@@ -3,8 +3,7 @@
 //! Two pools share the file. Reads go through `read` (several connections; WAL lets them run
 //! beside a writer). Writes go through `write`, one connection, so write transactions are
 //! serialised in berth instead of racing for SQLite's lock (a deferred transaction that reads
-//! then writes can otherwise fail with SQLITE_BUSY without waiting).
-//! A write returns only after
+//! then writes can otherwise fail with SQLITE_BUSY without waiting). A write returns only after
 //! its transaction committed, so whatever the API acknowledged survives `kill -9`
 //! (`synchronous=NORMAL` in WAL mode loses nothing to a process crash, only to power loss).
 //!
@@ -29,8 +28,6 @@ use std::time::Duration;
 
 use cache::Cache;
 use serde_json::{Map, Value};
-use sqlx::Connection;
-use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub use account_settings::AccountSetting;
@@ -167,8 +164,7 @@ impl Store {
     /// # Errors
     /// On a database failure; then nothing was deleted.
     pub async fn reset(&self) -> Result<()> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
+        let mut tx = self.write.begin().await?;
         for table in [
             "clusters",
             "task_definition_families",
@@ -198,11 +194,10 @@ impl Store {
         let fresh = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
         sqlx::query("INSERT INTO meta (key, value) VALUES ('instance_id', ?) ON CONFLICT (key) DO NOTHING")
             .bind(&fresh)
-            .execute(&mut *self.writer().await?)
+            .execute(&self.write)
             .await?;
-        let id: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'instance_id'")
-            .fetch_one(&mut *self.reader().await?)
-            .await?;
+        let id: String =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'instance_id'").fetch_one(&self.write).await?;
         Ok(id)
     }
 
@@ -210,16 +205,6 @@ impl Store {
     pub async fn close(&self) {
         self.write.close().await;
         self.read.close().await;
-    }
-
-    /// A read connection (read-only; it sees every committed write).
-    async fn reader(&self) -> Result<PoolConnection<sqlx::Sqlite>> {
-        Ok(self.read.acquire().await?)
-    }
-
-    /// The write connection; holding it serialises writes.
-    async fn writer(&self) -> Result<PoolConnection<sqlx::Sqlite>> {
-        Ok(self.write.acquire().await?)
     }
 }
 

@@ -61,7 +61,7 @@ impl Store {
         let found = sqlx::query(&format!("SELECT name, arn, status, doc FROM {table} WHERE region = ? AND name = ?"))
             .bind(region)
             .bind(name)
-            .fetch_optional(&mut *self.reader().await?)
+            .fetch_optional(&self.read)
             .await?;
         let found = found.as_ref().map(row).transpose()?;
         if let Some(row) = &found {
@@ -81,7 +81,7 @@ impl Store {
             "SELECT name, arn, status, doc FROM {table} WHERE region = ? AND status = 'ACTIVE' ORDER BY name"
         ))
         .bind(region)
-        .fetch_all(&mut *self.reader().await?)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(row).collect()
     }
@@ -100,7 +100,7 @@ impl Store {
         .bind(&item.arn)
         .bind(&item.status)
         .bind(doc_text(&item.doc))
-        .execute(&mut *self.writer().await?)
+        .execute(&self.write)
         .await;
         self.caches.named.forget([&(kind, region.to_owned(), item.name.clone())]);
         written?;
@@ -120,7 +120,7 @@ impl Store {
         .bind(region)
         .bind(after)
         .bind(limit)
-        .fetch_all(&mut *self.reader().await?)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(row).collect()
     }

@@ -3,7 +3,7 @@
 //! Every change is a read-modify-write of one row inside the store's single write connection, so
 //! an UpdateService and the scheduler never overwrite each other's changes.
 
-use sqlx::{Connection, Row};
+use sqlx::Row;
 
 use super::{Doc, Result, Store, doc_text, parse_doc};
 
@@ -47,8 +47,7 @@ impl Store {
     /// # Errors
     /// On a database failure; then nothing was stored.
     pub async fn create_service(&self, s: &ServiceRow) -> Result<Option<ServiceRow>> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
+        let mut tx = self.write.begin().await?;
         let existing = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM services WHERE region = ? AND cluster = ? AND name = ? AND status != 'INACTIVE'"
         ))
@@ -86,7 +85,7 @@ impl Store {
                 .bind(region)
                 .bind(cluster)
                 .bind(name)
-                .fetch_optional(&mut *self.reader().await?)
+                .fetch_optional(&self.read)
                 .await?;
         found.as_ref().map(row).transpose()
     }
@@ -103,8 +102,7 @@ impl Store {
         name: &str,
         edit: impl FnOnce(&mut ServiceRow) -> bool,
     ) -> Result<Option<ServiceRow>> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
+        let mut tx = self.write.begin().await?;
         let found =
             sqlx::query(&format!("SELECT {COLUMNS} FROM services WHERE region = ? AND cluster = ? AND name = ?"))
                 .bind(region)
@@ -144,7 +142,7 @@ impl Store {
         .bind(cluster)
         .bind(after)
         .bind(limit)
-        .fetch_all(&mut *self.reader().await?)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(row).collect()
     }
@@ -155,7 +153,7 @@ impl Store {
     /// On a database failure.
     pub async fn live_services(&self) -> Result<Vec<ServiceRow>> {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM services WHERE status != 'INACTIVE'"))
-            .fetch_all(&mut *self.reader().await?)
+            .fetch_all(&self.read)
             .await?;
         rows.iter().map(row).collect()
     }

@@ -1,6 +1,6 @@
 //! Tags of any taggable resource, by ARN, in the order they were first given.
 
-use sqlx::{Connection, Row};
+use sqlx::Row;
 
 use super::{Result, Store};
 
@@ -12,7 +12,7 @@ impl Store {
     pub async fn get_tags(&self, arn: &str) -> Result<Vec<(String, String)>> {
         let rows = sqlx::query("SELECT key, value FROM tags WHERE resource_arn = ? ORDER BY position")
             .bind(arn)
-            .fetch_all(&mut *self.reader().await?)
+            .fetch_all(&self.read)
             .await?;
         rows.iter().map(|r| Ok((r.try_get("key")?, r.try_get("value")?))).collect()
     }
@@ -28,8 +28,7 @@ impl Store {
         tags: &[(String, String)],
         max: usize,
     ) -> Result<std::result::Result<(), usize>> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
+        let mut tx = self.write.begin().await?;
         for (key, value) in tags {
             sqlx::query(
                 "INSERT INTO tags (resource_arn, key, value, position) \
@@ -60,7 +59,7 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn delete_tags(&self, arn: &str) -> Result<()> {
-        sqlx::query("DELETE FROM tags WHERE resource_arn = ?").bind(arn).execute(&mut *self.writer().await?).await?;
+        sqlx::query("DELETE FROM tags WHERE resource_arn = ?").bind(arn).execute(&self.write).await?;
         Ok(())
     }
 
@@ -69,8 +68,7 @@ impl Store {
     /// # Errors
     /// On a database failure; then nothing changed.
     pub async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<()> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
+        let mut tx = self.write.begin().await?;
         for key in keys {
             sqlx::query("DELETE FROM tags WHERE resource_arn = ? AND key = ?")
                 .bind(arn)

@@ -3,7 +3,7 @@
 //! cost of a lookup or a page does not grow with the number of revisions.
 
 use serde_json::Value;
-use sqlx::{Connection, Row};
+use sqlx::Row;
 
 use super::cache::Lookup;
 use super::{Doc, Result, Store, doc_text, parse_doc};
@@ -30,8 +30,8 @@ pub enum FamilyStatus {
 
 impl Store {
     /// Registers the next revision of `family`: `doc` gets the revision number as "revision" and
-    /// `arn_prefix` followed by it as "taskDefinitionArn", and is returned as stored. One statement
-    /// (the family counter moves in its trigger), so the counter and the row commit together.
+    /// `arn_prefix` followed by it as "taskDefinitionArn", and is returned as stored. One INSERT in
+    /// its own transaction (the family counter moves in its trigger).
     ///
     /// # Errors
     /// On a database failure; then nothing was registered.
@@ -47,8 +47,7 @@ impl Store {
         // In a transaction of its own: as a bare autocommit statement, the INSERT … RETURNING
         // left the WAL growing without a checkpoint ever completing (300 MB after 16k
         // registrations), and every read slowing down with it.
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
+        let mut tx = self.write.begin().await?;
         let revision: sqlx::Result<i64> = sqlx::query_scalar(
             "INSERT INTO task_definitions (region, family, revision, status, doc) \
              SELECT ?1, ?2, next, 'ACTIVE', json_set(?3, '$.taskDefinitionArn', ?4 || next, '$.revision', next) \
@@ -90,7 +89,7 @@ impl Store {
                     .bind(region)
                     .bind(family)
                     .bind(revision)
-                    .fetch_optional(&mut *self.reader().await?)
+                    .fetch_optional(&self.read)
                     .await?
             }
             None => {
@@ -100,7 +99,7 @@ impl Store {
                 )
                 .bind(region)
                 .bind(family)
-                .fetch_optional(&mut *self.reader().await?)
+                .fetch_optional(&self.read)
                 .await?
             }
         };
@@ -125,63 +124,55 @@ impl Store {
         to: &str,
         edit: impl FnOnce(&mut Doc),
     ) -> Result<Option<std::result::Result<Doc, String>>> {
-        let moved = self.transition_task_definition_row(region, key, from, to, edit).await;
+        // Forgotten whether or not the transaction committed.
+        let moved: Result<Option<std::result::Result<Doc, String>>> = async {
+            let mut tx = self.write.begin().await?;
+            let Some(found) =
+                sqlx::query("SELECT status, doc FROM task_definitions WHERE region = ? AND family = ? AND revision = ?")
+                    .bind(region)
+                    .bind(&key.family)
+                    .bind(key.revision)
+                    .fetch_optional(&mut *tx)
+                    .await?
+            else {
+                return Ok(None);
+            };
+            let status: String = found.try_get("status")?;
+            if !from.contains(&status.as_str()) {
+                return Ok(Some(Err(status)));
+            }
+            let mut doc = parse_doc(found.try_get("doc")?)?;
+            doc.insert("status".into(), serde_json::Value::from(to));
+            edit(&mut doc);
+            sqlx::query("UPDATE task_definitions SET status = ?, doc = ? WHERE region = ? AND family = ? AND revision = ?")
+                .bind(to)
+                .bind(doc_text(&doc))
+                .bind(region)
+                .bind(&key.family)
+                .bind(key.revision)
+                .execute(&mut *tx)
+                .await?;
+            let delta = i64::from(to == "ACTIVE") - i64::from(status == "ACTIVE");
+            if delta != 0 {
+                sqlx::query(
+                    "UPDATE task_definition_families SET active_count = active_count + ? WHERE region = ? AND family = ?",
+                )
+                .bind(delta)
+                .bind(region)
+                .bind(&key.family)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(Some(Ok(doc)))
+        }
+        .await;
         let (revision, latest) = (
             (region.to_owned(), key.family.clone(), Some(key.revision)),
             (region.to_owned(), key.family.clone(), None),
         );
         self.caches.task_definitions.forget([&revision, &latest]);
         moved
-    }
-
-    async fn transition_task_definition_row(
-        &self,
-        region: &str,
-        key: &TaskDefinitionKey,
-        from: &[&str],
-        to: &str,
-        edit: impl FnOnce(&mut Doc),
-    ) -> Result<Option<std::result::Result<Doc, String>>> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
-        let Some(found) =
-            sqlx::query("SELECT status, doc FROM task_definitions WHERE region = ? AND family = ? AND revision = ?")
-                .bind(region)
-                .bind(&key.family)
-                .bind(key.revision)
-                .fetch_optional(&mut *tx)
-                .await?
-        else {
-            return Ok(None);
-        };
-        let status: String = found.try_get("status")?;
-        if !from.contains(&status.as_str()) {
-            return Ok(Some(Err(status)));
-        }
-        let mut doc = parse_doc(found.try_get("doc")?)?;
-        doc.insert("status".into(), serde_json::Value::from(to));
-        edit(&mut doc);
-        sqlx::query("UPDATE task_definitions SET status = ?, doc = ? WHERE region = ? AND family = ? AND revision = ?")
-            .bind(to)
-            .bind(doc_text(&doc))
-            .bind(region)
-            .bind(&key.family)
-            .bind(key.revision)
-            .execute(&mut *tx)
-            .await?;
-        let delta = i64::from(to == "ACTIVE") - i64::from(status == "ACTIVE");
-        if delta != 0 {
-            sqlx::query(
-                "UPDATE task_definition_families SET active_count = active_count + ? WHERE region = ? AND family = ?",
-            )
-            .bind(delta)
-            .bind(region)
-            .bind(&key.family)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(Some(Ok(doc)))
     }
 
     /// Keys of revisions with `status`, optionally of one family, in (family, revision) order
@@ -214,7 +205,7 @@ impl Store {
         if let Some(after) = after {
             query = query.bind(&after.family).bind(after.revision);
         }
-        let rows = query.bind(limit).fetch_all(&mut *self.reader().await?).await?;
+        let rows = query.bind(limit).fetch_all(&self.read).await?;
         rows.iter()
             .map(|r| Ok(TaskDefinitionKey { family: r.try_get("family")?, revision: r.try_get("revision")? }))
             .collect()
@@ -249,7 +240,7 @@ impl Store {
             .bind(format!("{prefix}~"))
             .bind(after)
             .bind(limit)
-            .fetch_all(&mut *self.reader().await?)
+            .fetch_all(&self.read)
             .await?)
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use sqlx::{Connection, Row};
+use sqlx::Row;
 
 use super::client_tokens::{Claim, ClientToken};
 use super::{Doc, Result, Store, doc_text, parse_doc};
@@ -122,8 +122,7 @@ impl Store {
     /// # Errors
     /// On a database failure; then nothing was stored.
     pub async fn insert_tasks(&self, tasks: &[NewTask], token: Option<&ClientToken<'_>>) -> Result<Option<Claim>> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
+        let mut tx = self.write.begin().await?;
         if let Some(token) = token {
             if let Some(claim) = token.find(&mut tx).await? {
                 return Ok(Some(claim));
@@ -169,10 +168,8 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn get_task_by_arn(&self, arn: &str) -> Result<Option<Doc>> {
-        let found: Option<String> = sqlx::query_scalar("SELECT doc FROM tasks WHERE arn = ?")
-            .bind(arn)
-            .fetch_optional(&mut *self.reader().await?)
-            .await?;
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT doc FROM tasks WHERE arn = ?").bind(arn).fetch_optional(&self.read).await?;
         found.as_deref().map(parse_doc).transpose()
     }
 
@@ -182,8 +179,7 @@ impl Store {
     /// # Errors
     /// On a database failure; then nothing was deleted.
     pub async fn expire_stopped_tasks(&self, cutoff: f64) -> Result<u64> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
+        let mut tx = self.write.begin().await?;
         let expired = "SELECT arn FROM tasks INDEXED BY tasks_stopped_at WHERE last_status = 'STOPPED' \
                        AND CAST(json_extract(doc, '$.stoppedAt') AS REAL) < ?";
         sqlx::query(&format!("DELETE FROM tags WHERE resource_arn IN ({expired})"))
@@ -209,8 +205,7 @@ impl Store {
     /// # Errors
     /// On a database failure; then nothing changed.
     pub async fn update_task(&self, key: &TaskKey, edit: impl FnOnce(&mut Doc)) -> Result<Option<Doc>> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
+        let mut tx = self.write.begin().await?;
         let Some(mut doc) = doc_in(&mut tx, key, "").await? else { return Ok(None) };
         edit(&mut doc);
         sqlx::query(
@@ -238,7 +233,7 @@ impl Store {
                 .bind(&key.region)
                 .bind(&key.cluster)
                 .bind(&key.id)
-                .fetch_optional(&mut *self.reader().await?)
+                .fetch_optional(&self.read)
                 .await?;
         found.as_deref().map(parse_doc).transpose()
     }
@@ -263,7 +258,7 @@ impl Store {
         for id in ids {
             query = query.bind(*id);
         }
-        let rows = query.fetch_all(&mut *self.reader().await?).await?;
+        let rows = query.fetch_all(&self.read).await?;
         rows.iter().map(|r| Ok((r.try_get("id")?, (r.try_get("arn")?, r.try_get("doc")?)))).collect()
     }
 
@@ -310,7 +305,7 @@ impl Store {
         }
         // One row for the page, not a row per task: each row is a handoff from the connection's
         // thread. ARNs have no spaces, and a task's id is its ARN's last segment.
-        let page: Option<String> = query.bind(limit).fetch_one(&mut *self.reader().await?).await?.try_get(0)?;
+        let page: Option<String> = query.bind(limit).fetch_one(&self.read).await?.try_get(0)?;
         Ok(page
             .unwrap_or_default()
             .split(' ')
@@ -339,7 +334,7 @@ impl Store {
         )
         .bind(region)
         .bind(cluster)
-        .fetch_one(&mut *self.reader().await?)
+        .fetch_one(&self.read)
         .await?;
         let count = |name: &str| -> Result<u64> { Ok(u64::try_from(row.try_get::<i64, _>(name)?).unwrap_or(0)) };
         Ok(ClusterCounts {
@@ -362,7 +357,7 @@ impl Store {
         )
         .bind(region)
         .bind(cluster)
-        .fetch_all(&mut *self.reader().await?)
+        .fetch_all(&self.read)
         .await?;
         rows.iter()
             .map(|r| {
@@ -387,7 +382,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT region, cluster, id, doc FROM tasks WHERE last_status != 'STOPPED' AND awaiting IS NULL",
         )
-        .fetch_all(&mut *self.reader().await?)
+        .fetch_all(&self.read)
         .await?;
         rows.iter()
             .map(|r| {
@@ -409,7 +404,7 @@ impl Store {
             "SELECT region, cluster, id, doc, awaiting FROM tasks WHERE awaiting IS NOT NULL \
              ORDER BY CAST(json_extract(doc, '$.createdAt') AS REAL), id",
         )
-        .fetch_all(&mut *self.reader().await?)
+        .fetch_all(&self.read)
         .await?;
         rows.iter()
             .map(|r| {
@@ -434,8 +429,7 @@ impl Store {
         placed: Option<(&str, &Reservation)>,
         edit: impl FnOnce(&mut Doc),
     ) -> Result<Option<Doc>> {
-        let mut writer = self.writer().await?;
-        let mut tx = writer.begin().await?;
+        let mut tx = self.write.begin().await?;
         let Some(mut doc) = doc_in(&mut tx, key, " AND awaiting IS NOT NULL").await? else { return Ok(None) };
         edit(&mut doc);
         sqlx::query(
@@ -476,7 +470,7 @@ impl Store {
         .bind(cluster)
         .bind(service)
         .bind(stopped_after)
-        .fetch_all(&mut *self.reader().await?)
+        .fetch_all(&self.read)
         .await?;
         rows.iter()
             .map(|r| {
