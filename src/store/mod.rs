@@ -6,6 +6,9 @@
 //! then writes can otherwise fail with SQLITE_BUSY without waiting). A write returns only after
 //! its transaction committed, so whatever the API acknowledged survives `kill -9`
 //! (`synchronous=NORMAL` in WAL mode loses nothing to a process crash, only to power loss).
+//! RegisterTaskDefinition, the write clients send in bursts, commits in groups: every
+//! registration waiting when the writer is free goes into one transaction
+//! (`task_definitions::commit_registrations`).
 //!
 //! Resources are stored as key columns plus `doc`, the resource as the API returns it.
 
@@ -63,6 +66,9 @@ pub enum Error {
     /// A stored document is not the JSON object berth wrote.
     #[error("stored document is corrupt: {0}")]
     Corrupt(#[from] serde_json::Error),
+    /// A transaction that several requests shared failed (see `commit_registrations`).
+    #[error("database error: {0}")]
+    Shared(Arc<sqlx::Error>),
 }
 
 /// The store's result type.
@@ -74,6 +80,8 @@ pub struct Store {
     read: SqlitePool,
     write: SqlitePool,
     caches: Arc<Caches>,
+    /// RegisterTaskDefinitions waiting for their group commit.
+    registrations: tokio::sync::mpsc::Sender<task_definitions::Registration>,
     /// Held open, and locked, while the store is: one berth per data dir.
     _lock: Arc<std::fs::File>,
 }
@@ -97,6 +105,9 @@ impl Caches {
         Self { named: Cache::new(CACHED_ROWS), task_definitions: Cache::new(CACHED_ROWS) }
     }
 }
+
+/// RegisterTaskDefinitions that may wait for a commit before the next waits to be let in.
+const REGISTRATIONS_WAITING: usize = 1024;
 
 /// Rows each cache keeps: the clusters and task definitions in use, not every revision ever.
 const CACHED_ROWS: NonZeroUsize = NonZeroUsize::new(1024).unwrap();
@@ -156,7 +167,10 @@ impl Store {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { read, write, caches: Arc::new(Caches::new()), _lock: Arc::new(lock) })
+        let caches = Arc::new(Caches::new());
+        let (registrations, waiting) = tokio::sync::mpsc::channel(REGISTRATIONS_WAITING);
+        tokio::spawn(task_definitions::commit_registrations(write.clone(), caches.clone(), waiting));
+        Ok(Self { read, write, caches, registrations, _lock: Arc::new(lock) })
     }
 
     /// Deletes every resource (`POST /_berth/reset`).

@@ -2,11 +2,88 @@
 //! and ListTaskDefinitionFamilies' status filter. Every query is answered from an index, so the
 //! cost of a lookup or a page does not grow with the number of revisions.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 use sqlx::Row;
+use sqlx::sqlite::SqlitePool;
+use tokio::sync::{mpsc, oneshot};
 
 use super::cache::Lookup;
-use super::{Doc, Result, Store, doc_text, parse_doc};
+use super::{Caches, Doc, Error, Result, Store, doc_text, parse_doc};
+
+/// Registrations committed together at most: a bound on how long the first waits for the last.
+const GROUP_COMMIT_MAX: usize = 64;
+
+/// A RegisterTaskDefinition waiting for its commit.
+pub(super) struct Registration {
+    region: String,
+    family: String,
+    arn_prefix: String,
+    /// The document, with placeholders for the ARN and revision.
+    doc: String,
+    /// Where the revision goes once committed.
+    reply: oneshot::Sender<Result<i64>>,
+}
+
+/// Commits registrations as they come, every registration waiting at that moment in one
+/// transaction (group commit): a burst of registrations shares one BEGIN, one COMMIT and one
+/// WAL write, and takes the writer connection once instead of once each. Each registration is
+/// one INSERT that takes its revision from the family counter (a trigger moves the counter), so
+/// one that fails leaves the others in the transaction whole. Nobody is answered before the
+/// COMMIT. Runs until every sender is gone.
+pub(super) async fn commit_registrations(
+    write: SqlitePool,
+    caches: Arc<Caches>,
+    mut waiting: mpsc::Receiver<Registration>,
+) {
+    let mut batch = Vec::with_capacity(GROUP_COMMIT_MAX);
+    while waiting.recv_many(&mut batch, GROUP_COMMIT_MAX).await > 0 {
+        let revisions = insert_revisions(&write, &batch).await;
+        // The families' latest revisions changed, whether or not the transaction committed.
+        caches
+            .task_definitions
+            .forget(batch.iter().map(|r| (r.region.clone(), r.family.clone(), None)).collect::<Vec<_>>().iter());
+        match revisions {
+            Ok(revisions) => {
+                for (registration, revision) in batch.drain(..).zip(revisions) {
+                    let _ = registration.reply.send(revision);
+                }
+            }
+            Err(e) => {
+                let e = Arc::new(e);
+                for registration in batch.drain(..) {
+                    let _ = registration.reply.send(Err(Error::Shared(e.clone())));
+                }
+            }
+        }
+    }
+}
+
+/// Inserts `batch` in one transaction: each registration's revision or the error of its INSERT
+/// (which undid only that INSERT), or the transaction's error (which undid them all).
+async fn insert_revisions(write: &SqlitePool, batch: &[Registration]) -> sqlx::Result<Vec<Result<i64>>> {
+    let mut tx = write.begin().await?;
+    let mut revisions = Vec::with_capacity(batch.len());
+    for r in batch {
+        let revision = sqlx::query_scalar(
+            "INSERT INTO task_definitions (region, family, revision, status, doc) \
+             SELECT ?1, ?2, next, 'ACTIVE', json_set(?3, '$.taskDefinitionArn', ?4 || next, '$.revision', next) \
+             FROM (SELECT COALESCE((SELECT last_revision FROM task_definition_families \
+                                    WHERE region = ?1 AND family = ?2), 0) + 1 AS next) \
+             RETURNING revision",
+        )
+        .bind(&r.region)
+        .bind(&r.family)
+        .bind(&r.doc)
+        .bind(&r.arn_prefix)
+        .fetch_one(&mut *tx)
+        .await;
+        revisions.push(revision.map_err(Error::Sql));
+    }
+    tx.commit().await?;
+    Ok(revisions)
+}
 
 /// A task definition's primary key within a region.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,8 +107,8 @@ pub enum FamilyStatus {
 
 impl Store {
     /// Registers the next revision of `family`: `doc` gets the revision number as "revision" and
-    /// `arn_prefix` followed by it as "taskDefinitionArn", and is returned as stored. One INSERT in
-    /// its own transaction (the family counter moves in its trigger).
+    /// `arn_prefix` followed by it as "taskDefinitionArn", and is returned as stored. Answers
+    /// once the revision is committed (see [`commit_registrations`]).
     ///
     /// # Errors
     /// On a database failure; then nothing was registered.
@@ -44,30 +121,17 @@ impl Store {
     ) -> Result<Doc> {
         doc.insert("taskDefinitionArn".into(), Value::from(arn_prefix));
         doc.insert("revision".into(), Value::from(0));
-        // In a transaction of its own: as a bare autocommit statement, the INSERT … RETURNING
-        // left the WAL growing without a checkpoint ever completing (300 MB after 16k
-        // registrations), and every read slowing down with it.
-        let mut tx = self.write.begin().await?;
-        let revision: sqlx::Result<i64> = sqlx::query_scalar(
-            "INSERT INTO task_definitions (region, family, revision, status, doc) \
-             SELECT ?1, ?2, next, 'ACTIVE', json_set(?3, '$.taskDefinitionArn', ?4 || next, '$.revision', next) \
-             FROM (SELECT COALESCE((SELECT last_revision FROM task_definition_families \
-                                    WHERE region = ?1 AND family = ?2), 0) + 1 AS next) \
-             RETURNING revision",
-        )
-        .bind(region)
-        .bind(family)
-        .bind(doc_text(&doc))
-        .bind(arn_prefix)
-        .fetch_one(&mut *tx)
-        .await;
-        let revision = match revision {
-            Ok(revision) => tx.commit().await.map(|()| revision),
-            Err(e) => Err(e),
+        let (reply, answer) = oneshot::channel();
+        let registration = Registration {
+            region: region.to_owned(),
+            family: family.to_owned(),
+            arn_prefix: arn_prefix.to_owned(),
+            doc: doc_text(&doc),
+            reply,
         };
-        // The family's latest revision changed.
-        self.caches.task_definitions.forget([&(region.to_owned(), family.to_owned(), None)]);
-        let revision = revision?;
+        let closed = || Error::Sql(sqlx::Error::PoolClosed);
+        self.registrations.send(registration).await.map_err(|_| closed())?;
+        let revision = answer.await.map_err(|_| closed())??;
         doc.insert("taskDefinitionArn".into(), Value::from(format!("{arn_prefix}{revision}")));
         doc.insert("revision".into(), Value::from(revision));
         Ok(doc)

@@ -60,24 +60,37 @@ async fn kill_9_loses_nothing_acknowledged() {
 
 #[tokio::test]
 async fn concurrent_registrations_get_distinct_revisions() {
+    // Registrations that arrive together are committed together: each still gets its own
+    // revision of its own family, and the answer for its own definition.
     let berth = Berth::start().await;
     let ecs = berth.client();
     let mut handles = Vec::new();
     for i in 0..40 {
         let ecs = ecs.clone();
         handles.push(tokio::spawn(async move {
+            let family = if i % 2 == 0 { "race-even" } else { "race-odd" };
             let container = ContainerDefinition::builder().name(format!("c{i}")).image("busybox").memory(32).build();
             let out =
-                ecs.register_task_definition().family("race").container_definitions(container).send().await.unwrap();
-            out.task_definition().unwrap().revision()
+                ecs.register_task_definition().family(family).container_definitions(container).send().await.unwrap();
+            let registered = out.task_definition().unwrap();
+            assert_eq!(registered.container_definitions()[0].name(), Some(format!("c{i}").as_str()));
+            (family, registered.revision(), i)
         }));
     }
-    let mut revisions = Vec::new();
+    let mut revisions = std::collections::BTreeMap::<&str, Vec<i32>>::new();
     for h in handles {
-        revisions.push(h.await.unwrap());
+        let (family, revision, i) = h.await.unwrap();
+        // What was stored under that revision is this request's definition.
+        let stored =
+            ecs.describe_task_definition().task_definition(format!("{family}:{revision}")).send().await.unwrap();
+        assert_eq!(stored.task_definition().unwrap().container_definitions()[0].name(), Some(format!("c{i}").as_str()));
+        revisions.entry(family).or_default().push(revision);
     }
-    revisions.sort_unstable();
-    assert_eq!(revisions, (1..=40).collect::<Vec<_>>());
+    for family in ["race-even", "race-odd"] {
+        let mut got = revisions.remove(family).unwrap();
+        got.sort_unstable();
+        assert_eq!(got, (1..=20).collect::<Vec<_>>(), "{family}");
+    }
 }
 
 #[tokio::test]
