@@ -94,11 +94,13 @@ impl App {
             .await
             .map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let instance = store.instance_id().await.map_err(|source| StartError::Store { path, source })?;
-        let tasks = TaskRuntime::new(store.clone(), &config.docker_hosts, &instance);
+        let tasks = TaskRuntime::new(store.clone(), &config.docker_hosts, &instance, config.warm_holders);
         tasks.resume().await;
         let retention = Duration::from_secs(config.stopped_task_retention);
         let mut workers = vec![tokio::spawn(tasks.clone().expire_stopped(retention))];
         workers.push(tokio::spawn(warn_of_missing_engines(tasks.clone())));
+        let sweeper = tasks.clone();
+        workers.push(tokio::spawn(async move { sweeper.sweep_warm_holders(true).await }));
         let api = Arc::new(Api::new(
             store,
             tasks,

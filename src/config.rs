@@ -48,6 +48,12 @@ pub struct Config {
     /// healthy (ECS waits 40 s; a task that exits sooner never completes a deployment).
     #[arg(long, env = "BERTH_HEALTHY_AFTER", default_value_t = 5, value_name = "SECONDS")]
     pub healthy_after: u64,
+
+    /// Started task network holders each cluster that runs Fargate-like tasks keeps waiting, so
+    /// that its next tasks (those publishing no ports and setting no DNS options) start without
+    /// waiting for a network namespace; 0 for none.
+    #[arg(long, env = "BERTH_WARM_HOLDERS", default_value_t = 2, value_name = "COUNT")]
+    pub warm_holders: usize,
 }
 
 /// How many container instances of which type each cluster gets.

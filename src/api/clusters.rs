@@ -436,6 +436,7 @@ pub(super) async fn delete_cluster(ctx: &Ctx<'_>, input: DeleteClusterInput) -> 
         return Err(ecs_error!(ClusterContainsTasksException, "The Cluster cannot be deleted while Tasks are active."));
     }
     ctx.store.remove_managed_instances(ctx.region(), &row.name).await?;
+    ctx.tasks.drop_warm_holders(ctx.region(), &row.name).await;
     row.status = "INACTIVE".into();
     ctx.store.put_named(Named::Cluster, ctx.region(), &row).await?;
     Ok(json!({"cluster": cluster_json(ctx, &row, Include::WRITE).await?}))

@@ -3,6 +3,7 @@
 //! container exits (Docker's wait API) and by StopTask, never by polling.
 
 pub mod task;
+pub mod warm;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -45,13 +46,18 @@ pub struct TaskRuntime {
     placement: tokio::sync::Mutex<()>,
     /// The engines' last known liveness and when it was checked (see [`Self::engines_up`]).
     liveness: tokio::sync::Mutex<Option<(std::time::Instant, Vec<bool>)>>,
+    /// This data dir's instance id (see [`Store::instance_id`]).
+    instance: String,
+    /// Started holders waiting for the next Fargate-like tasks (see [`warm`]).
+    warm: warm::Pools,
 }
 
 impl TaskRuntime {
     /// A runtime over `store`, running containers on `docker_hosts` (none: the local engine).
-    /// `instance` (see [`Store::instance_id`]) names berth's Docker network.
+    /// `instance` (see [`Store::instance_id`]) names berth's Docker network; `warm_holders` is
+    /// how many started holders each cluster running Fargate-like tasks keeps waiting.
     #[must_use]
-    pub fn new(store: Store, docker_hosts: &[String], instance: &str) -> Arc<Self> {
+    pub fn new(store: Store, docker_hosts: &[String], instance: &str, warm_holders: usize) -> Arc<Self> {
         let hosts: Vec<Option<String>> =
             if docker_hosts.is_empty() { vec![None] } else { docker_hosts.iter().cloned().map(Some).collect() };
         let engines = hosts
@@ -70,6 +76,8 @@ impl TaskRuntime {
             changes: Notify::new(),
             placement: tokio::sync::Mutex::new(()),
             liveness: tokio::sync::Mutex::new(None),
+            instance: instance.to_owned(),
+            warm: warm::Pools::new(warm_holders),
         })
     }
 
@@ -229,7 +237,7 @@ impl TaskRuntime {
                 }
             }
         }
-        self.shutdown().await;
+        self.release().await;
     }
 
     /// Forgets stopped tasks once they have been stopped for `retention`, checking a few times
@@ -249,9 +257,18 @@ impl TaskRuntime {
         }
     }
 
-    /// Removes berth's network when no container uses it any more (berth is shutting down, or
-    /// was reset). Tasks that still run keep it; a later berth on the same data dir adopts them.
+    /// Makes no more warm holders, removes those there are, then berth's network when no
+    /// container uses it any more. Tasks that still run keep it; a later berth on the same data
+    /// dir adopts them.
     pub async fn shutdown(&self) {
+        self.warm.close();
+        self.release().await;
+    }
+
+    /// Removes the warm holders, then berth's network when no container uses it any more (berth
+    /// is shutting down, or was reset).
+    async fn release(&self) {
+        self.clear_warm_holders().await;
         for e in &self.engines {
             let Some(docker) = e.docker.lock().await.clone() else { continue };
             *e.network_ready.lock().await = false;

@@ -17,8 +17,8 @@ use super::TaskRuntime;
 use crate::domain::arn::task_definition_parts;
 use crate::domain::{list_of, now};
 use crate::driver::{
-    ContainerSpec, Device, Docker, Health, HealthSpec, Mount, MountKind, NetworkAttachment, PortBinding, PortSpec,
-    Protocol, Ulimit, VolumeSpec,
+    ContainerSpec, ContainerState, Device, Docker, Health, HealthSpec, Mount, MountKind, NetworkAttachment,
+    PortBinding, PortSpec, Protocol, Ulimit, VolumeSpec,
 };
 use crate::store::{Doc, TaskKey};
 
@@ -55,9 +55,87 @@ fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
-/// The Docker name of a task's holder.
-fn holder_name(key: &TaskKey) -> String {
-    format!("berth-{}-holder", key.id)
+/// The Docker name of the holder of the task with id `id`.
+fn holder_name(id: &str) -> String {
+    format!("berth-{id}-holder")
+}
+
+/// The holder of task `id`, with the task's `labels`, on berth's `network`, publishing `ports`,
+/// with the network namespace settings of `netns` (see [`netns_settings`]).
+fn holder_spec(
+    id: &str,
+    mut labels: BTreeMap<String, String>,
+    network: &str,
+    ports: Vec<PortSpec>,
+    netns: ContainerSpec,
+) -> ContainerSpec {
+    labels.insert(LABEL_CONTAINER.to_owned(), HOLDER.to_owned());
+    ContainerSpec {
+        name: holder_name(id),
+        image: crate::driver::holder::IMAGE.to_owned(),
+        labels,
+        ports,
+        network: Some(NetworkAttachment::Bridge(network.to_owned())),
+        ..netns
+    }
+}
+
+/// Creates and starts a holder (importing the holder image first if the engine lacks it), and
+/// answers its state: its address and published ports.
+async fn start_holder(docker: &Docker, spec: &ContainerSpec) -> crate::driver::Result<ContainerState> {
+    docker.ensure_holder_image().await?;
+    let id = docker.create(spec).await?;
+    docker.start(&id).await?;
+    docker.inspect(&id).await
+}
+
+/// True if a task of `containers` can take a warm holder: its holder would need nothing of the
+/// task (no published ports, no hostname, DNS servers or search domains, /etc/hosts entries or
+/// net.* sysctls).
+pub(super) fn fits_warm_holder(containers: &[Map<String, Value>]) -> bool {
+    let netns = netns_settings(containers);
+    containers.iter().all(|c| port_specs(c, true).is_empty())
+        && netns.hostname.is_none()
+        && netns.extra_hosts.is_empty()
+        && netns.dns.is_empty()
+        && netns.dns_search.is_empty()
+        && netns.sysctls.is_empty()
+}
+
+/// Makes and starts a warm holder for the task id `id` of `cluster`, whose ARN will be
+/// `{arn_prefix}/{id}` (see [`super::warm`]).
+pub(super) async fn start_warm_holder(
+    rt: &TaskRuntime,
+    docker: &Docker,
+    cluster: &str,
+    id: &str,
+    arn_prefix: &str,
+) -> crate::driver::Result<()> {
+    let network = rt.ensure_network(0, docker).await?;
+    let labels = BTreeMap::from([
+        (LABEL_TASK.to_owned(), format!("{arn_prefix}/{id}")),
+        (LABEL_CLUSTER.to_owned(), cluster.to_owned()),
+        (super::warm::LABEL_WARM.to_owned(), rt.instance.clone()),
+    ]);
+    start_holder(docker, &holder_spec(id, labels, network, Vec::new(), ContainerSpec::default())).await.map(drop)
+}
+
+/// The warm holder made for task `id` (ARN `arn`), if it still runs; one that does not is removed.
+async fn take_warm_holder(docker: &Docker, id: &str, arn: &str) -> Option<ContainerState> {
+    match docker.inspect(&holder_name(id)).await {
+        Ok(state) if state.running && state.labels.get(LABEL_TASK).map(String::as_str) == Some(arn) => Some(state),
+        _ => {
+            remove_holder(docker, id).await;
+            None
+        }
+    }
+}
+
+/// Removes the holder of task `id`, if there is one.
+pub(super) async fn remove_holder(docker: &Docker, id: &str) {
+    if let Err(e) = docker.remove(&holder_name(id)).await {
+        tracing::warn!(task = %id, error = %e, "cannot remove a holder");
+    }
 }
 
 /// Drives a task to completion. `resumed` is the stored task when berth restarted.
@@ -218,24 +296,19 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
     // awsvpc: the holder owns the task's network namespace and its published ports, and its
     // address is the ENI's. Other modes: each container has its own network settings.
     let (attachment, holder_state) = if mode == "awsvpc" {
-        docker.ensure_holder_image().await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
-        let ports = containers.iter().flat_map(|c| port_specs(c, true)).collect();
-        let mut holder_labels = labels.clone();
-        holder_labels.insert(LABEL_CONTAINER.to_owned(), HOLDER.to_owned());
-        let holder_spec = ContainerSpec {
-            name: holder_name(key),
-            image: crate::driver::holder::IMAGE.to_owned(),
-            labels: holder_labels,
-            ports,
-            network: Some(NetworkAttachment::Bridge(network.to_owned())),
-            ..netns_settings(&containers)
+        let arn = labels.get(LABEL_TASK).map_or("", String::as_str);
+        let warm = if rt.warm.claimed(&key.id) { take_warm_holder(&docker, &key.id, arn).await } else { None };
+        let state = match warm {
+            Some(state) => state,
+            None => {
+                let ports = containers.iter().flat_map(|c| port_specs(c, true)).collect();
+                let spec = holder_spec(&key.id, labels.clone(), network, ports, netns_settings(&containers));
+                start_holder(&docker, &spec)
+                    .await
+                    .map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?
+            }
         };
-        let holder =
-            docker.create(&holder_spec).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
-        docker.start(&holder).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
-        let state =
-            docker.inspect(&holder).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
-        (NetworkAttachment::Container(holder), Some(state))
+        (NetworkAttachment::Container(state.id.clone()), Some(state))
     } else {
         let attachment = match mode.as_str() {
             "host" => NetworkAttachment::Host,
@@ -351,6 +424,10 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
         }
     })
     .await;
+    // Keep the next such task of the cluster from waiting for its holder.
+    if mode == "awsvpc" && doc.get("containerInstanceArn").is_none() && fits_warm_holder(&containers) {
+        rt.refill_warm(key, labels.get(LABEL_TASK).map_or("", String::as_str));
+    }
     Ok((docker, running))
 }
 
@@ -861,7 +938,7 @@ async fn watch(rt: &TaskRuntime, key: &TaskKey, stop: &Arc<Notify>, docker: &Doc
         .collect();
     // The holder owns the task's network namespace and its published ports: if it goes, the
     // task cannot go on (Fargate's pause container is just as essential).
-    let holder_name = holder_name(key);
+    let holder_name = holder_name(&key.id);
     let has_holder = docker.inspect(&holder_name).await.is_ok();
     let holder = async { if has_holder { docker.wait(&holder_name).await } else { std::future::pending().await } };
     tokio::pin!(holder);
@@ -1033,17 +1110,18 @@ async fn finish(rt: &TaskRuntime, key: &TaskKey, docker: Option<&Docker>, runnin
     .await;
 }
 
-/// Removes every container labelled with the task's ARN (its containers and its holder), then
-/// its task-scoped volumes.
+/// Removes every container labelled with the task's ARN (its containers and its holder, all at
+/// once), then its task-scoped volumes.
 pub async fn remove_task_containers(docker: &Docker, arn: &str) {
     let labels = BTreeMap::from([(LABEL_TASK.to_owned(), arn.to_owned())]);
     match docker.list(&labels).await {
         Ok(containers) => {
-            for c in containers {
+            let removals = containers.iter().map(|c| async move {
                 if let Err(e) = docker.remove(&c.id).await {
                     tracing::warn!(container = %c.id, error = %e, "cannot remove a task's container");
                 }
-            }
+            });
+            futures_util::future::join_all(removals).await;
         }
         Err(e) => tracing::warn!(task = %arn, error = %e, "cannot list a task's containers"),
     }

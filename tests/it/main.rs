@@ -24,3 +24,4 @@ mod tags;
 mod task_definitions;
 mod tasks;
 mod terraform;
+mod warm;

@@ -1,0 +1,384 @@
+//! Warm holders: started holders kept ready for a cluster's next Fargate-like tasks.
+//!
+//! Starting a task's holder is about half of a one-container task's start: Docker makes the
+//! network namespace, attaches it to berth's bridge and sets up its DNS, which takes about as
+//! long as starting the container itself. So once a Fargate-like task whose holder needs nothing
+//! of the task (no published ports, no hostname, DNS servers, /etc/hosts entries or net.*
+//! sysctls) has started in a cluster, berth keeps `--warm-holders` more holders started for that
+//! cluster, and RunTask hands the next such task one of them.
+//!
+//! A container's labels are fixed when it is created, and a holder's name the task it belongs to
+//! (`berth.task-arn`, `berth.cluster`, and its name `berth-<task id>-holder`). So each warm holder
+//! is made for a task id chosen in advance: the task that takes it gets that id, and its holder
+//! is exactly the one it would have had. Warm holders also carry `berth.warm=<berth's instance
+//! id>`, so that holders a killed berth left idle are found and removed: by the next berth on the
+//! data dir when it starts, and by any berth when it stops. Pools of the clusters used least
+//! lately are dropped past [`MAX_CLUSTERS`]; DeleteCluster drops its cluster's.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use tracing::Instrument;
+
+use super::TaskRuntime;
+use super::task;
+use crate::store::TaskKey;
+
+/// The label that marks a warm holder, with the instance id of the berth that made it.
+pub const LABEL_WARM: &str = "berth.warm";
+
+/// At most this many clusters have warm holders at once.
+pub const MAX_CLUSTERS: usize = 4;
+
+/// How long stopping berth waits for holders still being made.
+const MAKING_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Which warm holders exist and which are being made: bookkeeping only (the Docker side is in
+/// the [`TaskRuntime`] methods below).
+#[derive(Debug, Default)]
+pub struct Pools {
+    /// Holders kept per cluster (`--warm-holders`); 0 turns warm holders off.
+    per_cluster: usize,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// By (region, cluster name).
+    clusters: HashMap<(String, String), Pool>,
+    /// Task ids given to RunTask whose task has not started yet.
+    claimed: HashSet<String>,
+    /// Task ids whose holder is being made.
+    making: HashSet<String>,
+    /// A counter for `Pool::used` and `Pool::epoch`.
+    tick: u64,
+    /// Set when berth stops: no more holders are made.
+    closed: bool,
+}
+
+#[derive(Debug)]
+struct Pool {
+    /// Task ids whose holder is started and waiting.
+    ready: Vec<String>,
+    /// How many of `State::making` are for this pool.
+    making: usize,
+    /// When it was last refilled, for dropping the least recently used.
+    used: u64,
+    /// Tells this pool from an earlier one of the same cluster, dropped meanwhile: a holder made
+    /// for a dropped pool is removed, not added.
+    epoch: u64,
+}
+
+/// What a refill is to do: make holders for `ids` in the pool of `epoch`, and remove the
+/// holders of pools dropped to make room.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The pool's epoch.
+    pub epoch: u64,
+    /// Task ids to make holders for.
+    pub ids: Vec<String>,
+    /// Task ids of warm holders to remove.
+    pub dropped: Vec<String>,
+}
+
+impl Pools {
+    /// Pools keeping `per_cluster` holders for each cluster that uses them.
+    #[must_use]
+    pub fn new(per_cluster: usize) -> Self {
+        Self { per_cluster, state: Mutex::default() }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // The bookkeeping stays consistent even if a holder of the lock panicked.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A task id whose holder is started and waiting, for a new task of `cluster`.
+    pub fn take(&self, region: &str, cluster: &str) -> Option<String> {
+        let mut state = self.state();
+        let id = state.clusters.get_mut(&(region.to_owned(), cluster.to_owned()))?.ready.pop()?;
+        state.claimed.insert(id.clone());
+        Some(id)
+    }
+
+    /// True once for a task id that [`Pools::take`] gave out: its holder is waiting for it.
+    pub fn claimed(&self, id: &str) -> bool {
+        self.state().claimed.remove(id)
+    }
+
+    /// Holders `cluster` is short of: their task ids, now being made. Makes the cluster a pool
+    /// if it has none, dropping the least recently used one past [`MAX_CLUSTERS`].
+    pub fn plan(&self, region: &str, cluster: &str) -> Plan {
+        if self.per_cluster == 0 {
+            return Plan::default();
+        }
+        let mut state = self.state();
+        if state.closed {
+            return Plan::default();
+        }
+        state.tick += 1;
+        let tick = state.tick;
+        let key = (region.to_owned(), cluster.to_owned());
+        let mut dropped = Vec::new();
+        if !state.clusters.contains_key(&key) && state.clusters.len() >= MAX_CLUSTERS {
+            let oldest = state.clusters.iter().min_by_key(|(_, p)| p.used).map(|(k, _)| k.clone());
+            if let Some(pool) = oldest.and_then(|k| state.clusters.remove(&k)) {
+                dropped = pool.ready;
+            }
+        }
+        let pool =
+            state.clusters.entry(key).or_insert_with(|| Pool { ready: Vec::new(), making: 0, used: tick, epoch: tick });
+        pool.used = tick;
+        let short = self.per_cluster.saturating_sub(pool.ready.len() + pool.making);
+        pool.making += short;
+        let epoch = pool.epoch;
+        let ids: Vec<String> = (0..short).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect();
+        state.making.extend(ids.iter().cloned());
+        Plan { epoch, ids, dropped }
+    }
+
+    /// The holder for `id` is made (`started`) or failed. True if it joined its pool; false if
+    /// it is not wanted any more (its pool was dropped) or failed, and must be removed.
+    pub fn made(&self, region: &str, cluster: &str, epoch: u64, id: &str, started: bool) -> bool {
+        let mut state = self.state();
+        state.making.remove(id);
+        let Some(pool) = state.clusters.get_mut(&(region.to_owned(), cluster.to_owned())) else { return false };
+        if pool.epoch != epoch {
+            return false;
+        }
+        pool.making = pool.making.saturating_sub(1);
+        if started {
+            pool.ready.push(id.to_owned());
+        }
+        started
+    }
+
+    /// Drops `cluster`'s pool; answers the task ids of its waiting holders, to remove.
+    pub fn drop_cluster(&self, region: &str, cluster: &str) -> Vec<String> {
+        self.state().clusters.remove(&(region.to_owned(), cluster.to_owned())).map(|p| p.ready).unwrap_or_default()
+    }
+
+    /// Drops every pool; answers the task ids of the waiting holders, to remove.
+    pub fn clear(&self) -> Vec<String> {
+        self.state().clusters.drain().flat_map(|(_, p)| p.ready).collect()
+    }
+
+    /// Makes no more holders (berth is stopping).
+    pub fn close(&self) {
+        self.state().closed = true;
+    }
+
+    /// True while `id`'s holder is waiting, being made, or given to a task not started yet.
+    pub fn knows(&self, id: &str) -> bool {
+        let state = self.state();
+        state.making.contains(id)
+            || state.claimed.contains(id)
+            || state.clusters.values().any(|p| p.ready.iter().any(|r| r == id))
+    }
+
+    /// How many holders are being made.
+    fn making(&self) -> usize {
+        self.state().making.len()
+    }
+}
+
+impl TaskRuntime {
+    /// A task id with a started holder waiting for it, for a new Fargate-like task of `cluster`
+    /// whose containers are `containers`; None when there is none or the task needs a holder of
+    /// its own (published ports, DNS settings).
+    pub fn take_warm_holder(&self, region: &str, cluster: &str, containers: &[Map<String, Value>]) -> Option<String> {
+        if task::fits_warm_holder(containers) { self.warm.take(region, cluster) } else { None }
+    }
+
+    /// Makes the holders `key`'s cluster is short of, in the background, one at a time so they
+    /// do not crowd the engine. `arn` is a task ARN of the cluster (the one that just started).
+    pub(super) fn refill_warm(self: &Arc<Self>, key: &TaskKey, arn: &str) {
+        let plan = self.warm.plan(&key.region, &key.cluster);
+        if plan.ids.is_empty() && plan.dropped.is_empty() {
+            return;
+        }
+        let Some((prefix, _)) = arn.rsplit_once('/') else { return };
+        let prefix = prefix.to_owned();
+        let runtime = self.clone();
+        let key = key.clone();
+        let span = tracing::info_span!("warm holders", cluster = %key.cluster, count = plan.ids.len());
+        tokio::spawn(
+            async move {
+                let docker = runtime.docker_at(0).await;
+                for id in &plan.dropped {
+                    if let Ok(docker) = &docker {
+                        task::remove_holder(docker, id).await;
+                    }
+                }
+                for id in &plan.ids {
+                    let started = match &docker {
+                        Ok(docker) => {
+                            match task::start_warm_holder(&runtime, docker, &key.cluster, id, &prefix).await {
+                                Ok(()) => true,
+                                Err(e) => {
+                                    tracing::debug!(error = %e, "cannot make a warm holder");
+                                    false
+                                }
+                            }
+                        }
+                        Err(_) => false,
+                    };
+                    if !runtime.warm.made(&key.region, &key.cluster, plan.epoch, id, started)
+                        && let Ok(docker) = &docker
+                    {
+                        task::remove_holder(docker, id).await;
+                    }
+                }
+            }
+            .instrument(span),
+        );
+    }
+
+    /// Removes the warm holders of a cluster being deleted.
+    pub async fn drop_warm_holders(&self, region: &str, cluster: &str) {
+        let ids = self.warm.drop_cluster(region, cluster);
+        if ids.is_empty() {
+            return;
+        }
+        if let Ok(docker) = self.docker_at(0).await {
+            for id in ids {
+                task::remove_holder(&docker, &id).await;
+            }
+        }
+    }
+
+    /// Removes every warm holder (berth is stopping, or was reset): the waiting ones, those being
+    /// made once they are, and any a killed berth left on this data dir's instance.
+    pub(super) async fn clear_warm_holders(&self) {
+        let ids = self.warm.clear();
+        // An engine berth has not connected to has no warm holders of this run.
+        let connected = match self.engines.first() {
+            Some(engine) => engine.docker.lock().await.clone(),
+            None => None,
+        };
+        let Some(docker) = connected else { return };
+        for id in ids {
+            task::remove_holder(&docker, &id).await;
+        }
+        let deadline = tokio::time::Instant::now() + MAKING_DEADLINE;
+        while self.warm.making() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.sweep_warm_holders(false).await;
+    }
+
+    /// Removes the warm holders of this berth's instance whose task is not running: those a
+    /// killed berth left waiting, or given to a task that was never stored. With `skip_known`,
+    /// holders this berth is making or keeping are left alone.
+    pub async fn sweep_warm_holders(&self, skip_known: bool) {
+        let Ok(docker) = self.docker_at(0).await else { return };
+        let labels = std::collections::BTreeMap::from([(LABEL_WARM.to_owned(), self.instance.clone())]);
+        let holders = match docker.list(&labels).await {
+            Ok(holders) => holders,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot list warm holders");
+                return;
+            }
+        };
+        for holder in holders {
+            let Some(key) = holder.labels.get(task::LABEL_TASK).and_then(|arn| task_key(arn)) else { continue };
+            if skip_known && self.warm.knows(&key.id) {
+                continue;
+            }
+            let live = self
+                .store
+                .get_task(&key)
+                .await
+                .map(|doc| doc.is_some_and(|d| d.get("lastStatus").and_then(Value::as_str) != Some("STOPPED")));
+            if matches!(live, Ok(false)) {
+                task::remove_holder(&docker, &key.id).await;
+            }
+        }
+    }
+}
+
+/// The key of a task ARN (`arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID`).
+fn task_key(arn: &str) -> Option<TaskKey> {
+    let parsed = crate::domain::arn::Arn::parse(arn)?;
+    let (cluster, id) = parsed.resource_id.split_once('/')?;
+    (parsed.resource_type == "task").then(|| TaskKey {
+        region: parsed.region.to_owned(),
+        cluster: cluster.to_owned(),
+        id: id.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_fills_to_its_size_and_hands_out_what_is_ready() {
+        let pools = Pools::new(2);
+        assert_eq!(pools.take("r", "c"), None, "no pool before a refill");
+        let plan = pools.plan("r", "c");
+        assert_eq!(plan.ids.len(), 2);
+        assert!(pools.plan("r", "c").ids.is_empty(), "two are being made already");
+        assert!(pools.made("r", "c", plan.epoch, &plan.ids[0], true));
+        assert!(!pools.made("r", "c", plan.epoch, &plan.ids[1], false), "a failed holder is not kept");
+        assert_eq!(pools.plan("r", "c").ids.len(), 1, "one short after a failure");
+        let taken = pools.take("r", "c").expect("one is ready");
+        assert_eq!(taken, plan.ids[0]);
+        assert!(pools.knows(&taken), "given to a task not started yet");
+        assert!(pools.claimed(&taken));
+        assert!(!pools.claimed(&taken), "claimed once");
+        assert!(!pools.knows(&taken));
+        assert_eq!(pools.take("r", "c"), None);
+        assert_eq!(pools.take("r", "other"), None);
+    }
+
+    #[test]
+    fn a_holder_made_for_a_dropped_pool_is_not_kept() {
+        let pools = Pools::new(1);
+        let plan = pools.plan("r", "c");
+        assert!(pools.drop_cluster("r", "c").is_empty());
+        let again = pools.plan("r", "c");
+        assert_ne!(plan.epoch, again.epoch);
+        assert!(!pools.made("r", "c", plan.epoch, &plan.ids[0], true), "made for the dropped pool");
+        assert!(pools.made("r", "c", again.epoch, &again.ids[0], true));
+        assert_eq!(pools.clear(), again.ids);
+        assert!(!pools.made("r", "c", again.epoch, "late", true), "after clear nothing is kept");
+        assert_eq!(pools.making(), 0);
+    }
+
+    #[test]
+    fn the_least_recently_refilled_cluster_is_dropped_past_the_limit() {
+        let pools = Pools::new(1);
+        for i in 0..MAX_CLUSTERS {
+            let plan = pools.plan("r", &format!("c{i}"));
+            assert!(plan.dropped.is_empty());
+            assert!(pools.made("r", &format!("c{i}"), plan.epoch, &plan.ids[0], true));
+        }
+        pools.plan("r", "c0"); // c0 used again: c1 is now the oldest
+        let plan = pools.plan("r", "new");
+        assert_eq!(plan.dropped.len(), 1);
+        assert_eq!(pools.take("r", "c1"), None, "c1's pool was dropped");
+        assert!(pools.take("r", "c0").is_some());
+    }
+
+    #[test]
+    fn no_holders_are_kept_when_turned_off_or_closed() {
+        let pools = Pools::new(0);
+        assert_eq!(pools.plan("r", "c"), Plan::default());
+        assert_eq!(pools.take("r", "c"), None);
+        let pools = Pools::new(2);
+        assert_eq!(pools.plan("r", "c").ids.len(), 2);
+        pools.close();
+        assert_eq!(pools.plan("r", "other"), Plan::default());
+    }
+
+    #[test]
+    fn task_keys_come_from_task_arns() {
+        let key = task_key("arn:aws:ecs:eu-west-1:000000000000:task/web/abc").unwrap();
+        assert_eq!((key.region.as_str(), key.cluster.as_str(), key.id.as_str()), ("eu-west-1", "web", "abc"));
+        assert!(task_key("arn:aws:ecs:eu-west-1:000000000000:cluster/web").is_none());
+        assert!(task_key("not an arn").is_none());
+    }
+}

@@ -1,0 +1,148 @@
+//! Warm holders: once a Fargate-like task has started in a cluster, berth keeps holders started
+//! for the cluster's next tasks, each made for the task id it will give; tasks that publish ports
+//! get their own. None outlives berth, a deleted cluster, or a killed berth's next start.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ecs::types::{ContainerDefinition, PortMapping};
+use berth::driver::ContainerState;
+
+use crate::common::{BUSYBOX, Berth, docker, eventually, http_get};
+use crate::containers::docker_cli;
+use crate::tasks::{container, describe, register, run, stop, wait_for};
+
+/// The warm holders `berth` keeps, by the task ARN each is for.
+async fn warm_holders(berth: &Berth) -> BTreeMap<String, ContainerState> {
+    let network = berth.network().await;
+    let instance = network.strip_prefix("berth-").unwrap().to_owned();
+    let labels = BTreeMap::from([("berth.warm".to_owned(), instance)]);
+    let holders = docker().await.list(&labels).await.unwrap();
+    holders.into_iter().map(|h| (h.labels["berth.task-arn"].clone(), h)).collect()
+}
+
+/// Waits (bounded: 30 s) until `berth` keeps `count` started warm holders that are not `taken`'s.
+async fn wait_warm(berth: &Berth, count: usize, taken: &[&str]) -> BTreeMap<String, ContainerState> {
+    let ready = eventually(300, || async {
+        let warm = warm_holders(berth).await;
+        warm.iter().filter(|(arn, h)| h.running && !taken.contains(&arn.as_str())).count() == count
+    })
+    .await;
+    let mut warm = warm_holders(berth).await;
+    assert!(ready, "{count} warm holders besides {taken:?}: {warm:?}");
+    warm.retain(|arn, _| !taken.contains(&arn.as_str()));
+    warm
+}
+
+#[tokio::test]
+async fn the_next_fargate_task_takes_a_holder_started_before_it() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, "warm-one", vec![container("main", "exec sleep 1000")]).await;
+    assert!(warm_holders(&berth).await.is_empty(), "no warm holders before a task ran");
+
+    // The first task makes its own holder; two more are then kept for the cluster.
+    let first = run(&ecs, "warm-one", None).await;
+    wait_for(&ecs, &first, "RUNNING").await;
+    let warm = wait_warm(&berth, 2, &[&first]).await;
+    for (arn, holder) in &warm {
+        let id = arn.rsplit('/').next().unwrap();
+        assert!(arn.starts_with("arn:aws:ecs:us-east-1:000000000000:task/default/"), "{arn}");
+        assert_eq!(holder.labels["berth.cluster"], "default");
+        assert_eq!(holder.labels["berth.container-name"], "~holder");
+        assert_eq!(holder.labels["berth.managed"], "true");
+        let inspected = docker_cli(&["inspect", "--format", "{{.Name}}", &holder.id]);
+        assert_eq!(String::from_utf8_lossy(&inspected.stdout).trim(), format!("/berth-{id}-holder"));
+    }
+
+    // The next task is one of them: its ARN, its holder and its address were there before it.
+    let second = run(&ecs, "warm-one", None).await;
+    let holder = warm.get(&second).unwrap_or_else(|| panic!("{second} took none of {warm:?}"));
+    let task = wait_for(&ecs, &second, "RUNNING").await;
+    let network = berth.network().await;
+    let ip = task.containers()[0].network_interfaces()[0].private_ipv4_address().unwrap();
+    assert_eq!(ip, holder.addresses[&network]);
+    let runtime_id = task.containers()[0].runtime_id().unwrap();
+    let mode = docker_cli(&["inspect", "--format", "{{.HostConfig.NetworkMode}}", runtime_id]);
+    assert_eq!(String::from_utf8_lossy(&mode.stdout).trim(), format!("container:{}", holder.id));
+    let refilled = wait_warm(&berth, 2, &[&first, &second]).await;
+    assert!(!refilled.contains_key(&first) && !refilled.contains_key(&second));
+
+    // A task that publishes a port needs a holder of its own, and gets one.
+    let web = ContainerDefinition::builder()
+        .name("web")
+        .image(BUSYBOX)
+        .command("sh")
+        .command("-c")
+        .command("mkdir -p /www && echo warm > /www/index.html && exec httpd -f -p 80 -h /www")
+        .port_mappings(PortMapping::builder().container_port(80).build())
+        .build();
+    register(&ecs, "warm-web", vec![web]).await;
+    let third = run(&ecs, "warm-web", None).await;
+    assert!(!refilled.contains_key(&third), "a task publishing a port took a warm holder");
+    let task = wait_for(&ecs, &third, "RUNNING").await;
+    let port = u16::try_from(task.containers()[0].network_bindings()[0].host_port().unwrap()).unwrap();
+    let served = eventually(100, || async { http_get(port).await.is_some_and(|r| r.contains("warm")) }).await;
+    assert!(served, "the port of the task with its own holder answers");
+
+    for arn in [&first, &second, &third] {
+        stop(&ecs, arn).await;
+    }
+    // Deleting the cluster removes what it kept.
+    ecs.delete_cluster().cluster("default").send().await.unwrap();
+    assert!(warm_holders(&berth).await.is_empty(), "warm holders of a deleted cluster are removed");
+}
+
+#[tokio::test]
+async fn warm_holders_do_not_outlive_berth() {
+    // Stopped: berth removes them, and then its network.
+    let mut berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, "warm-short", vec![container("main", "exec sleep 1000")]).await;
+    let arn = run(&ecs, "warm-short", None).await;
+    wait_for(&ecs, &arn, "RUNNING").await;
+    let warm = wait_warm(&berth, 2, &[&arn]).await;
+    stop(&ecs, &arn).await;
+    let network = berth.network().await;
+    assert!(berth.terminate().await.success());
+    for holder in warm.values() {
+        assert!(!docker_cli(&["inspect", &holder.id]).status.success(), "{holder:?} outlived berth");
+    }
+    assert!(!docker_cli(&["network", "inspect", &network]).status.success(), "berth removed its network");
+}
+
+#[tokio::test]
+async fn a_killed_berths_warm_holders_are_removed_when_the_next_starts() {
+    let mut berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, "warm-killed", vec![container("main", "exec sleep 1000")]).await;
+    let running = run(&ecs, "warm-killed", None).await;
+    wait_for(&ecs, &running, "RUNNING").await;
+    let warm = wait_warm(&berth, 2, &[&running]).await;
+    berth.kill9().await;
+    let dir = berth.take_dir();
+    drop(berth);
+    for holder in warm.values() {
+        assert!(docker_cli(&["inspect", &holder.id]).status.success(), "kill -9 leaves {holder:?}");
+    }
+
+    // The next berth on the data dir removes the idle holders and keeps the running task's.
+    let mut berth = Berth::start_in(dir.path()).await;
+    let ecs = berth.client();
+    let removed = eventually(300, || async {
+        warm.values().all(|holder| !docker_cli(&["inspect", &holder.id]).status.success())
+    })
+    .await;
+    assert!(removed, "the killed berth's warm holders are removed");
+    let task = describe(&ecs, &running).await;
+    assert_eq!(task.last_status(), Some("RUNNING"));
+    let id = running.rsplit('/').next().unwrap();
+    assert!(
+        docker_cli(&["inspect", &format!("berth-{id}-holder")]).status.success(),
+        "the running task keeps its holder"
+    );
+    stop(&ecs, &running).await;
+    assert!(berth.terminate().await.success());
+}
