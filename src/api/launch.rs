@@ -583,7 +583,16 @@ pub(super) async fn launch(
             }
         }
     }
-    let claim = ctx.store.insert_tasks(&created, token).await?;
+    let claim = match ctx.store.insert_tasks(&created, token).await {
+        Ok(None) => None,
+        stored => {
+            // Not stored (a replay of an earlier request's token, or a failed write): the warm
+            // holders some of these tasks took go back.
+            let ids = created.iter().map(|t| t.key.id.as_str());
+            ctx.tasks.give_back_warm_holders(ctx.region(), &cluster.name, ids).await;
+            stored?
+        }
+    };
     if claim.is_some() {
         return Ok(Launched { tasks: Vec::new(), failures: Vec::new(), claim });
     }

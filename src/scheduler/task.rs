@@ -240,6 +240,9 @@ async fn engine_of(rt: &TaskRuntime, key: &TaskKey, doc: Option<&Doc>) -> usize 
 }
 
 async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<Started, (Failure, Option<Docker>)> {
+    // A warm holder waits for this task (see super::warm); if the task fails before it is
+    // used, it goes with the task's other containers, as it carries the task's labels.
+    let warm = rt.warm.claimed(&key.id);
     let engine = engine_of(rt, key, rt.store().get_task(key).await.ok().flatten().as_ref()).await;
     let docker = rt.docker_at(engine).await.map_err(|e| (failed(format!("CannotStartContainerError: {e}")), None))?;
     let fail = |f: Failure| (f, Some(docker.clone()));
@@ -297,8 +300,8 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
     // address is the ENI's. Other modes: each container has its own network settings.
     let (attachment, holder_state) = if mode == "awsvpc" {
         let arn = labels.get(LABEL_TASK).map_or("", String::as_str);
-        let warm = if rt.warm.claimed(&key.id) { take_warm_holder(&docker, &key.id, arn).await } else { None };
-        let state = match warm {
+        let adopted = if warm { take_warm_holder(&docker, &key.id, arn).await } else { None };
+        let state = match adopted {
             Some(state) => state,
             None => {
                 let ports = containers.iter().flat_map(|c| port_specs(c, true)).collect();
@@ -403,7 +406,7 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
         bindings.insert(r.index, json_bindings);
     }
     let at = now();
-    update(rt, key, |doc| {
+    let updated = update(rt, key, |doc| {
         if desired_stopped(Some(doc)) {
             return;
         }
@@ -425,7 +428,8 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
     })
     .await;
     // Keep the next such task of the cluster from waiting for its holder.
-    if mode == "awsvpc" && doc.get("containerInstanceArn").is_none() && fits_warm_holder(&containers) {
+    let reached = updated.is_some_and(|d| d.get("lastStatus").and_then(Value::as_str) == Some("RUNNING"));
+    if reached && mode == "awsvpc" && doc.get("containerInstanceArn").is_none() && fits_warm_holder(&containers) {
         rt.refill_warm(key, labels.get(LABEL_TASK).map_or("", String::as_str));
     }
     Ok((docker, running))

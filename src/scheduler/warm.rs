@@ -155,6 +155,28 @@ impl Pools {
         started
     }
 
+    /// True while the pool of `epoch` is there to take holders (not dropped, berth not stopping).
+    pub fn wanted(&self, region: &str, cluster: &str, epoch: u64) -> bool {
+        let state = self.state();
+        !state.closed && state.clusters.get(&(region.to_owned(), cluster.to_owned())).is_some_and(|p| p.epoch == epoch)
+    }
+
+    /// Gives back the holders of the task ids among `ids` that were taken for tasks never
+    /// stored (a replayed RunTask, a failed write); answers those no pool can take back, to
+    /// remove.
+    pub fn give_back<'a>(&self, region: &str, cluster: &str, ids: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        let mut state = self.state();
+        let taken: Vec<String> = ids.into_iter().filter(|id| state.claimed.remove(*id)).map(str::to_owned).collect();
+        let closed = state.closed;
+        match state.clusters.get_mut(&(region.to_owned(), cluster.to_owned())) {
+            Some(pool) if !closed => {
+                pool.ready.extend(taken);
+                Vec::new()
+            }
+            _ => taken,
+        }
+    }
+
     /// Drops `cluster`'s pool; answers the task ids of its waiting holders, to remove.
     pub fn drop_cluster(&self, region: &str, cluster: &str) -> Vec<String> {
         self.state().clusters.remove(&(region.to_owned(), cluster.to_owned())).map(|p| p.ready).unwrap_or_default()
@@ -195,12 +217,12 @@ impl TaskRuntime {
     /// Makes the holders `key`'s cluster is short of, in the background, one at a time so they
     /// do not crowd the engine. `arn` is a task ARN of the cluster (the one that just started).
     pub(super) fn refill_warm(self: &Arc<Self>, key: &TaskKey, arn: &str) {
+        let Some((prefix, _)) = arn.rsplit_once('/') else { return };
+        let prefix = prefix.to_owned();
         let plan = self.warm.plan(&key.region, &key.cluster);
         if plan.ids.is_empty() && plan.dropped.is_empty() {
             return;
         }
-        let Some((prefix, _)) = arn.rsplit_once('/') else { return };
-        let prefix = prefix.to_owned();
         let runtime = self.clone();
         let key = key.clone();
         let span = tracing::info_span!("warm holders", cluster = %key.cluster, count = plan.ids.len());
@@ -213,8 +235,10 @@ impl TaskRuntime {
                     }
                 }
                 for id in &plan.ids {
+                    // Not made once the pool is gone (cluster deleted, berth stopping or reset).
+                    let wanted = runtime.warm.wanted(&key.region, &key.cluster, plan.epoch);
                     let started = match &docker {
-                        Ok(docker) => {
+                        Ok(docker) if wanted => {
                             match task::start_warm_holder(&runtime, docker, &key.cluster, id, &prefix).await {
                                 Ok(()) => true,
                                 Err(e) => {
@@ -223,7 +247,7 @@ impl TaskRuntime {
                                 }
                             }
                         }
-                        Err(_) => false,
+                        _ => false,
                     };
                     if !runtime.warm.made(&key.region, &key.cluster, plan.epoch, id, started)
                         && let Ok(docker) = &docker
@@ -234,6 +258,24 @@ impl TaskRuntime {
             }
             .instrument(span),
         );
+    }
+
+    /// Gives back the warm holders taken for `ids` of `cluster` when their tasks were not stored.
+    pub async fn give_back_warm_holders<'a>(
+        &self,
+        region: &str,
+        cluster: &str,
+        ids: impl IntoIterator<Item = &'a str>,
+    ) {
+        let unwanted = self.warm.give_back(region, cluster, ids);
+        if unwanted.is_empty() {
+            return;
+        }
+        if let Ok(docker) = self.docker_at(0).await {
+            for id in unwanted {
+                task::remove_holder(&docker, &id).await;
+            }
+        }
     }
 
     /// Removes the warm holders of a cluster being deleted.
@@ -346,6 +388,24 @@ mod tests {
         assert_eq!(pools.clear(), again.ids);
         assert!(!pools.made("r", "c", again.epoch, "late", true), "after clear nothing is kept");
         assert_eq!(pools.making(), 0);
+    }
+
+    #[test]
+    fn holders_of_tasks_never_stored_go_back_to_their_pool() {
+        let pools = Pools::new(2);
+        let plan = pools.plan("r", "c");
+        assert!(pools.wanted("r", "c", plan.epoch));
+        for id in &plan.ids {
+            assert!(pools.made("r", "c", plan.epoch, id, true));
+        }
+        let a = pools.take("r", "c").unwrap();
+        let b = pools.take("r", "c").unwrap();
+        assert!(pools.give_back("r", "c", [a.as_str(), "never-taken"]).is_empty());
+        assert!(!pools.knows("never-taken"));
+        assert_eq!(pools.take("r", "c"), Some(a.clone()), "given back, ready again");
+        pools.close();
+        assert!(!pools.wanted("r", "c", plan.epoch), "nothing is made once closed");
+        assert_eq!(pools.give_back("r", "c", [a.as_str(), b.as_str()]), vec![a, b], "closed: removed instead");
     }
 
     #[test]

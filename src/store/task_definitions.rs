@@ -29,9 +29,11 @@ pub(super) struct Registration {
 /// Commits registrations as they come, every registration waiting at that moment in one
 /// transaction (group commit): a burst of registrations shares one BEGIN, one COMMIT and one
 /// WAL write, and takes the writer connection once instead of once each. Each registration is
-/// one INSERT that takes its revision from the family counter (a trigger moves the counter), so
-/// one that fails leaves the others in the transaction whole. Nobody is answered before the
-/// COMMIT. Runs until every sender is gone.
+/// one INSERT that takes its revision from the family counter (a trigger moves the counter).
+/// Nobody is answered before the COMMIT, and a batch commits whole or not at all: an INSERT
+/// that fails rolls the batch back and every registration in it gets the error (SQLite may
+/// already have rolled the transaction back itself, and the statements after would then
+/// commit on their own). Runs until every sender is gone.
 pub(super) async fn commit_registrations(
     write: SqlitePool,
     caches: Arc<Caches>,
@@ -40,17 +42,17 @@ pub(super) async fn commit_registrations(
     let mut batch = Vec::with_capacity(GROUP_COMMIT_MAX);
     while waiting.recv_many(&mut batch, GROUP_COMMIT_MAX).await > 0 {
         let revisions = insert_revisions(&write, &batch).await;
-        // The families' latest revisions changed, whether or not the transaction committed.
-        caches
-            .task_definitions
-            .forget(batch.iter().map(|r| (r.region.clone(), r.family.clone(), None)).collect::<Vec<_>>().iter());
+        // The families' latest revisions changed (if the batch committed), before anyone hears.
+        let families: Vec<_> = batch.iter().map(|r| (r.region.clone(), r.family.clone(), None)).collect();
+        caches.task_definitions.forget(&families);
         match revisions {
             Ok(revisions) => {
                 for (registration, revision) in batch.drain(..).zip(revisions) {
-                    let _ = registration.reply.send(revision);
+                    let _ = registration.reply.send(Ok(revision));
                 }
             }
             Err(e) => {
+                tracing::error!(registrations = batch.len(), error = %e, "cannot register task definitions");
                 let e = Arc::new(e);
                 for registration in batch.drain(..) {
                     let _ = registration.reply.send(Err(Error::Shared(e.clone())));
@@ -60,9 +62,9 @@ pub(super) async fn commit_registrations(
     }
 }
 
-/// Inserts `batch` in one transaction: each registration's revision or the error of its INSERT
-/// (which undid only that INSERT), or the transaction's error (which undid them all).
-async fn insert_revisions(write: &SqlitePool, batch: &[Registration]) -> sqlx::Result<Vec<Result<i64>>> {
+/// Inserts `batch` in one transaction, answering each registration's revision in order; on any
+/// error nothing is kept (the transaction is rolled back when dropped).
+async fn insert_revisions(write: &SqlitePool, batch: &[Registration]) -> sqlx::Result<Vec<i64>> {
     let mut tx = write.begin().await?;
     let mut revisions = Vec::with_capacity(batch.len());
     for r in batch {
@@ -78,8 +80,8 @@ async fn insert_revisions(write: &SqlitePool, batch: &[Registration]) -> sqlx::R
         .bind(&r.doc)
         .bind(&r.arn_prefix)
         .fetch_one(&mut *tx)
-        .await;
-        revisions.push(revision.map_err(Error::Sql));
+        .await?;
+        revisions.push(revision);
     }
     tx.commit().await?;
     Ok(revisions)
@@ -306,5 +308,40 @@ impl Store {
             .bind(limit)
             .fetch_all(&self.read)
             .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registration(family: &str, doc: &str) -> Registration {
+        Registration {
+            region: "us-east-1".to_owned(),
+            family: family.to_owned(),
+            arn_prefix: format!("arn:aws:ecs:us-east-1:000000000000:task-definition/{family}:"),
+            doc: doc.to_owned(),
+            reply: oneshot::channel().0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_group_commits_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let good = r#"{"family": "f", "taskDefinitionArn": "", "revision": 0}"#;
+        let batch = [registration("a", good), registration("a", good), registration("b", good)];
+        assert_eq!(insert_revisions(&store.write, &batch).await.unwrap(), vec![1, 2, 1]);
+        let stored = store.get_task_definition("us-east-1", "a", Some(2)).await.unwrap().unwrap();
+        assert_eq!(stored["taskDefinitionArn"], "arn:aws:ecs:us-east-1:000000000000:task-definition/a:2");
+
+        // One INSERT fails (its document is not JSON): none of the group is kept.
+        let failing = [registration("a", good), registration("a", "not json"), registration("b", good)];
+        assert!(insert_revisions(&store.write, &failing).await.is_err());
+        assert!(store.get_task_definition("us-east-1", "a", Some(3)).await.unwrap().is_none());
+        assert!(store.get_task_definition("us-east-1", "b", Some(2)).await.unwrap().is_none());
+        // And the counters did not move.
+        assert_eq!(insert_revisions(&store.write, &[registration("a", good)]).await.unwrap(), vec![3]);
+        store.close().await;
     }
 }

@@ -113,36 +113,74 @@ async fn warm_holders_do_not_outlive_berth() {
 }
 
 #[tokio::test]
-async fn a_killed_berths_warm_holders_are_removed_when_the_next_starts() {
+async fn a_killed_berths_idle_warm_holders_are_removed_when_the_next_starts() {
     let mut berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
     register(&ecs, "warm-killed", vec![container("main", "exec sleep 1000")]).await;
-    let running = run(&ecs, "warm-killed", None).await;
-    wait_for(&ecs, &running, "RUNNING").await;
-    let warm = wait_warm(&berth, 2, &[&running]).await;
+    let first = run(&ecs, "warm-killed", None).await;
+    wait_for(&ecs, &first, "RUNNING").await;
+    let warm = wait_warm(&berth, 2, &[&first]).await;
+    // This one runs in a warm holder: labelled berth.warm, and not idle.
+    let second = run(&ecs, "warm-killed", None).await;
+    assert!(warm.contains_key(&second), "{second} took none of {warm:?}");
+    wait_for(&ecs, &second, "RUNNING").await;
+    let idle = wait_warm(&berth, 2, &[&first, &second]).await;
     berth.kill9().await;
     let dir = berth.take_dir();
     drop(berth);
-    for holder in warm.values() {
+    for holder in idle.values() {
         assert!(docker_cli(&["inspect", &holder.id]).status.success(), "kill -9 leaves {holder:?}");
     }
 
-    // The next berth on the data dir removes the idle holders and keeps the running task's.
+    // The next berth on the data dir removes the idle holders and keeps the running tasks'.
     let mut berth = Berth::start_in(dir.path()).await;
     let ecs = berth.client();
     let removed = eventually(300, || async {
-        warm.values().all(|holder| !docker_cli(&["inspect", &holder.id]).status.success())
+        idle.values().all(|holder| !docker_cli(&["inspect", &holder.id]).status.success())
     })
     .await;
-    assert!(removed, "the killed berth's warm holders are removed");
-    let task = describe(&ecs, &running).await;
-    assert_eq!(task.last_status(), Some("RUNNING"));
-    let id = running.rsplit('/').next().unwrap();
-    assert!(
-        docker_cli(&["inspect", &format!("berth-{id}-holder")]).status.success(),
-        "the running task keeps its holder"
-    );
-    stop(&ecs, &running).await;
+    assert!(removed, "the killed berth's idle warm holders are removed");
+    for arn in [&first, &second] {
+        assert_eq!(describe(&ecs, arn).await.last_status(), Some("RUNNING"));
+        let id = arn.rsplit('/').next().unwrap();
+        let holder = docker_cli(&["inspect", "--format", "{{.State.Running}}", &format!("berth-{id}-holder")]);
+        assert_eq!(String::from_utf8_lossy(&holder.stdout).trim(), "true", "{arn} keeps its holder");
+    }
+    for arn in [&first, &second] {
+        stop(&ecs, arn).await;
+    }
     assert!(berth.terminate().await.success());
+}
+
+#[tokio::test]
+async fn a_replayed_run_task_gives_back_the_holder_it_took() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, "warm-replay", vec![container("main", "exec sleep 1000")]).await;
+    let first = run(&ecs, "warm-replay", None).await;
+    wait_for(&ecs, &first, "RUNNING").await;
+    let warm = wait_warm(&berth, 2, &[&first]).await;
+
+    let run_with_token = |token: Option<&'static str>| {
+        ecs.run_task()
+            .task_definition("warm-replay")
+            .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+            .network_configuration(crate::tasks::network())
+            .set_client_token(token.map(str::to_owned))
+            .send()
+    };
+    let once = run_with_token(Some("warm-replay-token")).await.unwrap().tasks()[0].task_arn().unwrap().to_owned();
+    assert!(warm.contains_key(&once), "{once} took none of {warm:?}");
+    // The replay answers the same task; the holder it took for a task it did not store goes
+    // back, so the next task (before any refill) takes it.
+    let again = run_with_token(Some("warm-replay-token")).await.unwrap().tasks()[0].task_arn().unwrap().to_owned();
+    assert_eq!(again, once);
+    let next = run_with_token(None).await.unwrap().tasks()[0].task_arn().unwrap().to_owned();
+    assert!(warm.contains_key(&next) && next != once, "{next} took the other of {warm:?}");
+    for arn in [&first, &once, &next] {
+        wait_for(&ecs, arn, "RUNNING").await;
+        stop(&ecs, arn).await;
+    }
 }
