@@ -1014,6 +1014,7 @@ async fn measure(args: &Args, berth: &Server, moto: &Server) -> Result<usize> {
     );
     let mut worst_ratio = f64::INFINITY;
     let mut worst_describe_p99: f64 = 0.0;
+    let mut describe_p99s = Vec::new();
     for ((op, concurrency), b) in &berth_rows {
         let Some(m) = moto_rows.get(&(*op, *concurrency)) else { continue };
         let ratio = b.rps() / m.rps().max(1e-9);
@@ -1021,6 +1022,8 @@ async fn measure(args: &Args, berth: &Server, moto: &Server) -> Result<usize> {
             worst_ratio = worst_ratio.min(ratio);
             if op.starts_with("Describe") {
                 worst_describe_p99 = worst_describe_p99.max(b.quantile_ms(0.99));
+                let name = if *op == "DescribeTasks" { "DescribeTasks of 100" } else { op };
+                describe_p99s.push(format!("{name} {:.2} ms", b.quantile_ms(0.99)));
             }
         }
         let _ = writeln!(
@@ -1050,7 +1053,7 @@ async fn measure(args: &Args, berth: &Server, moto: &Server) -> Result<usize> {
     report.target(
         "p99 of the Describe calls at 16 clients",
         "< 2 ms",
-        format!("{worst_describe_p99:.2} ms at worst"),
+        describe_p99s.join(", "),
         worst_describe_p99 < 2.0,
     );
 
