@@ -6,5 +6,5 @@ BEGIN
     INSERT INTO task_definition_families (region, family, last_revision, active_count)
     VALUES (NEW.region, NEW.family, NEW.revision, 1)
     ON CONFLICT (region, family) DO UPDATE
-        SET last_revision = MAX(last_revision, excluded.last_revision), active_count = active_count + 1;
+        SET last_revision = excluded.last_revision, active_count = active_count + 1;
 END;

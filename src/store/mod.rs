@@ -230,3 +230,35 @@ fn doc_text(doc: &Doc) -> String {
     // Serialising a Map of Values cannot fail (all keys are strings).
     serde_json::to_string(doc).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    /// The first 8 bytes of each migration's checksum (SHA-384 of its file), as data dirs record
+    /// it when the migration is applied. A new migration adds its line here.
+    const APPLIED: &[(i64, &str)] = &[
+        (1, "6e502df564d982d7"),
+        (2, "b6554980081f3bd3"),
+        (3, "0ea54a6570cbeab0"),
+        (4, "0166fd5583612b63"),
+        (5, "c350b1301b15d201"),
+        (6, "5606a6f4dae2b38b"),
+        (7, "f4379891c5ca70be"),
+        (8, "d7b1e04a5426ea61"),
+        (9, "3a9a4b2f351983cb"),
+        (10, "e1ced4a40f838c96"),
+    ];
+
+    /// berth refuses a data dir whose applied migration changed since ("migration N was
+    /// previously applied but has been modified"), so a migration that has been released is never
+    /// edited: a change to the schema goes into a new one.
+    #[test]
+    fn released_migrations_are_never_edited() {
+        let migrator = sqlx::migrate!("./migrations");
+        assert_eq!(migrator.iter().count(), APPLIED.len(), "a new migration adds its checksum to APPLIED");
+        for (version, expected) in APPLIED {
+            let migration = migrator.iter().find(|m| m.version == *version).expect("migration is there");
+            let prefix: String = migration.checksum.iter().take(8).map(|b| format!("{b:02x}")).collect();
+            assert_eq!(&prefix, expected, "migration {version} was edited; put the change in a new migration");
+        }
+    }
+}
