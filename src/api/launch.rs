@@ -300,9 +300,12 @@ impl Blueprint {
     ) -> NewTask {
         let cluster = &self.cluster;
         // A Fargate-like task may take a holder started for it in advance (see scheduler::warm).
-        let warm = (instance.is_none() && matches!(capacity, Capacity::Fargate(_)) && self.network_mode == "awsvpc")
-            .then(|| ctx.tasks.take_warm_holder(ctx.region(), &cluster.name, &self.definitions))
-            .flatten();
+        let warm = match capacity {
+            Capacity::Fargate(_) => {
+                ctx.tasks.take_warm_holder(ctx.region(), &cluster.name, &self.network_mode, &self.definitions)
+            }
+            Capacity::Ec2(_) => None,
+        };
         let id = warm.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         let arn = ctx.scope.arn(&format!("task/{}/{id}", cluster.name));
         let containers: Vec<Value> = self

@@ -89,12 +89,13 @@ async fn start_holder(docker: &Docker, spec: &ContainerSpec) -> crate::driver::R
     docker.inspect(&id).await
 }
 
-/// True if a task of `containers` can take a warm holder: its holder would need nothing of the
-/// task (no published ports, no hostname, DNS servers or search domains, /etc/hosts entries or
-/// net.* sysctls).
-pub(super) fn fits_warm_holder(containers: &[Map<String, Value>]) -> bool {
+/// True if a Fargate-like task in `network_mode` with `containers` can take a warm holder: it
+/// has a holder (awsvpc), and that holder would need nothing of the task (no published ports,
+/// no hostname, DNS servers or search domains, /etc/hosts entries or net.* sysctls).
+pub(super) fn fits_warm_holder(network_mode: &str, containers: &[Map<String, Value>]) -> bool {
     let netns = netns_settings(containers);
-    containers.iter().all(|c| port_specs(c, true).is_empty())
+    network_mode == "awsvpc"
+        && containers.iter().all(|c| port_specs(c, true).is_empty())
         && netns.hostname.is_none()
         && netns.extra_hosts.is_empty()
         && netns.dns.is_empty()
@@ -121,7 +122,7 @@ pub(super) async fn start_warm_holder(
 }
 
 /// The warm holder made for task `id` (ARN `arn`), if it still runs; one that does not is removed.
-async fn take_warm_holder(docker: &Docker, id: &str, arn: &str) -> Option<ContainerState> {
+async fn adopt_warm_holder(docker: &Docker, id: &str, arn: &str) -> Option<ContainerState> {
     match docker.inspect(&holder_name(id)).await {
         Ok(state) if state.running && state.labels.get(LABEL_TASK).map(String::as_str) == Some(arn) => Some(state),
         _ => {
@@ -300,7 +301,7 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
     // address is the ENI's. Other modes: each container has its own network settings.
     let (attachment, holder_state) = if mode == "awsvpc" {
         let arn = labels.get(LABEL_TASK).map_or("", String::as_str);
-        let adopted = if warm { take_warm_holder(&docker, &key.id, arn).await } else { None };
+        let adopted = if warm { adopt_warm_holder(&docker, &key.id, arn).await } else { None };
         let state = match adopted {
             Some(state) => state,
             None => {
@@ -429,7 +430,7 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
     .await;
     // Keep the next such task of the cluster from waiting for its holder.
     let reached = updated.is_some_and(|d| d.get("lastStatus").and_then(Value::as_str) == Some("RUNNING"));
-    if reached && mode == "awsvpc" && doc.get("containerInstanceArn").is_none() && fits_warm_holder(&containers) {
+    if reached && doc.get("containerInstanceArn").is_none() && fits_warm_holder(&mode, &containers) {
         rt.refill_warm(key, labels.get(LABEL_TASK).map_or("", String::as_str));
     }
     Ok((docker, running))

@@ -208,10 +208,16 @@ impl Pools {
 
 impl TaskRuntime {
     /// A task id with a started holder waiting for it, for a new Fargate-like task of `cluster`
-    /// whose containers are `containers`; None when there is none or the task needs a holder of
-    /// its own (published ports, DNS settings).
-    pub fn take_warm_holder(&self, region: &str, cluster: &str, containers: &[Map<String, Value>]) -> Option<String> {
-        if task::fits_warm_holder(containers) { self.warm.take(region, cluster) } else { None }
+    /// in `network_mode` whose containers are `containers`; None when there is none or the task
+    /// needs a holder of its own (published ports, DNS settings).
+    pub fn take_warm_holder(
+        &self,
+        region: &str,
+        cluster: &str,
+        network_mode: &str,
+        containers: &[Map<String, Value>],
+    ) -> Option<String> {
+        if task::fits_warm_holder(network_mode, containers) { self.warm.take(region, cluster) } else { None }
     }
 
     /// Makes the holders `key`'s cluster is short of, in the background, one at a time so they
@@ -228,12 +234,8 @@ impl TaskRuntime {
         let span = tracing::info_span!("warm holders", cluster = %key.cluster, count = plan.ids.len());
         tokio::spawn(
             async move {
+                runtime.remove_warm_holders(&plan.dropped).await;
                 let docker = runtime.docker_at(0).await;
-                for id in &plan.dropped {
-                    if let Ok(docker) = &docker {
-                        task::remove_holder(docker, id).await;
-                    }
-                }
                 for id in &plan.ids {
                     // Not made once the pool is gone (cluster deleted, berth stopping or reset).
                     let wanted = runtime.warm.wanted(&key.region, &key.cluster, plan.epoch);
@@ -267,26 +269,23 @@ impl TaskRuntime {
         cluster: &str,
         ids: impl IntoIterator<Item = &'a str>,
     ) {
-        let unwanted = self.warm.give_back(region, cluster, ids);
-        if unwanted.is_empty() {
-            return;
-        }
-        if let Ok(docker) = self.docker_at(0).await {
-            for id in unwanted {
-                task::remove_holder(&docker, &id).await;
-            }
-        }
+        self.remove_warm_holders(&self.warm.give_back(region, cluster, ids)).await;
     }
 
     /// Removes the warm holders of a cluster being deleted.
     pub async fn drop_warm_holders(&self, region: &str, cluster: &str) {
-        let ids = self.warm.drop_cluster(region, cluster);
+        self.remove_warm_holders(&self.warm.drop_cluster(region, cluster)).await;
+    }
+
+    /// Removes the holders made for the task ids `ids`, on the first engine (where Fargate-like
+    /// tasks run).
+    async fn remove_warm_holders(&self, ids: &[String]) {
         if ids.is_empty() {
             return;
         }
         if let Ok(docker) = self.docker_at(0).await {
             for id in ids {
-                task::remove_holder(&docker, &id).await;
+                task::remove_holder(&docker, id).await;
             }
         }
     }
@@ -297,13 +296,13 @@ impl TaskRuntime {
         let ids = self.warm.clear();
         // An engine berth has not connected to has no warm holders of this run.
         let connected = match self.engines.first() {
-            Some(engine) => engine.docker.lock().await.clone(),
-            None => None,
+            Some(engine) => engine.docker.lock().await.is_some(),
+            None => false,
         };
-        let Some(docker) = connected else { return };
-        for id in ids {
-            task::remove_holder(&docker, &id).await;
+        if !connected {
+            return;
         }
+        self.remove_warm_holders(&ids).await;
         let deadline = tokio::time::Instant::now() + MAKING_DEADLINE;
         while self.warm.making() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -33,18 +33,26 @@ async fn wait_warm(berth: &Berth, count: usize, taken: &[&str]) -> BTreeMap<Stri
     warm
 }
 
+/// Creates the default cluster, registers `family` (one sleeping container) and runs a task of
+/// it, which makes its own holder; answers that task and the two warm holders berth then keeps.
+async fn first_task(berth: &Berth, family: &str) -> (String, BTreeMap<String, ContainerState>) {
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, family, vec![container("main", "exec sleep 1000")]).await;
+    let first = run(&ecs, family, None).await;
+    wait_for(&ecs, &first, "RUNNING").await;
+    let warm = wait_warm(berth, 2, &[&first]).await;
+    (first, warm)
+}
+
 #[tokio::test]
 async fn the_next_fargate_task_takes_a_holder_started_before_it() {
     let berth = Berth::start().await;
     let ecs = berth.client();
-    ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "warm-one", vec![container("main", "exec sleep 1000")]).await;
     assert!(warm_holders(&berth).await.is_empty(), "no warm holders before a task ran");
 
     // The first task makes its own holder; two more are then kept for the cluster.
-    let first = run(&ecs, "warm-one", None).await;
-    wait_for(&ecs, &first, "RUNNING").await;
-    let warm = wait_warm(&berth, 2, &[&first]).await;
+    let (first, warm) = first_task(&berth, "warm-one").await;
     for (arn, holder) in &warm {
         let id = arn.rsplit('/').next().unwrap();
         assert!(arn.starts_with("arn:aws:ecs:us-east-1:000000000000:task/default/"), "{arn}");
@@ -98,11 +106,7 @@ async fn warm_holders_do_not_outlive_berth() {
     // Stopped: berth removes them, and then its network.
     let mut berth = Berth::start().await;
     let ecs = berth.client();
-    ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "warm-short", vec![container("main", "exec sleep 1000")]).await;
-    let arn = run(&ecs, "warm-short", None).await;
-    wait_for(&ecs, &arn, "RUNNING").await;
-    let warm = wait_warm(&berth, 2, &[&arn]).await;
+    let (arn, warm) = first_task(&berth, "warm-short").await;
     stop(&ecs, &arn).await;
     let network = berth.network().await;
     assert!(berth.terminate().await.success());
@@ -116,11 +120,7 @@ async fn warm_holders_do_not_outlive_berth() {
 async fn a_killed_berths_idle_warm_holders_are_removed_when_the_next_starts() {
     let mut berth = Berth::start().await;
     let ecs = berth.client();
-    ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "warm-killed", vec![container("main", "exec sleep 1000")]).await;
-    let first = run(&ecs, "warm-killed", None).await;
-    wait_for(&ecs, &first, "RUNNING").await;
-    let warm = wait_warm(&berth, 2, &[&first]).await;
+    let (first, warm) = first_task(&berth, "warm-killed").await;
     // This one runs in a warm holder: labelled berth.warm, and not idle.
     let second = run(&ecs, "warm-killed", None).await;
     assert!(warm.contains_key(&second), "{second} took none of {warm:?}");
@@ -157,11 +157,7 @@ async fn a_killed_berths_idle_warm_holders_are_removed_when_the_next_starts() {
 async fn a_replayed_run_task_gives_back_the_holder_it_took() {
     let berth = Berth::start().await;
     let ecs = berth.client();
-    ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "warm-replay", vec![container("main", "exec sleep 1000")]).await;
-    let first = run(&ecs, "warm-replay", None).await;
-    wait_for(&ecs, &first, "RUNNING").await;
-    let warm = wait_warm(&berth, 2, &[&first]).await;
+    let (first, warm) = first_task(&berth, "warm-replay").await;
 
     let run_with_token = |token: Option<&'static str>| {
         ecs.run_task()
