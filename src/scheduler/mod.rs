@@ -6,6 +6,7 @@ pub mod task;
 pub mod warm;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
@@ -50,7 +51,29 @@ pub struct TaskRuntime {
     instance: String,
     /// Started holders waiting for the next Fargate-like tasks (see [`warm`]).
     warm: warm::Pools,
+    /// How many tasks are stopping and removing their containers now (see [`Stopping`]).
+    stopping: AtomicUsize,
 }
+
+/// Counts a task as stopping while it lives: stopping berth lets such tasks finish (for a
+/// while) before it removes berth's network, which their containers keep in use until removed.
+struct Stopping<'a>(&'a AtomicUsize);
+
+impl<'a> Stopping<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(count)
+    }
+}
+
+impl Drop for Stopping<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// How long stopping berth waits for tasks that are stopping to finish.
+const STOPPING_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl TaskRuntime {
     /// A runtime over `store`, running containers on `docker_hosts` (none: the local engine).
@@ -78,6 +101,7 @@ impl TaskRuntime {
             liveness: tokio::sync::Mutex::new(None),
             instance: instance.to_owned(),
             warm: warm::Pools::new(warm_holders),
+            stopping: AtomicUsize::new(0),
         })
     }
 
@@ -257,11 +281,16 @@ impl TaskRuntime {
         }
     }
 
-    /// Makes no more warm holders, removes those there are, then berth's network when no
+    /// Makes no more warm holders, lets tasks that are stopping finish (for
+    /// [`STOPPING_DEADLINE`] at most), removes the warm holders, then berth's network when no
     /// container uses it any more. Tasks that still run keep it; a later berth on the same data
-    /// dir adopts them.
+    /// dir adopts them, and finishes stopping those that had not.
     pub async fn shutdown(&self) {
         self.warm.close();
+        let deadline = tokio::time::Instant::now() + STOPPING_DEADLINE;
+        while self.stopping.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         self.release().await;
     }
 

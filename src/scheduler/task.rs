@@ -1062,6 +1062,7 @@ async fn record_exit(rt: &TaskRuntime, key: &TaskKey, docker: &Docker, r: &Runni
 
 /// Stops and removes the task's containers and records it STOPPED.
 async fn finish(rt: &TaskRuntime, key: &TaskKey, docker: Option<&Docker>, running: &[Running]) {
+    let _stopping = super::Stopping::new(&rt.stopping);
     let at = now();
     let task = update(rt, key, |doc| {
         doc.insert("desiredStatus".into(), json!("STOPPED"));

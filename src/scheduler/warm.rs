@@ -32,7 +32,7 @@ pub const LABEL_WARM: &str = "berth.warm";
 /// At most this many clusters have warm holders at once.
 pub const MAX_CLUSTERS: usize = 4;
 
-/// How long stopping berth waits for holders still being made.
+/// How long stopping berth waits for holders still being made or removed.
 const MAKING_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Which warm holders exist and which are being made: bookkeeping only (the Docker side is in
@@ -50,7 +50,9 @@ struct State {
     clusters: HashMap<(String, String), Pool>,
     /// Task ids given to RunTask whose task has not started yet.
     claimed: HashSet<String>,
-    /// Task ids whose holder is being made.
+    /// Task ids whose holder is being made, or removed by the refill that made it (its pool was
+    /// dropped meanwhile) or that dropped its pool: stopping berth waits for these before it
+    /// removes berth's network, which a holder still being removed keeps in use.
     making: HashSet<String>,
     /// A counter for `Pool::used` and `Pool::epoch`.
     tick: u64,
@@ -135,15 +137,15 @@ impl Pools {
         pool.making += short;
         let epoch = pool.epoch;
         let ids: Vec<String> = (0..short).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect();
-        state.making.extend(ids.iter().cloned());
+        state.making.extend(ids.iter().chain(&dropped).cloned());
         Plan { epoch, ids, dropped }
     }
 
     /// The holder for `id` is made (`started`) or failed. True if it joined its pool; false if
-    /// it is not wanted any more (its pool was dropped) or failed, and must be removed.
+    /// it is not wanted any more (its pool was dropped) or failed, and must be removed: then
+    /// `id` counts as being made until [`Pools::removed`].
     pub fn made(&self, region: &str, cluster: &str, epoch: u64, id: &str, started: bool) -> bool {
         let mut state = self.state();
-        state.making.remove(id);
         let Some(pool) = state.clusters.get_mut(&(region.to_owned(), cluster.to_owned())) else { return false };
         if pool.epoch != epoch {
             return false;
@@ -151,8 +153,18 @@ impl Pools {
         pool.making = pool.making.saturating_sub(1);
         if started {
             pool.ready.push(id.to_owned());
+            state.making.remove(id);
         }
         started
+    }
+
+    /// The holders of `ids`, which [`Pools::made`] or a [`Plan`]'s `dropped` said to remove,
+    /// are removed.
+    pub fn removed<'a>(&self, ids: impl IntoIterator<Item = &'a String>) {
+        let mut state = self.state();
+        for id in ids {
+            state.making.remove(id);
+        }
     }
 
     /// True while the pool of `epoch` is there to take holders (not dropped, berth not stopping).
@@ -235,6 +247,7 @@ impl TaskRuntime {
         tokio::spawn(
             async move {
                 runtime.remove_warm_holders(&plan.dropped).await;
+                runtime.warm.removed(&plan.dropped);
                 let docker = runtime.docker_at(0).await;
                 for id in &plan.ids {
                     // Not made once the pool is gone (cluster deleted, berth stopping or reset).
@@ -251,10 +264,11 @@ impl TaskRuntime {
                         }
                         _ => false,
                     };
-                    if !runtime.warm.made(&key.region, &key.cluster, plan.epoch, id, started)
-                        && let Ok(docker) = &docker
-                    {
-                        task::remove_holder(docker, id).await;
+                    if !runtime.warm.made(&key.region, &key.cluster, plan.epoch, id, started) {
+                        if let Ok(docker) = &docker {
+                            task::remove_holder(docker, id).await;
+                        }
+                        runtime.warm.removed([id]);
                     }
                 }
             }
@@ -383,6 +397,10 @@ mod tests {
         let again = pools.plan("r", "c");
         assert_ne!(plan.epoch, again.epoch);
         assert!(!pools.made("r", "c", plan.epoch, &plan.ids[0], true), "made for the dropped pool");
+        assert_eq!(pools.making(), 2, "the new pool's, and the dropped pool's until it is removed");
+        assert!(pools.knows(&plan.ids[0]), "a sweep leaves it to the refill removing it");
+        pools.removed(&plan.ids);
+        assert_eq!(pools.making(), 1);
         assert!(pools.made("r", "c", again.epoch, &again.ids[0], true));
         assert_eq!(pools.clear(), again.ids);
         assert!(!pools.made("r", "c", again.epoch, "late", true), "after clear nothing is kept");
@@ -418,6 +436,9 @@ mod tests {
         pools.plan("r", "c0"); // c0 used again: c1 is now the oldest
         let plan = pools.plan("r", "new");
         assert_eq!(plan.dropped.len(), 1);
+        assert_eq!(pools.making(), 2, "the new pool's holder is being made, the dropped one removed");
+        pools.removed(&plan.dropped);
+        assert_eq!(pools.making(), 1);
         assert_eq!(pools.take("r", "c1"), None, "c1's pool was dropped");
         assert!(pools.take("r", "c0").is_some());
     }

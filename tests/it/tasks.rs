@@ -11,6 +11,7 @@ use aws_sdk_ecs::types::{
 };
 
 use crate::common::{BUSYBOX, Berth, code, docker, error};
+use crate::containers::docker_cli;
 
 pub(crate) fn network() -> NetworkConfiguration {
     NetworkConfiguration::builder()
@@ -204,6 +205,32 @@ async fn stop_timeout_kills_a_container_ignoring_sigterm() {
     let task = stop(&ecs, &arn).await;
     // SIGKILL after the timeout: 128 + 9.
     assert_eq!(task.containers()[0].exit_code(), Some(137));
+}
+
+#[tokio::test]
+async fn a_task_stopping_when_berth_stops_finishes_first() {
+    let mut berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let mut stubborn = container("main", "trap '' TERM; sleep 1000 & wait");
+    stubborn.stop_timeout = Some(2);
+    register(&ecs, "stubborn-at-exit", vec![stubborn]).await;
+    let arn = run(&ecs, "stubborn-at-exit", None).await;
+    wait_for(&ecs, &arn, "RUNNING").await;
+    let network = berth.network().await;
+    // Stopping takes the two seconds of the stop timeout; berth is told to stop meanwhile.
+    ecs.stop_task().task(&arn).send().await.unwrap();
+    assert!(berth.terminate().await.success());
+    gone(&arn).await;
+    assert!(!docker_cli(&["network", "inspect", &network]).status.success(), "berth removed its network");
+
+    let dir = berth.take_dir();
+    drop(berth);
+    let mut berth = Berth::start_in(dir.path()).await;
+    let task = describe(&berth.client(), &arn).await;
+    assert_eq!(task.last_status(), Some("STOPPED"), "recorded before berth exited: {task:?}");
+    assert_eq!(task.containers()[0].exit_code(), Some(137));
+    assert!(berth.terminate().await.success());
 }
 
 #[tokio::test]
