@@ -391,7 +391,7 @@ impl Blueprint {
         doc.insert("attachments".into(), attachments);
         doc.retain(|_, v| !v.is_null());
         let key = TaskKey { region: ctx.region().to_owned(), cluster: cluster.name.clone(), id };
-        NewTask { key, doc, reserved, awaiting: None, service: self.service.clone() }
+        NewTask { key, doc, reserved, awaiting: None, service: self.service.clone(), tags: self.tags.clone() }
     }
 }
 
@@ -503,6 +503,16 @@ pub(super) async fn launch(
     token: Option<&ClientToken<'_>>,
 ) -> Result<Launched> {
     let cluster = &blueprint.cluster;
+    // The tags are stored with the tasks, all in one transaction: refused here, not after.
+    let keys: std::collections::HashSet<&str> = blueprint.tags.iter().map(|(k, _)| k.as_str()).collect();
+    if keys.len() > super::tags::MAX_TAGS {
+        return Err(ecs_error!(
+            InvalidParameterException,
+            "A resource can have at most {} tags; the tasks would have {}.",
+            super::tags::MAX_TAGS,
+            keys.len()
+        ));
+    }
     let plan = if chosen.is_some() { &[] } else { plan };
     let mut created = Vec::new();
     let mut failures = Vec::new();
@@ -603,7 +613,6 @@ pub(super) async fn launch(
     let mut waiting = false;
     for NewTask { key, doc, awaiting, .. } in created {
         let arn = doc.get("taskArn").and_then(Value::as_str).unwrap_or_default().to_owned();
-        super::tags::store_tags(ctx, &arn, &blueprint.tags).await?;
         if awaiting.is_some() {
             waiting = true;
         } else {

@@ -1,8 +1,26 @@
 //! Tags of any taggable resource, by ARN, in the order they were first given.
 
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 
 use super::{Result, Store};
+
+/// Adds or overwrites `arn`'s `tags` in the transaction of `conn`; a new key goes after those
+/// the resource has.
+pub(super) async fn insert_tags(conn: &mut SqliteConnection, arn: &str, tags: &[(String, String)]) -> Result<()> {
+    for (key, value) in tags {
+        sqlx::query(
+            "INSERT INTO tags (resource_arn, key, value, position) \
+             VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(position), 0) + 1 FROM tags WHERE resource_arn = ?1)) \
+             ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(arn)
+        .bind(key)
+        .bind(value)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
 
 impl Store {
     /// The tags of a resource, in the order they were first set.
@@ -29,18 +47,7 @@ impl Store {
         max: usize,
     ) -> Result<std::result::Result<(), usize>> {
         let mut tx = self.write.begin().await?;
-        for (key, value) in tags {
-            sqlx::query(
-                "INSERT INTO tags (resource_arn, key, value, position) \
-                 VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(position), 0) + 1 FROM tags WHERE resource_arn = ?1)) \
-                 ON CONFLICT (resource_arn, key) DO UPDATE SET value = excluded.value",
-            )
-            .bind(arn)
-            .bind(key)
-            .bind(value)
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_tags(&mut tx, arn, tags).await?;
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tags WHERE resource_arn = ?")
             .bind(arn)
             .fetch_one(&mut *tx)

@@ -46,6 +46,8 @@ pub struct NewTask {
     pub awaiting: Option<String>,
     /// The service it belongs to, if any.
     pub service: Option<String>,
+    /// Its tags, stored with it.
+    pub tags: Vec<(String, String)>,
 }
 
 /// A task waiting for capacity.
@@ -130,7 +132,7 @@ impl Store {
             let arns: Vec<String> = tasks.iter().map(|t| text(&t.doc, "taskArn")).collect();
             token.insert(&mut tx, &arns).await?;
         }
-        for NewTask { key, doc, reserved, awaiting, service } in tasks {
+        for NewTask { key, doc, reserved, awaiting, service, tags } in tasks {
             let instance = doc
                 .get("containerInstanceArn")
                 .and_then(Value::as_str)
@@ -158,6 +160,7 @@ impl Store {
             .bind(service)
             .execute(&mut *tx)
             .await?;
+            super::tags::insert_tags(&mut tx, &text(doc, "taskArn"), tags).await?;
         }
         tx.commit().await?;
         Ok(None)

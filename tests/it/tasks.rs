@@ -234,6 +234,58 @@ async fn a_task_stopping_when_berth_stops_finishes_first() {
 }
 
 #[tokio::test]
+async fn run_task_tags_are_stored_with_the_task() {
+    use aws_sdk_ecs::types::{PropagateTags, Tag, TaskField};
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let registered = |family: &'static str, tags: Vec<Tag>| {
+        ecs.register_task_definition()
+            .family(family)
+            .requires_compatibilities(Compatibility::Fargate)
+            .network_mode(NetworkMode::Awsvpc)
+            .cpu("256")
+            .memory("512")
+            .container_definitions(container("main", "exec sleep 1000"))
+            .set_tags(Some(tags))
+            .send()
+    };
+    registered("tagged", vec![tag("team", "definition"), tag("tier", "web")]).await.unwrap();
+    let run_tagged = |family: &'static str, tags: Vec<Tag>| {
+        ecs.run_task()
+            .task_definition(family)
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(network())
+            .propagate_tags(PropagateTags::TaskDefinition)
+            .set_tags(Some(tags))
+            .send()
+    };
+
+    // The request's tags, then the definition's it does not set.
+    let out = run_tagged("tagged", vec![tag("team", "request")]).await.unwrap();
+    let arn = out.tasks()[0].task_arn().unwrap().to_owned();
+    let described = ecs.describe_tasks().tasks(&arn).include(TaskField::Tags).send().await.unwrap();
+    let tags: Vec<(&str, &str)> =
+        described.tasks()[0].tags().iter().map(|t| (t.key().unwrap(), t.value().unwrap())).collect();
+    assert_eq!(tags, [("team", "request"), ("tier", "web")]);
+    let listed = ecs.list_tags_for_resource().resource_arn(&arn).send().await.unwrap();
+    assert_eq!(listed.tags().len(), 2);
+    stop(&ecs, &arn).await;
+
+    // More than 50 with the definition's: refused, and no task is left behind.
+    let many = |prefix: &str| (0..30).map(|i| tag(&format!("{prefix}{i}"), "v")).collect::<Vec<_>>();
+    registered("tagged-many", many("d")).await.unwrap();
+    let (code_, message) = error(run_tagged("tagged-many", many("r")).await);
+    assert_eq!(code_, "InvalidParameterException");
+    assert!(message.contains("at most 50 tags"), "{message}");
+    for status in [aws_sdk_ecs::types::DesiredStatus::Running, aws_sdk_ecs::types::DesiredStatus::Stopped] {
+        let listed = ecs.list_tasks().family("tagged-many").desired_status(status).send().await.unwrap();
+        assert!(listed.task_arns().is_empty(), "a refused RunTask stored {:?}", listed.task_arns());
+    }
+}
+
+#[tokio::test]
 async fn a_missing_image_fails_to_start() {
     let berth = Berth::start().await;
     let ecs = berth.client();
