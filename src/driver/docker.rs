@@ -437,6 +437,33 @@ impl Docker {
         }
     }
 
+    /// Whether the engine reported the kernel's OOM killer killing a process of container `id`,
+    /// waiting up to `late` for a report still to come.
+    ///
+    /// For a container that exited with SIGKILL while Docker's `OOMKilled` flag says no: Docker
+    /// sets that flag only when containerd's OOM event reaches it before the exit, and under
+    /// load it often comes after. Its `oom` event is logged either way, and the engine replays
+    /// recent events to a subscriber.
+    pub async fn saw_oom(&self, id: &str, late: std::time::Duration) -> bool {
+        use futures_util::StreamExt;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        // The engine keeps its last 256 events: an hour back reaches past all of them.
+        let since = now.saturating_sub(std::time::Duration::from_secs(3600));
+        let until = now + late;
+        let options = EventsOptions {
+            since: Some(since.as_secs().to_string()),
+            until: Some(format!("{}.{:09}", until.as_secs(), until.subsec_nanos())),
+            filters: Some(HashMap::from([
+                ("type".to_owned(), vec!["container".to_owned()]),
+                ("container".to_owned(), vec![id.to_owned()]),
+                ("event".to_owned(), vec!["oom".to_owned()]),
+            ])),
+        };
+        let mut events = Box::pin(self.client.events(Some(options)));
+        // The stream ends at `until`; the timeout is for an engine that never answers.
+        matches!(tokio::time::timeout(late * 2, events.next()).await, Ok(Some(Ok(_))))
+    }
+
     /// Waits until a container with a health check is in a health state other than `known`
     /// (healthy, unhealthy, or exited). Follows Docker's event stream for that container (no
     /// polling); the state is read once after subscribing, so a change that came first is not

@@ -994,7 +994,7 @@ async fn watch(rt: &TaskRuntime, key: &TaskKey, stop: &Arc<Notify>, docker: &Doc
                     tracing::warn!(task = %key.id, error = %e, "lost track of a container");
                 }
                 let Some(r) = running.iter().find(|r| r.index == index) else { continue };
-                record_exit(rt, key, docker, r).await;
+                record_exit(rt, key, docker, r, true).await;
                 if r.essential {
                     update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", "Essential container in task exited")).await;
                     return Watched::Ended;
@@ -1040,8 +1040,21 @@ async fn record_health(rt: &TaskRuntime, key: &TaskKey, running: &[Running], ind
     .await;
 }
 
-async fn record_exit(rt: &TaskRuntime, key: &TaskKey, docker: &Docker, r: &Running) {
-    let state = docker.inspect(&r.id).await.ok();
+/// How long a container that exited on SIGKILL by itself may wait for Docker's report of an OOM
+/// kill that came after the exit (see [`Docker::saw_oom`]).
+const LATE_OOM: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Records container `r`'s exit: its exit code, and whether the OOM killer killed it.
+/// `on_its_own`: it exited by itself, not stopped by berth.
+async fn record_exit(rt: &TaskRuntime, key: &TaskKey, docker: &Docker, r: &Running, on_its_own: bool) {
+    let mut state = docker.inspect(&r.id).await.ok();
+    if on_its_own
+        && let Some(s) = state.as_mut()
+        && s.exit_code == Some(137)
+        && !s.oom_killed
+    {
+        s.oom_killed = docker.saw_oom(&r.id, LATE_OOM).await;
+    }
     update(rt, key, |doc| {
         if let Some(Value::Array(cs)) = doc.get_mut("containers")
             && let Some(c) = cs.get_mut(r.index)
@@ -1087,7 +1100,7 @@ async fn finish(rt: &TaskRuntime, key: &TaskKey, docker: Option<&Docker>, runnin
         });
         futures_util::future::join_all(stops).await;
         for r in running {
-            record_exit(rt, key, docker, r).await;
+            record_exit(rt, key, docker, r, false).await;
         }
         update(rt, key, |doc| {
             doc.insert("lastStatus".into(), json!("DEPROVISIONING"));
