@@ -505,14 +505,7 @@ pub(super) async fn launch(
     let cluster = &blueprint.cluster;
     // The tags are stored with the tasks, all in one transaction: refused here, not after.
     let keys: std::collections::HashSet<&str> = blueprint.tags.iter().map(|(k, _)| k.as_str()).collect();
-    if keys.len() > super::tags::MAX_TAGS {
-        return Err(ecs_error!(
-            InvalidParameterException,
-            "A resource can have at most {} tags; the tasks would have {}.",
-            super::tags::MAX_TAGS,
-            keys.len()
-        ));
-    }
+    super::tags::check_tag_count(keys.len())?;
     let plan = if chosen.is_some() { &[] } else { plan };
     let mut created = Vec::new();
     let mut failures = Vec::new();

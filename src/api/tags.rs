@@ -47,14 +47,21 @@ pub fn check_tags(tags: &[Tag]) -> Result<Vec<(String, String)>> {
 /// `ServerException` if the store fails.
 pub async fn store_tags(ctx: &Ctx<'_>, arn: &str, tags: &[(String, String)]) -> Result<()> {
     if !tags.is_empty() {
-        ctx.store.tag_resource(arn, tags, MAX_TAGS).await?.map_err(|n| {
-            ecs_error!(
-                InvalidParameterException,
-                "A resource can have at most {MAX_TAGS} tags; this call would leave {n}."
-            )
-        })?;
+        ctx.store.tag_resource(arn, tags, MAX_TAGS).await?.map_err(too_many_tags)?;
     }
     Ok(())
+}
+
+/// Refuses a call that would leave a resource with `count` tags, past [`MAX_TAGS`].
+///
+/// # Errors
+/// `InvalidParameterException` past the limit.
+pub fn check_tag_count(count: usize) -> Result<()> {
+    if count > MAX_TAGS { Err(too_many_tags(count)) } else { Ok(()) }
+}
+
+fn too_many_tags(count: usize) -> crate::error::EcsError {
+    ecs_error!(InvalidParameterException, "A resource can have at most {MAX_TAGS} tags; this call would leave {count}.")
 }
 
 /// A resource's tags as the API returns them: `[{"key", "value"}]`.

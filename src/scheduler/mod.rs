@@ -75,6 +75,14 @@ impl Drop for Stopping<'_> {
 /// How long stopping berth waits for tasks that are stopping to finish.
 const STOPPING_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Waits while `busy` says so, for `deadline` at most, looking every 20 ms (berth is stopping).
+async fn wait_while(deadline: std::time::Duration, busy: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + deadline;
+    while busy() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 impl TaskRuntime {
     /// A runtime over `store`, running containers on `docker_hosts` (none: the local engine).
     /// `instance` (see [`Store::instance_id`]) names berth's Docker network; `warm_holders` is
@@ -287,10 +295,7 @@ impl TaskRuntime {
     /// dir adopts them, and finishes stopping those that had not.
     pub async fn shutdown(&self) {
         self.warm.close();
-        let deadline = tokio::time::Instant::now() + STOPPING_DEADLINE;
-        while self.stopping.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        wait_while(STOPPING_DEADLINE, || self.stopping.load(Ordering::SeqCst) > 0).await;
         self.release().await;
     }
 

@@ -317,10 +317,7 @@ impl TaskRuntime {
             return;
         }
         self.remove_warm_holders(&ids).await;
-        let deadline = tokio::time::Instant::now() + MAKING_DEADLINE;
-        while self.warm.making() > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        super::wait_while(MAKING_DEADLINE, || self.warm.making() > 0).await;
         self.sweep_warm_holders(false).await;
     }
 
