@@ -7,15 +7,14 @@
 use std::time::Duration;
 
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, KernelCapabilities, LinuxParameters, MountPoint, NetworkMode, PortMapping,
-    Tmpfs, Ulimit, UlimitName, Volume, VolumeFrom,
+    KernelCapabilities, LinuxParameters, MountPoint, Tmpfs, Ulimit, UlimitName, Volume, VolumeFrom,
 };
 use serde_json::Value;
 
 use aws_sdk_ecs::types::Task;
 
-use crate::common::{BUSYBOX, Berth};
-use crate::tasks::{container, describe, gone, register, run, stop, wait_for};
+use crate::common::Berth;
+use crate::tasks::{container, definition, describe, gone, register, run, stop, wait_for, web};
 
 /// Runs the docker CLI.
 pub(crate) fn docker_cli(args: &[&str]) -> std::process::Output {
@@ -75,14 +74,8 @@ async fn volumes_are_shared_between_a_tasks_containers_and_removed_with_it() {
     );
     from.volumes_from = Some(vec![VolumeFrom::builder().source_container("writer").read_only(true).build()]);
     from.essential = Some(false);
-    ecs.register_task_definition()
-        .family("volumes")
-        .requires_compatibilities(Compatibility::Fargate)
-        .network_mode(NetworkMode::Awsvpc)
-        .cpu("256")
-        .memory("512")
+    definition(&ecs, "volumes", vec![writer, reader, read_only, from])
         .volumes(Volume::builder().name("scratch").build())
-        .set_container_definitions(Some(vec![writer, reader, read_only, from]))
         .send()
         .await
         .unwrap();
@@ -159,15 +152,7 @@ async fn tasks_reach_each_other_on_berths_network_which_goes_with_berth() {
     let mut berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    let web = ContainerDefinition::builder()
-        .name("web")
-        .image(BUSYBOX)
-        .command("sh")
-        .command("-c")
-        .command("mkdir -p /www && echo from-task-a > /www/index.html && exec httpd -f -p 80 -h /www")
-        .port_mappings(PortMapping::builder().container_port(80).build())
-        .build();
-    register(&ecs, "task-a", vec![web]).await;
+    register(&ecs, "task-a", vec![web("from-task-a", 80)]).await;
     let a = run(&ecs, "task-a", None).await;
     let task_a = wait_for(&ecs, &a, "RUNNING").await;
     let eni = &task_a.attachments()[0];
@@ -252,17 +237,7 @@ async fn efs_volumes_are_shared_by_the_tasks_that_mount_the_file_system() {
     for (family, command) in [("efs-write", "echo kept > /efs/file"), ("efs-read", "[ \"$(cat /efs/file)\" = kept ]")] {
         let mut c = container("main", command);
         c.mount_points = Some(vec![mount("shared", "/efs", false)]);
-        ecs.register_task_definition()
-            .family(family)
-            .requires_compatibilities(Compatibility::Fargate)
-            .network_mode(NetworkMode::Awsvpc)
-            .cpu("256")
-            .memory("512")
-            .volumes(efs.clone())
-            .container_definitions(c)
-            .send()
-            .await
-            .unwrap();
+        definition(&ecs, family, vec![c]).volumes(efs.clone()).send().await.unwrap();
     }
     let write = run(&ecs, "efs-write", None).await;
     assert_eq!(wait_for(&ecs, &write, "STOPPED").await.containers()[0].exit_code(), Some(0));

@@ -10,6 +10,8 @@ use aws_sdk_ecs::types::{
     NetworkConfiguration, NetworkMode, PortMapping, Task, TaskOverride,
 };
 
+use aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder as RegisterDefinition;
+
 use crate::common::{BUSYBOX, Berth, code, docker, error};
 use crate::containers::docker_cli;
 
@@ -23,7 +25,9 @@ pub(crate) fn container(name: &str, command: &str) -> ContainerDefinition {
     ContainerDefinition::builder().name(name).image(BUSYBOX).command("sh").command("-c").command(command).build()
 }
 
-pub(crate) async fn register(ecs: &Client, family: &str, containers: Vec<ContainerDefinition>) {
+/// A RegisterTaskDefinition of a Fargate `family` (awsvpc, 256 CPU units, 512 MiB) of
+/// `containers`, to add to and send.
+pub(crate) fn definition(ecs: &Client, family: &str, containers: Vec<ContainerDefinition>) -> RegisterDefinition {
     ecs.register_task_definition()
         .family(family)
         .requires_compatibilities(Compatibility::Fargate)
@@ -31,9 +35,18 @@ pub(crate) async fn register(ecs: &Client, family: &str, containers: Vec<Contain
         .cpu("256")
         .memory("512")
         .set_container_definitions(Some(containers))
-        .send()
-        .await
-        .unwrap();
+}
+
+pub(crate) async fn register(ecs: &Client, family: &str, containers: Vec<ContainerDefinition>) {
+    definition(ecs, family, containers).send().await.unwrap();
+}
+
+/// A container named `web` that serves `page` with busybox httpd on `port`, published.
+pub(crate) fn web(page: &str, port: i32) -> ContainerDefinition {
+    let mut web =
+        container("web", &format!("mkdir -p /www && echo {page} > /www/index.html && exec httpd -f -p {port} -h /www"));
+    web.port_mappings = Some(vec![PortMapping::builder().container_port(port).build()]);
+    web
 }
 
 pub(crate) async fn run(ecs: &Client, family: &str, overrides: Option<TaskOverride>) -> String {
@@ -118,14 +131,7 @@ async fn containers_share_localhost_ports_are_published_and_stop_task_works() {
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    let web = ContainerDefinition::builder()
-        .name("web")
-        .image(BUSYBOX)
-        .command("sh")
-        .command("-c")
-        .command("mkdir -p /www && echo hello-berth > /www/index.html && exec httpd -f -p 8080 -h /www")
-        .port_mappings(PortMapping::builder().container_port(8080).build())
-        .build();
+    let web = web("hello-berth", 8080);
     // A non-essential sidecar that reaches the web server on localhost, then exits 0.
     let mut probe = container(
         "probe",
@@ -192,16 +198,23 @@ async fn overrides_reach_the_process() {
     gone(&arn).await;
 }
 
+/// Creates the default cluster and runs a task of `family` whose container ignores SIGTERM and
+/// has a stop timeout of two seconds; answers it once RUNNING.
+async fn run_stubborn(ecs: &Client, family: &str) -> String {
+    ecs.create_cluster().send().await.unwrap();
+    let mut stubborn = container("main", "trap '' TERM; sleep 1000 & wait");
+    stubborn.stop_timeout = Some(2);
+    register(ecs, family, vec![stubborn]).await;
+    let arn = run(ecs, family, None).await;
+    wait_for(ecs, &arn, "RUNNING").await;
+    arn
+}
+
 #[tokio::test]
 async fn stop_timeout_kills_a_container_ignoring_sigterm() {
     let berth = Berth::start().await;
     let ecs = berth.client();
-    ecs.create_cluster().send().await.unwrap();
-    let mut stubborn = container("main", "trap '' TERM; sleep 1000 & wait");
-    stubborn.stop_timeout = Some(2);
-    register(&ecs, "stubborn", vec![stubborn]).await;
-    let arn = run(&ecs, "stubborn", None).await;
-    wait_for(&ecs, &arn, "RUNNING").await;
+    let arn = run_stubborn(&ecs, "stubborn").await;
     let task = stop(&ecs, &arn).await;
     // SIGKILL after the timeout: 128 + 9.
     assert_eq!(task.containers()[0].exit_code(), Some(137));
@@ -211,12 +224,7 @@ async fn stop_timeout_kills_a_container_ignoring_sigterm() {
 async fn a_task_stopping_when_berth_stops_finishes_first() {
     let mut berth = Berth::start().await;
     let ecs = berth.client();
-    ecs.create_cluster().send().await.unwrap();
-    let mut stubborn = container("main", "trap '' TERM; sleep 1000 & wait");
-    stubborn.stop_timeout = Some(2);
-    register(&ecs, "stubborn-at-exit", vec![stubborn]).await;
-    let arn = run(&ecs, "stubborn-at-exit", None).await;
-    wait_for(&ecs, &arn, "RUNNING").await;
+    let arn = run_stubborn(&ecs, "stubborn-at-exit").await;
     let network = berth.network().await;
     // Stopping takes the two seconds of the stop timeout; berth is told to stop meanwhile.
     ecs.stop_task().task(&arn).send().await.unwrap();
@@ -241,15 +249,7 @@ async fn run_task_tags_are_stored_with_the_task() {
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
     let registered = |family: &'static str, tags: Vec<Tag>| {
-        ecs.register_task_definition()
-            .family(family)
-            .requires_compatibilities(Compatibility::Fargate)
-            .network_mode(NetworkMode::Awsvpc)
-            .cpu("256")
-            .memory("512")
-            .container_definitions(container("main", "exec sleep 1000"))
-            .set_tags(Some(tags))
-            .send()
+        definition(&ecs, family, vec![container("main", "exec sleep 1000")]).set_tags(Some(tags)).send()
     };
     registered("tagged", vec![tag("team", "definition"), tag("tier", "web")]).await.unwrap();
     let run_tagged = |family: &'static str, tags: Vec<Tag>| {

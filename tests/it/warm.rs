@@ -4,12 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ecs::types::{ContainerDefinition, PortMapping};
 use berth::driver::ContainerState;
 
-use crate::common::{BUSYBOX, Berth, docker, eventually, http_get};
+use crate::common::{Berth, docker, eventually, http_get};
 use crate::containers::docker_cli;
-use crate::tasks::{container, describe, register, run, stop, wait_for};
+use crate::tasks::{container, describe, register, run, stop, wait_for, web};
 
 /// The warm holders `berth` keeps, by the task ARN each is for.
 async fn warm_holders(berth: &Berth) -> BTreeMap<String, ContainerState> {
@@ -77,15 +76,7 @@ async fn the_next_fargate_task_takes_a_holder_started_before_it() {
     assert!(!refilled.contains_key(&first) && !refilled.contains_key(&second));
 
     // A task that publishes a port needs a holder of its own, and gets one.
-    let web = ContainerDefinition::builder()
-        .name("web")
-        .image(BUSYBOX)
-        .command("sh")
-        .command("-c")
-        .command("mkdir -p /www && echo warm > /www/index.html && exec httpd -f -p 80 -h /www")
-        .port_mappings(PortMapping::builder().container_port(80).build())
-        .build();
-    register(&ecs, "warm-web", vec![web]).await;
+    register(&ecs, "warm-web", vec![web("warm", 80)]).await;
     let third = run(&ecs, "warm-web", None).await;
     assert!(!refilled.contains_key(&third), "a task publishing a port took a warm holder");
     let task = wait_for(&ecs, &third, "RUNNING").await;
