@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Produce api-models/ecs.json from botocore's ECS service model.
+"""Produce api-models/<service>.json from botocore's service models, one per AWS service berth
+serves.
 
-The model is the contract berth is built against: the protocol layer validates every request
-against it and (in debug builds) every response. Documentation strings are stripped so the file
+A model is the contract berth is built against: the protocol layer routes, decodes and validates
+every request with it and (in debug builds) checks every response. Documentation strings are stripped so the file
 stays small; everything else (shapes, members, enums, required lists, operations and their
 errors) is kept as botocore ships it.
 
-Usage: python3 scripts/gen-model.py   (rewrites api-models/ecs.json)
+Usage: python3 scripts/gen-model.py   (rewrites every file in api-models/)
 """
 import gzip
 import json
@@ -15,8 +16,15 @@ import sys
 
 import botocore
 
-SRC = os.path.join(os.path.dirname(botocore.__file__), "data", "ecs", "2014-11-13", "service-2.json")
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "api-models", "ecs.json")
+DATA = os.path.join(os.path.dirname(botocore.__file__), "data")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "api-models")
+# berth's name for the service (its file and its folder in src/services/) -> botocore's data dir.
+SERVICES = {
+    "cloudwatch": "cloudwatch/2010-08-01",
+    "ecs": "ecs/2014-11-13",
+    "logs": "logs/2014-03-28",
+    "sts": "sts/2011-06-15",
+}
 DROP = {"documentation", "documentationUrl", "examples", "deprecatedMessage"}
 
 
@@ -28,21 +36,23 @@ def strip(node):
     return node
 
 
-def load():
-    if os.path.exists(SRC):
-        with open(SRC) as f:
+def load(src):
+    if os.path.exists(src):
+        with open(src) as f:
             return json.load(f)
-    with gzip.open(SRC + ".gz") as f:
+    with gzip.open(src + ".gz") as f:
         return json.load(f)
 
 
 def main():
-    model = strip(load())
-    model["metadata"]["berthSource"] = f"botocore {botocore.__version__}: data/ecs/2014-11-13/service-2.json"
-    with open(OUT, "w") as f:
-        json.dump(model, f, indent=1, sort_keys=True)
-        f.write("\n")
-    print(f"wrote {os.path.relpath(OUT)}: {len(model['operations'])} operations, {len(model['shapes'])} shapes", file=sys.stderr)
+    for name, data in SERVICES.items():
+        model = strip(load(os.path.join(DATA, data, "service-2.json")))
+        model["metadata"]["berthSource"] = f"botocore {botocore.__version__}: data/{data}/service-2.json"
+        out = os.path.join(OUT, f"{name}.json")
+        with open(out, "w") as f:
+            json.dump(model, f, indent=1, sort_keys=True)
+            f.write("\n")
+        print(f"wrote {os.path.relpath(out)}: {len(model['operations'])} operations, {len(model['shapes'])} shapes", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,11 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::api::Api;
 use crate::config::Config;
-use crate::scheduler::TaskRuntime;
+use crate::error::ApiError;
+use crate::protocol::{Admin, BoxFuture, Endpoint};
+use crate::runtime::TaskRuntime;
+use crate::services::ecs::Api;
 use crate::store::Store;
 
 /// How long open connections may take to finish after shutdown begins.
@@ -71,9 +73,27 @@ fn listen_hint(source: &std::io::Error) -> &'static str {
     }
 }
 
+/// berth's own endpoints: health, and reset of every service's state.
+struct Control(Arc<Api>);
+
+impl Admin for Control {
+    fn health(&self) -> serde_json::Value {
+        serde_json::json!({
+            "status": "ready",
+            "version": env!("CARGO_PKG_VERSION"),
+            "dockerNetwork": self.0.tasks().network(),
+        })
+    }
+
+    fn reset(&self) -> BoxFuture<'_, Result<(), ApiError>> {
+        Box::pin(self.0.reset())
+    }
+}
+
 /// A started berth: store open, listener bound.
 pub struct App {
     api: Arc<Api>,
+    endpoint: Arc<Endpoint>,
     listener: TcpListener,
     /// Background work that ends with the server.
     workers: Vec<tokio::task::JoinHandle<()>>,
@@ -110,8 +130,10 @@ impl App {
         ));
         let scale_in_after = Duration::from_secs(config.scale_in_after);
         let healthy_after = Duration::from_secs(config.healthy_after);
-        workers.push(tokio::spawn(crate::api::control::run(api.clone(), scale_in_after, healthy_after)));
-        Ok(Self { api, listener, workers })
+        workers.push(tokio::spawn(crate::services::ecs::control::run(api.clone(), scale_in_after, healthy_after)));
+        let services = crate::services::all(api.clone(), api.store(), &config.account_id, &config.region);
+        let endpoint = Arc::new(Endpoint::new(services, Arc::new(Control(api.clone()))));
+        Ok(Self { api, endpoint, listener, workers })
     }
 
     /// The address actually bound (useful with port 0).
@@ -139,8 +161,8 @@ impl App {
                         }
                     };
                     let _ = stream.set_nodelay(true);
-                    let api = self.api.clone();
-                    let service = service_fn(move |req| crate::protocol::serve(api.clone(), req));
+                    let endpoint = self.endpoint.clone();
+                    let service = service_fn(move |req| crate::protocol::serve(endpoint.clone(), req));
                     let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
                     let conn = graceful.watch(conn);
                     tokio::spawn(async move {

@@ -1,9 +1,11 @@
-//! The one error type of the API edge: an ECS error code, a message for the client, and (for
-//! faults of berth itself) the cause, which is logged and never shown.
+//! The one error type of every service berth serves: an AWS error code, a message for the
+//! client, and (for faults of berth itself) the cause, which is logged and never shown. The
+//! protocol layer renders it in the wire format of the request (a JSON `__type`, a CBOR map, a
+//! query `<ErrorResponse>`), with the status and query code the service's model gives the code.
 //!
-//! Codes are spelled exactly as ECS spells them. [`Code`] lists every exception of the ECS model
-//! plus the protocol-level codes that the AWS JSON 1.1 front end answers (malformed bodies,
-//! unknown targets); a unit test keeps it in step with `api-models/ecs.json`.
+//! Codes are spelled exactly as AWS spells its exception shapes. [`Code`] lists every exception of
+//! every model in `api-models/` plus the protocol-level codes the front ends answer (malformed
+//! bodies, unknown targets and actions); a unit test keeps it in step with the models.
 
 use std::fmt;
 
@@ -96,16 +98,118 @@ codes! {
     SerializationException,
     /// `X-Amz-Target` names no ECS operation.
     UnknownOperationException,
+
+    // The query protocol's own codes (STS, IAM, ELBv2, CloudWatch's query form).
+    /// A query request's `Action` names no operation of the service.
+    InvalidAction,
+    /// A query request has no `Action`.
+    MissingAction,
+    /// A query request's parameter breaks the model (STS's and IAM's code for it).
+    ValidationError,
+
+    // STS.
+    /// The session token has expired.
+    ExpiredTokenException,
+    /// The trade-in token has expired.
+    ExpiredTradeInTokenException,
+    /// The identity provider could not be reached.
+    IDPCommunicationErrorException,
+    /// The identity provider refused the claim.
+    IDPRejectedClaimException,
+    /// The authorization message is not valid.
+    InvalidAuthorizationMessageException,
+    /// The web identity token is not valid.
+    InvalidIdentityTokenException,
+    /// The JWT payload is too large.
+    JWTPayloadSizeExceededException,
+    /// The policy document is not valid.
+    MalformedPolicyDocumentException,
+    /// Outbound web identity federation is disabled.
+    OutboundWebIdentityFederationDisabledException,
+    /// The packed session policies are too large.
+    PackedPolicyTooLargeException,
+    /// STS is not enabled in the region.
+    RegionDisabledException,
+    /// The session duration is beyond what the role allows.
+    SessionDurationEscalationException,
+
+    // CloudWatch Logs.
+    /// The data was already accepted.
+    DataAlreadyAcceptedException,
+    /// A fault of the service (HTTP 500).
+    InternalServerException,
+    /// A streaming fault.
+    InternalStreamingException,
+    /// The operation is not valid on the resource.
+    InvalidOperationException,
+    /// The sequence token is not valid.
+    InvalidSequenceTokenException,
+    /// The query is not valid.
+    MalformedQueryException,
+    /// Another operation on the resource is in progress.
+    OperationAbortedException,
+    /// The resource already exists.
+    ResourceAlreadyExistsException,
+    /// A service quota is exceeded.
+    ServiceQuotaExceededException,
+    /// The service is unavailable (HTTP 500).
+    ServiceUnavailableException,
+    /// A streaming session failed.
+    SessionStreamingException,
+    /// A streaming session timed out.
+    SessionTimeoutException,
+    /// Too many requests.
+    ThrottlingException,
+    /// Too many tags.
+    TooManyTagsException,
+    /// The client is not recognised.
+    UnrecognizedClientException,
+    /// A parameter is not valid.
+    ValidationException,
+
+    // CloudWatch.
+    /// Another change of the resource was in progress.
+    ConcurrentModificationException,
+    /// The dashboard body is not valid.
+    DashboardInvalidInputError,
+    /// No such dashboard.
+    DashboardNotFoundError,
+    /// A fault of CloudWatch (HTTP 500).
+    InternalServiceFault,
+    /// A value's format is not valid.
+    InvalidFormatFault,
+    /// The next token is not valid.
+    InvalidNextToken,
+    /// Parameters that may not be given together.
+    InvalidParameterCombinationException,
+    /// A parameter's value is not valid.
+    InvalidParameterValueException,
+    /// A quota is exceeded.
+    LimitExceededFault,
+    /// A required parameter is missing.
+    MissingRequiredParameterException,
+    /// No such resource (CloudWatch's query code).
+    ResourceNotFound,
 }
 
 impl Code {
-    /// The HTTP status that goes with the code: 500 for faults of berth, 400 for the client's.
+    /// The HTTP status that goes with the code where no model says otherwise: 500 for faults of
+    /// the service, 400 for the client's.
     #[must_use]
     pub fn status(self) -> u16 {
         match self {
-            Code::ServerException => 500,
+            Code::ServerException
+            | Code::InternalServerException
+            | Code::ServiceUnavailableException
+            | Code::InternalServiceFault => 500,
             _ => 400,
         }
+    }
+
+    /// Whether the code is a fault of berth rather than of the client.
+    #[must_use]
+    pub fn is_fault(self) -> bool {
+        self.status() >= 500
     }
 }
 
@@ -118,7 +222,7 @@ impl fmt::Display for Code {
 /// An error answered to the client as `{"__type": code, "message": message}`, plus the members
 /// some exceptions carry (ConflictException's `resourceIds`, ...).
 #[derive(Debug)]
-pub struct EcsError {
+pub struct ApiError {
     /// The ECS error code.
     pub code: Code,
     /// The message the client sees.
@@ -129,7 +233,7 @@ pub struct EcsError {
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
-impl EcsError {
+impl ApiError {
     /// An error with a code and a message for the client.
     pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self { code, message: message.into(), members: serde_json::Map::new(), source: None }
@@ -156,34 +260,34 @@ impl EcsError {
     }
 }
 
-impl fmt::Display for EcsError {
+impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code, self.message)
     }
 }
 
-impl std::error::Error for EcsError {
+impl std::error::Error for ApiError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
-impl From<crate::store::Error> for EcsError {
+impl From<crate::store::Error> for ApiError {
     #[track_caller]
     fn from(e: crate::store::Error) -> Self {
-        EcsError::internal(e)
+        ApiError::internal(e)
     }
 }
 
 /// The result of an API handler.
-pub type Result<T, E = EcsError> = std::result::Result<T, E>;
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
-/// `ecs_error!(ClusterNotFoundException, "Cluster not found.")`: an [`EcsError`] with a
+/// `aws_error!(ClusterNotFoundException, "Cluster not found.")`: an [`ApiError`] with a
 /// compile-time checked code and a `format!` message.
 #[macro_export]
-macro_rules! ecs_error {
+macro_rules! aws_error {
     ($code:ident, $($arg:tt)+) => {
-        $crate::error::EcsError::new($crate::error::Code::$code, format!($($arg)+))
+        $crate::error::ApiError::new($crate::error::Code::$code, format!($($arg)+))
     };
 }
 
@@ -193,20 +297,34 @@ mod tests {
 
     #[test]
     fn every_model_exception_has_a_code() {
-        let model = crate::protocol::model::Model::get();
-        for name in model.exception_names() {
-            assert!(
-                Code::ALL.iter().any(|c| c.as_str() == name),
-                "{name} is an exception in api-models/ecs.json but not in error::Code"
-            );
+        for service in crate::services::all_models() {
+            for name in service.exception_names() {
+                assert!(
+                    Code::ALL.iter().any(|c| c.as_str() == name),
+                    "{name} is an exception of {} but not in error::Code",
+                    service.metadata().endpoint_prefix
+                );
+            }
         }
     }
 
     #[test]
-    fn only_server_exception_is_a_500() {
-        for code in Code::ALL {
-            let expected = if *code == Code::ServerException { 500 } else { 400 };
-            assert_eq!(code.status(), expected, "{code}");
+    fn faults_are_500s_in_every_model_that_has_them() {
+        for model in crate::services::all_models() {
+            for code in Code::ALL {
+                let info = model.error_info(*code);
+                if model.shape(code.as_str()).is_none() {
+                    assert_eq!(info.status, code.status(), "{code}");
+                }
+                assert_eq!(info.fault == "Receiver", info.status >= 500, "{code}");
+            }
         }
+        let ecs = crate::services::ecs::model();
+        assert_eq!(ecs.error_info(Code::ServerException).status, 500);
+        assert_eq!(ecs.error_info(Code::ClusterNotFoundException).status, 400);
+        let cloudwatch = crate::services::cloudwatch::model();
+        let info = cloudwatch.error_info(Code::InvalidParameterValueException);
+        assert_eq!((info.status, info.query_code.as_str()), (400, "InvalidParameterValue"));
+        assert_eq!(cloudwatch.error_info(Code::ResourceNotFound).status, 404);
     }
 }

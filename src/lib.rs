@@ -2,16 +2,20 @@
 //!
 //! # Layout
 //!
-//! A request flows down through the layers; nothing below `api` sees HTTP or JSON DTOs.
+//! A request flows down through the layers; nothing below `services` sees HTTP or a wire format.
 //!
-//! - [`protocol`]: the AWS JSON 1.1 front end (hyper). Parses `X-Amz-Target`, checks the body
-//!   against the ECS model in `api-models/ecs.json`, answers AWS-shaped errors.
-//! - [`api`]: one handler per ECS operation, one file per resource. Applies ECS's rules and
-//!   writes through the store. Its controllers ([`api::control`]: cluster auto scaling and
-//!   the service scheduler) apply the same rules to stored state in the background, through
-//!   the same launch path as RunTask, woken by the task runtime.
+//! - [`protocol`]: the one endpoint (hyper). Tells the AWS services apart (awsJson by
+//!   `X-Amz-Target` prefix, query by `Action=` and the SigV4 scope's service name, Smithy RPCv2
+//!   CBOR by path), turns each wire format into the model-checked JSON a service takes, and
+//!   renders a service's answer and its [`error::ApiError`] in that protocol's shape.
+//! - [`services`]: a folder per AWS service, each a [`protocol::Service`] with its model
+//!   (`api-models/<service>.json`). [`services::ecs`] holds one handler per ECS operation, one
+//!   file per resource, and its controllers (cluster auto scaling and the service scheduler),
+//!   which apply the same rules to stored state in the background through the same launch path
+//!   as RunTask. [`services::logs`], [`services::cloudwatch`] and [`services::sts`] are the
+//!   first services beside it.
 //! - [`domain`]: pure ECS types and rules (ARNs, names, task definition validation).
-//! - [`scheduler`]: drives each task's containers to its desired status and records what it
+//! - [`runtime`]: drives each task's containers to its desired status and records what it
 //!   observes; woken by Docker (wait and event APIs) and by StopTask.
 //! - [`placement`]: where a task runs among container instances (resources, ports, network
 //!   interfaces, attributes, constraints with the cluster query language, strategies). Pure
@@ -21,16 +25,17 @@
 //! - [`store`]: SQLite through sqlx; the only SQL. A write is acknowledged after it commits.
 //! - [`app`]: wiring and shutdown; [`config`]: the command line.
 //!
-//! Operations not built yet answer a clear "not implemented by berth yet" error.
+//! Operations not built yet answer their protocol's clear "not implemented by berth yet" error.
 
 #[macro_use]
 pub mod error;
-pub mod api;
+
 pub mod app;
 pub mod config;
 pub mod domain;
 pub mod driver;
 pub mod placement;
 pub mod protocol;
-pub mod scheduler;
+pub mod runtime;
+pub mod services;
 pub mod store;

@@ -1,32 +1,93 @@
-//! The ECS API model (`api-models/ecs.json`, produced from botocore by `scripts/gen-model.py`),
-//! embedded in the binary and used to check requests and responses.
+//! An AWS service's API model (`api-models/<service>.json`, produced from botocore by
+//! `scripts/gen-model.py`), embedded in the binary by the service that owns it and used to
+//! route, decode and check requests and to encode responses and errors.
 //!
-//! Every request body is checked against its operation's input shape before a handler sees it:
-//! JSON types, unknown members, required members, enum values, lengths, ranges and patterns.
-//! Type and shape mismatches are `SerializationException`; constraint violations are
-//! `InvalidParameterException`. Debug builds check every response against the output shape too,
-//! so a misspelt or mistyped field in a handler fails the tests instead of confusing an SDK.
+//! Every request, whatever its wire format, becomes a JSON value that is checked against its
+//! operation's input shape before a handler sees it: types, unknown members, required members,
+//! enum values, lengths, ranges and patterns. Type and shape mismatches are
+//! `SerializationException`; a missing member and a violated constraint get the service's own
+//! codes ([`Validation`]: ECS's `InvalidParameterException`, STS's `ValidationError`, ...).
+//! Debug builds check every response against the output shape too, so a misspelt or mistyped
+//! field in a handler fails the tests instead of confusing an SDK.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::{Code, EcsError};
+use crate::error::{ApiError, Code};
 
-/// The model file, as generated.
-const MODEL_JSON: &str = include_str!("../../api-models/ecs.json");
-
-/// The parsed model: shapes and operations.
+/// The parsed model: metadata, shapes and operations.
 #[derive(Debug)]
 pub struct Model {
+    metadata: Metadata,
     shapes: HashMap<String, Shape>,
     operations: BTreeMap<String, Operation>,
     /// Compiled `pattern` constraints by shape name (anchored: the whole value must match).
     patterns: HashMap<String, Regex>,
+    validation: Validation,
+}
+
+/// The codes a service answers for a request its model refuses.
+#[derive(Debug, Clone, Copy)]
+pub struct Validation {
+    /// A required member is missing.
+    pub missing: Code,
+    /// A value breaks a constraint (enum, length, range, pattern).
+    pub invalid: Code,
+}
+
+impl Validation {
+    /// One code for both faults, as ECS and CloudWatch Logs answer `InvalidParameterException`
+    /// and the query services `ValidationError`.
+    #[must_use]
+    pub const fn one(code: Code) -> Self {
+        Self { missing: code, invalid: code }
+    }
+}
+
+/// The model's `metadata`: how the service is reached on the wire.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    /// The service's name in the SDKs, e.g. `ECS`, `CloudWatch Logs`.
+    pub service_id: String,
+    /// The API version, e.g. `2011-06-15` (the query protocol's `Version=`).
+    pub api_version: String,
+    /// The wire protocols the service speaks, in the SDKs' order of preference.
+    #[serde(default)]
+    pub protocols: Vec<String>,
+    /// The protocol of older SDKs that know one only.
+    pub protocol: String,
+    /// The `X-Amz-Target` prefix (JSON) and the service name of the RPCv2 CBOR path.
+    pub target_prefix: Option<String>,
+    /// `1.0` or `1.1`, for the JSON protocol.
+    pub json_version: Option<String>,
+    /// The SigV4 signing name, when it differs from the endpoint prefix.
+    pub signing_name: Option<String>,
+    /// The endpoint prefix, and the SigV4 signing name unless `signing_name` is given.
+    pub endpoint_prefix: String,
+    /// The XML namespace of query-protocol answers.
+    pub xml_namespace: Option<String>,
+    /// Present when the service moved off the query protocol and its JSON and CBOR errors
+    /// carry the query error code in `x-amzn-query-error`.
+    pub aws_query_compatible: Option<Value>,
+}
+
+impl Metadata {
+    /// The service name of a SigV4 credential scope that signs for this service.
+    #[must_use]
+    pub fn signing_name(&self) -> &str {
+        self.signing_name.as_deref().unwrap_or(&self.endpoint_prefix)
+    }
+
+    /// Whether the service speaks `protocol` (`json`, `query`, `smithy-rpc-v2-cbor`).
+    #[must_use]
+    pub fn speaks(&self, protocol: &str) -> bool {
+        self.protocols.iter().any(|p| p == protocol) || self.protocol == protocol
+    }
 }
 
 /// One operation of the model.
@@ -40,16 +101,50 @@ pub struct Operation {
     pub output: Option<ShapeRef>,
 }
 
-/// A reference to a shape by name.
+/// A reference to a shape by name, with how the query protocol names it.
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ShapeRef {
     /// The shape's name.
     pub shape: String,
+    /// The member's name on the query wire and in XML, when it differs from the member's.
+    pub location_name: Option<String>,
+    /// The query protocol's element that wraps an operation's output.
+    pub result_wrapper: Option<String>,
+    /// A flattened list or map member: its items are not wrapped in `member` elements.
+    #[serde(default)]
+    pub flattened: bool,
 }
 
+/// What an exception shape says of its error on the wire.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorTrait {
+    /// The query protocol's code, when it differs from the shape's name.
+    pub code: Option<String>,
+    /// The HTTP status.
+    pub http_status_code: Option<u16>,
+    /// Whether the caller is at fault (`Sender`) rather than the service (`Receiver`).
+    #[serde(default)]
+    pub sender_fault: bool,
+}
+
+/// How one error renders: the status, the query code, and whose fault it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorInfo {
+    /// The HTTP status.
+    pub status: u16,
+    /// The code in the query protocol and in `x-amzn-query-error`.
+    pub query_code: String,
+    /// `Sender` (the client's fault) or `Receiver` (the service's).
+    pub fault: &'static str,
+}
+
+/// The type of a shape.
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-enum Kind {
+#[allow(missing_docs)]
+pub enum Kind {
     Structure,
     String,
     List,
@@ -63,17 +158,23 @@ enum Kind {
     Blob,
 }
 
+/// One shape of the model.
 #[derive(Debug, Deserialize)]
-struct Shape {
+pub struct Shape {
+    /// Its type.
     #[serde(rename = "type")]
-    kind: Kind,
+    pub kind: Kind,
+    /// A structure's members by name.
     #[serde(default)]
-    members: BTreeMap<String, ShapeRef>,
+    pub members: BTreeMap<String, ShapeRef>,
     #[serde(default)]
     required: Vec<String>,
-    member: Option<ShapeRef>,
-    key: Option<ShapeRef>,
-    value: Option<ShapeRef>,
+    /// A list's element.
+    pub member: Option<ShapeRef>,
+    /// A map's key.
+    pub key: Option<ShapeRef>,
+    /// A map's value.
+    pub value: Option<ShapeRef>,
     #[serde(rename = "enum")]
     enum_values: Option<Vec<String>>,
     min: Option<f64>,
@@ -83,10 +184,20 @@ struct Shape {
     document: bool,
     #[serde(default)]
     exception: bool,
+    #[serde(default)]
+    fault: bool,
+    /// A list or map shape that the query protocol flattens.
+    #[serde(default)]
+    pub flattened: bool,
+    /// A timestamp's wire format, when the model fixes one.
+    #[serde(rename = "timestampFormat")]
+    pub timestamp_format: Option<String>,
+    error: Option<ErrorTrait>,
 }
 
 #[derive(Debug, Deserialize)]
 struct RawModel {
+    metadata: Metadata,
     shapes: HashMap<String, Shape>,
     operations: BTreeMap<String, Operation>,
 }
@@ -113,44 +224,94 @@ impl fmt::Display for Path<'_> {
     }
 }
 
-fn serialization(message: String) -> EcsError {
-    EcsError::new(Code::SerializationException, message)
+fn serialization(message: String) -> ApiError {
+    ApiError::new(Code::SerializationException, message)
 }
 
-fn invalid(path: &Path<'_>, constraint: impl fmt::Display) -> EcsError {
-    EcsError::new(
-        Code::InvalidParameterException,
+fn invalid(code: Code, path: &Path<'_>, constraint: impl fmt::Display) -> ApiError {
+    ApiError::new(
+        code,
         format!("1 validation error detected: Value at '{path}' failed to satisfy constraint: {constraint}"),
     )
 }
 
-impl Model {
-    /// The embedded model, parsed once.
-    ///
-    /// # Panics
-    /// Only if the embedded file is not a valid model, which a unit test rules out.
-    #[must_use]
-    pub fn get() -> &'static Model {
-        static MODEL: LazyLock<Model> = LazyLock::new(|| {
+/// `embedded_model!("ecs", Validation::one(Code::InvalidParameterException))`: the
+/// `&'static Model` of `api-models/ecs.json`, parsed on first use.
+#[macro_export]
+macro_rules! embedded_model {
+    ($name:literal, $validation:expr) => {{
+        static MODEL: std::sync::LazyLock<$crate::protocol::model::Model> = std::sync::LazyLock::new(|| {
+            let json = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/api-models/", $name, ".json"));
             #[allow(clippy::expect_used)]
-            let raw: RawModel = serde_json::from_str(MODEL_JSON).expect("api-models/ecs.json is a valid model");
-            let patterns = raw
-                .shapes
-                .iter()
-                .filter_map(|(name, shape)| {
-                    let pattern = shape.pattern.as_ref()?;
-                    match Regex::new(&format!("^(?:{pattern})$")) {
-                        Ok(re) => Some((name.clone(), re)),
-                        Err(e) => {
-                            tracing::warn!(shape = %name, error = %e, "model pattern not checked");
-                            None
-                        }
-                    }
-                })
-                .collect();
-            Model { shapes: raw.shapes, operations: raw.operations, patterns }
+            $crate::protocol::model::Model::parse(json, $validation).expect(concat!(
+                "api-models/",
+                $name,
+                ".json is a valid model"
+            ))
         });
-        &MODEL
+        &*MODEL
+    }};
+}
+
+impl Model {
+    /// Parses a model file as `scripts/gen-model.py` writes it.
+    ///
+    /// # Errors
+    /// If the file is not such a model.
+    pub fn parse(json: &str, validation: Validation) -> Result<Model, serde_json::Error> {
+        let raw: RawModel = serde_json::from_str(json)?;
+        let patterns = raw
+            .shapes
+            .iter()
+            .filter_map(|(name, shape)| {
+                let pattern = shape.pattern.as_ref()?;
+                // Java's regexes, which AWS's models are written in, take a `-` after a class
+                // such as `\w` as a literal; Rust's need it escaped.
+                let pattern = pattern.replace(r"\w-", r"\w\-").replace(r"\d-", r"\d\-");
+                match Regex::new(&format!("^(?:{pattern})$")) {
+                    Ok(re) => Some((name.clone(), re)),
+                    Err(e) => {
+                        tracing::warn!(shape = %name, error = %e, "model pattern not checked");
+                        None
+                    }
+                }
+            })
+            .collect();
+        Ok(Model { metadata: raw.metadata, shapes: raw.shapes, operations: raw.operations, patterns, validation })
+    }
+
+    /// The codes the service answers for a request the model refuses.
+    #[must_use]
+    pub fn validation(&self) -> Validation {
+        self.validation
+    }
+
+    /// The service's metadata.
+    #[must_use]
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The shape called `name`.
+    #[must_use]
+    pub fn shape(&self, name: &str) -> Option<&Shape> {
+        self.shapes.get(name)
+    }
+
+    /// How `code` renders for this service: the exception shape's status and query code when
+    /// the model has one, else 500 for a fault of the service and 400 for the client's.
+    #[must_use]
+    pub fn error_info(&self, code: Code) -> ErrorInfo {
+        let name = code.as_str();
+        let shape = self.shapes.get(name).filter(|s| s.exception);
+        let error = shape.and_then(|s| s.error.as_ref());
+        let server = shape.map_or(code.status() >= 500, |s| s.fault);
+        let status = error.and_then(|e| e.http_status_code).unwrap_or(if server { 500 } else { 400 });
+        ErrorInfo {
+            status,
+            query_code: error.and_then(|e| e.code.clone()).unwrap_or_else(|| name.to_owned()),
+            fault: if status >= 500 { "Receiver" } else { "Sender" },
+        }
     }
 
     /// The operation called `name`, if the model has it.
@@ -191,7 +352,7 @@ impl Model {
     /// # Errors
     /// `SerializationException` for a value of the wrong JSON type or an unknown member,
     /// `InvalidParameterException` for a missing required member or a violated constraint.
-    pub fn check_input(&self, operation: &Operation, body: &Value) -> Result<(), EcsError> {
+    pub fn check_input(&self, operation: &Operation, body: &Value) -> Result<(), ApiError> {
         match &operation.input {
             Some(input) => self.check(&input.shape, body, &Path::Root, true),
             None => Ok(()),
@@ -203,16 +364,16 @@ impl Model {
     ///
     /// # Errors
     /// The first mismatch, as a `SerializationException` describing it.
-    pub fn check_output(&self, operation: &Operation, body: &Value) -> Result<(), EcsError> {
+    pub fn check_output(&self, operation: &Operation, body: &Value) -> Result<(), ApiError> {
         match &operation.output {
             Some(output) => self.check(&output.shape, body, &Path::Root, false),
             None => Ok(()),
         }
     }
 
-    fn check(&self, shape_name: &str, value: &Value, path: &Path<'_>, constraints: bool) -> Result<(), EcsError> {
+    fn check(&self, shape_name: &str, value: &Value, path: &Path<'_>, constraints: bool) -> Result<(), ApiError> {
         let Some(shape) = self.shapes.get(shape_name) else {
-            return Err(EcsError::new(Code::ServerException, format!("model has no shape {shape_name}")));
+            return Err(ApiError::new(Code::ServerException, format!("model has no shape {shape_name}")));
         };
         if value.is_null() {
             // The JSON protocol treats null as absent.
@@ -246,7 +407,11 @@ impl Model {
                 if constraints {
                     for name in &shape.required {
                         if map.get(name).is_none_or(Value::is_null) {
-                            return Err(invalid(&Path::Field(path, name), "Member must not be null"));
+                            return Err(invalid(
+                                self.validation.missing,
+                                &Path::Field(path, name),
+                                "Member must not be null",
+                            ));
                         }
                     }
                 }
@@ -309,11 +474,15 @@ impl Model {
         Ok(())
     }
 
-    fn check_string(&self, shape_name: &str, shape: &Shape, s: &str, path: &Path<'_>) -> Result<(), EcsError> {
+    fn check_string(&self, shape_name: &str, shape: &Shape, s: &str, path: &Path<'_>) -> Result<(), ApiError> {
         if let Some(values) = &shape.enum_values
             && !values.iter().any(|v| v == s)
         {
-            return Err(invalid(path, format_args!("Member must satisfy enum value set: [{}]", values.join(", "))));
+            return Err(invalid(
+                self.validation.invalid,
+                path,
+                format_args!("Member must satisfy enum value set: [{}]", values.join(", ")),
+            ));
         }
         #[allow(clippy::cast_precision_loss)]
         self.check_range(shape, s.chars().count() as f64, path, "Member must have length")?;
@@ -321,22 +490,25 @@ impl Model {
             && !re.is_match(s)
         {
             let pattern = shape.pattern.as_deref().unwrap_or_default();
-            return Err(invalid(path, format_args!("Member must satisfy regular expression pattern: {pattern}")));
+            return Err(invalid(
+                self.validation.invalid,
+                path,
+                format_args!("Member must satisfy regular expression pattern: {pattern}"),
+            ));
         }
         Ok(())
     }
 
-    #[allow(clippy::unused_self)]
-    fn check_range(&self, shape: &Shape, n: f64, path: &Path<'_>, what: &str) -> Result<(), EcsError> {
+    fn check_range(&self, shape: &Shape, n: f64, path: &Path<'_>, what: &str) -> Result<(), ApiError> {
         if let Some(min) = shape.min
             && n < min
         {
-            return Err(invalid(path, format_args!("{what} greater than or equal to {min}")));
+            return Err(invalid(self.validation.invalid, path, format_args!("{what} greater than or equal to {min}")));
         }
         if let Some(max) = shape.max
             && n > max
         {
-            return Err(invalid(path, format_args!("{what} less than or equal to {max}")));
+            return Err(invalid(self.validation.invalid, path, format_args!("{what} less than or equal to {max}")));
         }
         Ok(())
     }
@@ -348,14 +520,14 @@ mod tests {
 
     use super::*;
 
-    fn check(op: &str, body: Value) -> Result<(), EcsError> {
-        let model = Model::get();
+    fn check(op: &str, body: Value) -> Result<(), ApiError> {
+        let model = crate::services::ecs::model();
         model.check_input(model.operation(op).unwrap(), &body)
     }
 
     #[test]
     fn model_has_every_ecs_operation() {
-        assert_eq!(Model::get().operation_names().count(), 77);
+        assert_eq!(crate::services::ecs::model().operation_names().count(), 77);
     }
 
     #[test]

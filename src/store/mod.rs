@@ -1,4 +1,4 @@
-//! The store: every ECS resource in one SQLite file, through sqlx. The only module with SQL.
+//! The store: every resource of every service in one SQLite file, through sqlx. The only module with SQL.
 //!
 //! Two pools share the file. Reads go through `read` (several connections; WAL lets them run
 //! beside a writer). Writes go through `write`, one connection, so write transactions are
@@ -17,6 +17,8 @@ mod attributes;
 mod cache;
 mod client_tokens;
 mod container_instances;
+mod logs;
+mod metrics;
 mod named;
 mod services;
 mod tags;
@@ -37,6 +39,8 @@ pub use account_settings::AccountSetting;
 pub use attributes::{AttributeFilter, AttributeRow};
 pub use client_tokens::{Claim, ClientToken};
 pub use container_instances::InstanceRow;
+pub use logs::LogGroupRow;
+pub use metrics::{MetricPoint, MetricRow};
 pub use named::{Named, NamedRow};
 pub use services::ServiceRow;
 pub use task_definitions::{FamilyStatus, TaskDefinitionKey};
@@ -179,19 +183,17 @@ impl Store {
     /// On a database failure; then nothing was deleted.
     pub async fn reset(&self) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        for table in [
-            "clusters",
-            "task_definition_families",
-            "task_definitions",
-            "capacity_providers",
-            "tags",
-            "account_settings",
-            "attributes",
-            "tasks",
-            "client_tokens",
-            "container_instances",
-        ] {
-            sqlx::query(&format!("DELETE FROM {table}")).execute(&mut *tx).await?;
+        // Every table of the schema but sqlx's record of migrations and berth's own identity,
+        // read from the schema so that no table a migration adds is missed.
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+             AND name NOT IN ('_sqlx_migrations', 'meta')",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query("PRAGMA defer_foreign_keys = ON").execute(&mut *tx).await?;
+        for table in tables {
+            sqlx::query(&format!("DELETE FROM \"{table}\"")).execute(&mut *tx).await?;
         }
         let committed = tx.commit().await;
         self.caches.named.clear();
@@ -246,6 +248,7 @@ mod tests {
         (8, "d7b1e04a5426ea61"),
         (9, "3a9a4b2f351983cb"),
         (10, "e1ced4a40f838c96"),
+        (11, "9699c86c0ca5006d"),
     ];
 
     /// berth refuses a data dir whose applied migration changed since ("migration N was

@@ -59,3 +59,20 @@ async fn python_example_suite_passes() {
     let args = ["-m", "unittest", "-v", "examples/python/test_web_service.py"];
     run("python3", &args, &[("BERTH_URL", &berth.url)], "\nOK").await;
 }
+
+#[tokio::test]
+async fn boto3_speaks_logs_cloudwatch_and_sts_in_their_own_protocols() {
+    let berth = Berth::start().await;
+    run("python3", &["tests/smoke/aws_services.py", &berth.url], &[], "services: ok").await;
+}
+
+#[tokio::test]
+async fn aws_cli_reaches_sts_and_logs_on_the_same_endpoint() {
+    let berth = Berth::start().await;
+    let env = [("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"), ("AWS_DEFAULT_REGION", "us-east-1")];
+    let url = berth.url.as_str();
+    run("aws", &["--endpoint-url", url, "sts", "get-caller-identity"], &env, "\"Account\": \"000000000000\"").await;
+    run("aws", &["--endpoint-url", url, "logs", "create-log-group", "--log-group-name", "cli-group"], &env, "").await;
+    let describe = ["--endpoint-url", url, "logs", "describe-log-groups", "--log-group-name-prefix", "cli-"];
+    run("aws", &describe, &env, "\"logGroupName\": \"cli-group\"").await;
+}

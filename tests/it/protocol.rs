@@ -159,6 +159,48 @@ async fn reset_wipes_everything() {
     assert_eq!(again["taskDefinition"]["revision"], 1);
 }
 
+/// Reset clears every table of the schema, whichever service filled it: a cluster created again
+/// under an old name brings nothing back.
+#[tokio::test]
+async fn reset_leaves_every_table_empty() {
+    let berth = Berth::start().await;
+    berth.call("CreateCluster", r#"{"clusterName": "again"}"#).await;
+    let body = json!({"family": "again", "containerDefinitions": [{"name": "a", "image": "i", "memory": 64}]});
+    berth.call("RegisterTaskDefinition", &body.to_string()).await;
+    let service = json!({"cluster": "again", "serviceName": "kept", "taskDefinition": "again", "desiredCount": 0});
+    assert_eq!(berth.call("CreateService", &service.to_string()).await.status, 200);
+    let logs = [("X-Amz-Target", "Logs_20140328.CreateLogGroup"), ("Content-Type", "application/x-amz-json-1.1")];
+    assert_eq!(berth.raw("POST", "/", &logs, br#"{"logGroupName": "g"}"#).await.status, 200);
+    let cw = [
+        ("X-Amz-Target", "GraniteServiceVersion20100801.PutMetricData"),
+        ("Content-Type", "application/x-amz-json-1.0"),
+    ];
+    let metric = br#"{"Namespace": "App", "MetricData": [{"MetricName": "m", "Value": 1}]}"#;
+    assert_eq!(berth.raw("POST", "/", &cw, metric).await.status, 200);
+
+    assert_eq!(berth.raw("POST", "/_berth/reset", &[], b"").await.status, 200);
+
+    let db = berth.data_dir().join(berth::store::DB_FILE);
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db).read_only(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+         AND name NOT IN ('_sqlx_migrations', 'meta')",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(tables.len() > 10, "the schema's tables: {tables:?}");
+    for table in &tables {
+        let rows: i64 =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM \"{table}\"")).fetch_one(&pool).await.unwrap();
+        assert_eq!(rows, 0, "table {table} keeps {rows} rows after a reset");
+    }
+    berth.call("CreateCluster", r#"{"clusterName": "again"}"#).await;
+    let services = berth.call("ListServices", r#"{"cluster": "again"}"#).await.json();
+    assert_eq!(services["serviceArns"], json!([]), "{services}");
+}
+
 /// Every operation of the model, fed junk: only 200 or 400 may come back.
 #[tokio::test]
 async fn no_input_crashes_any_operation() {
@@ -204,7 +246,20 @@ async fn sts_get_caller_identity_answers_at_the_same_endpoint() {
     assert_eq!(who.header("content-type"), Some("text/xml"));
     assert!(who.body.contains("<Account>123456789012</Account>"), "{}", who.body);
     assert!(who.body.contains("<Arn>arn:aws:iam::123456789012:root</Arn>"), "{}", who.body);
-    let other = berth.raw("POST", "/", &form, b"Action=AssumeRole&Version=2011-06-15").await;
+    // A request missing a required member fails validation, in the query protocol's shape.
+    let invalid = berth.raw("POST", "/", &form, b"Action=AssumeRole&Version=2011-06-15").await;
+    assert_eq!(invalid.status, 400);
+    assert!(invalid.body.contains("<Code>ValidationError</Code>"), "{}", invalid.body);
+    assert!(invalid.body.contains("RoleArn"), "{}", invalid.body);
+    // A valid request for an action berth has not built names it.
+    let body =
+        b"Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::123456789012:role/app&RoleSessionName=session";
+    let other = berth.raw("POST", "/", &form, body).await;
     assert_eq!(other.status, 400);
     assert!(other.body.contains("<Code>InvalidAction</Code>"), "{}", other.body);
+    assert!(other.body.contains("AssumeRole"), "{}", other.body);
+    // An action no service on the endpoint has.
+    let unknown = berth.raw("POST", "/", &form, b"Action=NoSuchThing&Version=2011-06-15").await;
+    assert_eq!(unknown.status, 400);
+    assert!(unknown.body.contains("<Code>InvalidAction</Code>"), "{}", unknown.body);
 }

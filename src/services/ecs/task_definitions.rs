@@ -9,7 +9,7 @@ use super::{Ctx, paging};
 use crate::domain::arn::{Arn, family_revision};
 use crate::domain::now;
 use crate::domain::task_definition::{Rejection, normalize};
-use crate::error::{EcsError, Result};
+use crate::error::{ApiError, Result};
 use crate::store::{Doc, FamilyStatus, TaskDefinitionKey};
 
 /// A reference to a task definition as clients give it: `family`, `family:revision` or the ARN.
@@ -63,8 +63,8 @@ pub(super) async fn register_task_definition(ctx: &Ctx<'_>, mut input: Map<Strin
     };
     let tags = check_tags(&tags)?;
     let body = normalize(&input).map_err(|r| match r {
-        Rejection::Client(m) => EcsError::new(crate::error::Code::ClientException, m),
-        Rejection::InvalidParameter(m) => EcsError::new(crate::error::Code::InvalidParameterException, m),
+        Rejection::Client(m) => ApiError::new(crate::error::Code::ClientException, m),
+        Rejection::InvalidParameter(m) => ApiError::new(crate::error::Code::InvalidParameterException, m),
     })?;
     let family = body.get("family").and_then(Value::as_str).unwrap_or_default().to_owned();
     // taskDefinitionArn and revision come first, as on AWS; the store fills in their values.
@@ -98,7 +98,7 @@ pub(super) struct DescribeTaskDefinitionInput {
 
 pub(super) async fn describe_task_definition(ctx: &Ctx<'_>, input: DescribeTaskDefinitionInput) -> Result<Value> {
     let Some(doc) = find(ctx, &input.task_definition).await? else {
-        return Err(ecs_error!(ClientException, "Unable to describe task definition."));
+        return Err(aws_error!(ClientException, "Unable to describe task definition."));
     };
     let mut out = json!({"taskDefinition": doc});
     if input.include.iter().any(|f| f == "TAGS") {
@@ -125,9 +125,9 @@ pub(super) async fn list_task_definitions(ctx: &Ctx<'_>, input: ListTaskDefiniti
     let after = match paging::decode(LIST, input.next_token.as_deref())?.as_deref() {
         Some([family, revision]) => Some(TaskDefinitionKey {
             family: family.clone(),
-            revision: revision.parse().map_err(|_| ecs_error!(InvalidParameterException, "Invalid nextToken."))?,
+            revision: revision.parse().map_err(|_| aws_error!(InvalidParameterException, "Invalid nextToken."))?,
         }),
-        Some(_) => return Err(ecs_error!(InvalidParameterException, "Invalid nextToken.")),
+        Some(_) => return Err(aws_error!(InvalidParameterException, "Invalid nextToken.")),
         None => None,
     };
     // familyPrefix is the full family name here (unlike ListTaskDefinitionFamilies).
@@ -171,11 +171,11 @@ pub(super) async fn list_task_definition_families(
 fn exact_revision(ctx: &Ctx<'_>, reference: &str) -> Result<TaskDefinitionKey> {
     match Reference::parse(ctx, reference) {
         Some(Reference { family, revision: Some(revision) }) => Ok(TaskDefinitionKey { family, revision }),
-        Some(Reference { revision: None, .. }) => Err(ecs_error!(
+        Some(Reference { revision: None, .. }) => Err(aws_error!(
             ClientException,
             "The task definition '{reference}' must name a revision: family:revision or the full ARN."
         )),
-        None => Err(ecs_error!(ClientException, "The specified task definition does not exist.")),
+        None => Err(aws_error!(ClientException, "The specified task definition does not exist.")),
     }
 }
 
@@ -200,11 +200,11 @@ pub(super) async fn deregister_task_definition(ctx: &Ctx<'_>, input: DeregisterT
         Some(Err(status)) if status == "INACTIVE" => Ok(
             json!({"taskDefinition": ctx.store.get_task_definition(ctx.region(), &key.family, Some(key.revision)).await?}),
         ),
-        Some(Err(_)) => Err(ecs_error!(
+        Some(Err(_)) => Err(aws_error!(
             ClientException,
             "The task definition could not be deregistered because it is in the process of being deleted."
         )),
-        None => Err(ecs_error!(ClientException, "The specified task definition does not exist.")),
+        None => Err(aws_error!(ClientException, "The specified task definition does not exist.")),
     }
 }
 
@@ -216,13 +216,13 @@ pub(super) struct DeleteTaskDefinitionsInput {
 
 pub(super) async fn delete_task_definitions(ctx: &Ctx<'_>, input: DeleteTaskDefinitionsInput) -> Result<Value> {
     if input.task_definitions.is_empty() {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "size of TaskDefinition references list must be greater than 0"
         ));
     }
     if input.task_definitions.len() > 10 {
-        return Err(ecs_error!(InvalidParameterException, "Size of TaskDefinition references list cannot exceed 10"));
+        return Err(aws_error!(InvalidParameterException, "Size of TaskDefinition references list cannot exceed 10"));
     }
     let mut deleted = Vec::new();
     let mut failures = Vec::new();

@@ -194,7 +194,7 @@ pub(super) async fn register_container_instance(ctx: &Ctx<'_>, input: RegisterCo
     let tags = super::tags::check_tags(&input.tags)?;
     let identity: Value = match input.instance_identity_document.as_deref() {
         Some(text) => serde_json::from_str(text).map_err(|e| {
-            ecs_error!(InvalidParameterException, "instanceIdentityDocument is not a JSON document: {e}")
+            aws_error!(InvalidParameterException, "instanceIdentityDocument is not a JSON document: {e}")
         })?,
         None => json!({}),
     };
@@ -205,7 +205,7 @@ pub(super) async fn register_container_instance(ctx: &Ctx<'_>, input: RegisterCo
     let (id, arn) = match &input.container_instance_arn {
         Some(reference) => {
             let Some(existing) = find(ctx, &cluster, reference).await? else {
-                return Err(ecs_error!(InvalidParameterException, "The referenced container instance was not found."));
+                return Err(aws_error!(InvalidParameterException, "The referenced container instance was not found."));
             };
             (existing.id, existing.arn)
         }
@@ -269,9 +269,9 @@ pub(super) async fn update_container_agent(ctx: &Ctx<'_>, input: UpdateContainer
     ensure_instances(ctx, &cluster).await?;
     match find(ctx, &cluster, &input.container_instance).await? {
         Some(row) if row.status != "INACTIVE" => {
-            Err(ecs_error!(NoUpdateAvailableException, "There is no update available for your container agent."))
+            Err(aws_error!(NoUpdateAvailableException, "There is no update available for your container agent."))
         }
-        _ => Err(ecs_error!(InvalidParameterException, "The referenced container instance was not found.")),
+        _ => Err(aws_error!(InvalidParameterException, "The referenced container instance was not found.")),
     }
 }
 
@@ -408,10 +408,10 @@ pub(super) async fn describe_container_instances(
 ) -> Result<Value> {
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
     if input.container_instances.is_empty() {
-        return Err(ecs_error!(InvalidParameterException, "Container instances cannot be empty."));
+        return Err(aws_error!(InvalidParameterException, "Container instances cannot be empty."));
     }
     if input.container_instances.len() > 100 {
-        return Err(ecs_error!(InvalidParameterException, "containerInstances can have at most 100 items."));
+        return Err(aws_error!(InvalidParameterException, "containerInstances can have at most 100 items."));
     }
     ensure_instances(ctx, &cluster).await?;
     let usage = usage(ctx, &cluster).await?;
@@ -452,7 +452,7 @@ pub(super) async fn list_container_instances(ctx: &Ctx<'_>, input: ListContainer
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
     let size = paging::page_size(input.max_results, 100, 100)?;
     let filter = match input.filter.as_deref() {
-        Some(text) => Some(query::parse(text).map_err(|e| ecs_error!(InvalidParameterException, "{e}"))?),
+        Some(text) => Some(query::parse(text).map_err(|e| aws_error!(InvalidParameterException, "{e}"))?),
         None => None,
     };
     ensure_instances(ctx, &cluster).await?;
@@ -498,7 +498,7 @@ pub(super) async fn update_container_instances_state(
 ) -> Result<Value> {
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
     if !matches!(input.status.as_str(), "ACTIVE" | "DRAINING") {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "Container instances can only be set to ACTIVE or DRAINING, not {}.",
             input.status
@@ -542,13 +542,13 @@ pub(super) async fn deregister_container_instance(
 ) -> Result<Value> {
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
     let Some(mut row) = find(ctx, &cluster, &input.container_instance).await? else {
-        return Err(ecs_error!(InvalidParameterException, "The referenced container instance was not found."));
+        return Err(aws_error!(InvalidParameterException, "The referenced container instance was not found."));
     };
     // Tasks on it keep running either way (as on AWS, until the instance goes); without
     // `force`, an instance with tasks stays registered.
     let usage = usage(ctx, &cluster).await?;
     if !input.force.unwrap_or(false) && usage.tasks.iter().any(|t| t.instance == row.id) {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "The container instance {} has tasks; stop them first or deregister with force.",
             row.arn

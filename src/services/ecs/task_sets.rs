@@ -26,13 +26,13 @@ fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 async fn service(ctx: &Ctx<'_>, cluster: &str, reference: &str) -> Result<(NamedRow, ServiceRow)> {
     let cluster = clusters::active_cluster(ctx, Some(cluster)).await?;
     let Some(row) = services::find(ctx, &cluster, reference).await? else {
-        return Err(ecs_error!(ServiceNotFoundException, "Service not found."));
+        return Err(aws_error!(ServiceNotFoundException, "Service not found."));
     };
     if row.status != "ACTIVE" {
-        return Err(ecs_error!(ServiceNotActiveException, "Service was not ACTIVE."));
+        return Err(aws_error!(ServiceNotActiveException, "Service was not ACTIVE."));
     }
     if !is_external(&row.doc) {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "Amazon ECS only supports task set management on services configured to use external deployment controllers."
         ));
@@ -45,8 +45,8 @@ fn names(set: &Value, reference: &str) -> bool {
     str_of(set, "id") == Some(reference) || str_of(set, "taskSetArn") == Some(reference)
 }
 
-fn not_found() -> crate::error::EcsError {
-    ecs_error!(TaskSetNotFoundException, "The specified task set does not exist.")
+fn not_found() -> crate::error::ApiError {
+    aws_error!(TaskSetNotFoundException, "The specified task set does not exist.")
 }
 
 #[derive(Deserialize)]
@@ -59,7 +59,7 @@ struct Scale {
 fn scale_json(scale: Option<&Scale>) -> Result<Value> {
     let value = scale.and_then(|s| s.value).unwrap_or(100.0);
     if !(0.0..=100.0).contains(&value) {
-        return Err(ecs_error!(InvalidParameterException, "scale value must be between 0 and 100."));
+        return Err(aws_error!(InvalidParameterException, "scale value must be between 0 and 100."));
     }
     Ok(json!({"value": value, "unit": scale.and_then(|s| s.unit.clone()).unwrap_or_else(|| "PERCENT".into())}))
 }
@@ -87,10 +87,10 @@ pub(super) async fn create_task_set(ctx: &Ctx<'_>, input: CreateTaskSetInput) ->
     let (cluster, row) = service(ctx, &input.cluster, &input.service).await?;
     let tags = check_tags(&input.tags)?;
     let Some(td) = task_definitions::find(ctx, &input.task_definition).await? else {
-        return Err(ecs_error!(ClientException, "TaskDefinition not found."));
+        return Err(aws_error!(ClientException, "TaskDefinition not found."));
     };
     if td.get("status") != Some(&json!("ACTIVE")) {
-        return Err(ecs_error!(ClientException, "TaskDefinition is inactive."));
+        return Err(aws_error!(ClientException, "TaskDefinition is inactive."));
     }
     // A retry with the same client token answers the task set it created.
     if let Some(token) = &input.client_token
@@ -110,14 +110,14 @@ pub(super) async fn create_task_set(ctx: &Ctx<'_>, input: CreateTaskSetInput) ->
     let fargate = options.iter().any(|(c, _)| matches!(c, Capacity::Fargate(_)));
     let compatible = if fargate { "FARGATE" } else { "EC2" };
     if !crate::domain::list_of(&td, "compatibilities").contains(&json!(compatible)) {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "Task definition does not support launch_type {compatible}."
         ));
     }
     let awsvpc = td.get("networkMode") == Some(&json!("awsvpc"));
     if awsvpc && input.network_configuration.as_ref().and_then(|n| n.get("awsvpcConfiguration")).is_none() {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "Network Configuration must be provided when networkMode 'awsvpc' is specified."
         ));
@@ -256,7 +256,7 @@ pub(super) async fn delete_task_set(ctx: &Ctx<'_>, input: DeleteTaskSetInput) ->
         let snapshot = svc.clone();
         let Some(Value::Array(sets)) = svc.doc.get_mut("taskSets") else { return Ok(()) };
         if !force && computed_desired_count(&snapshot, &sets[i]) > 0 {
-            return Err(ecs_error!(
+            return Err(aws_error!(
                 InvalidParameterException,
                 "The task set cannot be deleted while it is scaled above 0. Scale it to 0 or use force."
             ));
@@ -320,7 +320,7 @@ pub(super) async fn update_service_primary_task_set(
     let set = edit_task_set(ctx, &row, &input.primary_task_set, |svc, i| {
         let Some(Value::Array(sets)) = svc.doc.get_mut("taskSets") else { return Ok(()) };
         if sets[i].get("status") == Some(&json!("DRAINING")) {
-            return Err(ecs_error!(InvalidParameterException, "A DRAINING task set cannot be made PRIMARY."));
+            return Err(aws_error!(InvalidParameterException, "A DRAINING task set cannot be made PRIMARY."));
         }
         let at = now();
         for (j, set) in sets.iter_mut().enumerate() {

@@ -1,4 +1,5 @@
-//! The ECS operations: one handler per operation, one file per resource.
+//! Amazon ECS (awsJson 1.1, `X-Amz-Target: AmazonEC2ContainerServiceV20141113.<Op>`): one
+//! handler per operation, one file per resource.
 //!
 //! A handler gets its input already checked against the model (types, required members, enums,
 //! lengths), as a typed struct, applies ECS's rules, writes through the store and answers the
@@ -25,8 +26,10 @@ use serde_json::Value;
 
 use crate::config::InstanceSpec;
 use crate::domain::arn::{NameOrArn, Scope};
-use crate::error::{EcsError, Result};
-use crate::scheduler::TaskRuntime;
+use crate::error::{ApiError, Code, Result};
+use crate::protocol::model::{Model, Validation};
+use crate::protocol::{BoxFuture, Call, Output, Service};
+use crate::runtime::TaskRuntime;
 use crate::store::{Named, NamedRow, Store};
 use std::sync::Arc;
 
@@ -79,35 +82,6 @@ impl Ctx<'_> {
     }
 }
 
-/// What an operation answers.
-#[derive(Debug)]
-pub enum Output {
-    /// A JSON value; the protocol layer drops its null members and writes it out.
-    Value(Value),
-    /// A JSON object already written, without null members. DescribeTasks passes its stored
-    /// documents through this way: parsing and re-writing a hundred of them was most of its cost.
-    Text(String),
-}
-
-impl From<Value> for Output {
-    fn from(value: Value) -> Self {
-        Self::Value(value)
-    }
-}
-
-/// Removes every null object member, at any depth: the protocol treats a null member as an
-/// absent one, and answers never carry one.
-pub fn strip_nulls(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            map.retain(|_, v| !v.is_null());
-            map.values_mut().for_each(strip_nulls);
-        }
-        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
-        _ => {}
-    }
-}
-
 macro_rules! operations {
     ($($op:ident => $handler:path,)*) => {
         /// The operations berth implements, as named in the model.
@@ -116,7 +90,7 @@ macro_rules! operations {
         async fn dispatch(ctx: &Ctx<'_>, op: &str, input: Value) -> Result<Output> {
             match op {
                 $(stringify!($op) => $handler(ctx, parse(input)?).await.map(Into::into),)*
-                _ => Err(ecs_error!(
+                _ => Err(aws_error!(
                     UnsupportedFeatureException,
                     "{op} is not implemented by berth yet; the README lists what is"
                 )),
@@ -202,7 +176,7 @@ fn cluster_scoped_id<'a>(cluster: &NamedRow, reference: &'a str, resource_type: 
 /// Turns a checked request body into a handler's input type. The model check ran first, so a
 /// failure here means a shape the model allows but the handler's type does not.
 fn parse<T: DeserializeOwned>(input: Value) -> Result<T> {
-    serde_json::from_value(input).map_err(|e| ecs_error!(SerializationException, "Could not read the request: {e}"))
+    serde_json::from_value(input).map_err(|e| aws_error!(SerializationException, "Could not read the request: {e}"))
 }
 
 impl Api {
@@ -217,15 +191,6 @@ impl Api {
         fleet: InstanceSpec,
     ) -> Self {
         Self { store, tasks, account, default_region, fleet }
-    }
-
-    /// Runs one operation. `op` is a model operation name; `input` passed the model check.
-    ///
-    /// # Errors
-    /// The operation's ECS error.
-    pub async fn call(&self, op: &str, region: Option<String>, input: Value) -> Result<Output> {
-        let region = region.as_deref().unwrap_or(&self.default_region);
-        dispatch(&self.ctx(region), op, input).await
     }
 
     /// What a call in `region` runs with.
@@ -244,7 +209,7 @@ impl Api {
     /// `ServerException` if the store fails.
     pub async fn reset(&self) -> Result<()> {
         self.tasks.remove_all().await;
-        self.store.reset().await.map_err(EcsError::from)
+        self.store.reset().await.map_err(ApiError::from)
     }
 
     /// The store, for shutdown.
@@ -266,10 +231,29 @@ impl Api {
     }
 }
 
+/// The ECS model, `api-models/ecs.json`.
+#[must_use]
+pub fn model() -> &'static Model {
+    crate::embedded_model!("ecs", Validation::one(Code::InvalidParameterException))
+}
+
+impl Service for Api {
+    fn model(&self) -> &'static Model {
+        model()
+    }
+
+    fn call(&self, call: Call) -> BoxFuture<'_, Result<Output>> {
+        Box::pin(async move {
+            let region = call.region.as_deref().unwrap_or(&self.default_region);
+            dispatch(&self.ctx(region), &call.operation, call.input).await
+        })
+    }
+}
+
 /// The operation coverage table of the README, generated from the model and [`IMPLEMENTED`].
 #[must_use]
 pub fn coverage_table() -> String {
-    let model = crate::protocol::model::Model::get();
+    let model = model();
     let names: Vec<&str> = model.operation_names().collect();
     let done = names.iter().filter(|n| IMPLEMENTED.contains(n)).count();
     let mut out =
@@ -287,7 +271,7 @@ mod tests {
 
     #[test]
     fn every_implemented_operation_is_in_the_model() {
-        let model = crate::protocol::model::Model::get();
+        let model = model();
         for op in IMPLEMENTED {
             assert!(model.operation(op).is_some(), "{op} is not an ECS operation");
         }

@@ -2,7 +2,7 @@
 //! apply them to requests, through the same placement and launch paths as RunTask.
 //!
 //! One loop wakes on every change the task runtime or a handler announces
-//! ([`crate::scheduler::TaskRuntime::nudge`]) and on a periodic resync, and each turn reads the
+//! ([`crate::runtime::TaskRuntime::nudge`]) and on a periodic resync, and each turn reads the
 //! desired state from the store again (level-triggered: a missed wake-up is caught by the next):
 //! - Cluster auto scaling: tasks waiting in PROVISIONING for an Auto Scaling group provider with
 //!   managed scaling are placed on its instances; when they do not fit, the group grows by what

@@ -102,8 +102,8 @@ pub(super) async fn find(ctx: &Ctx<'_>, reference: Option<&str>) -> Result<Optio
 pub async fn active_cluster(ctx: &Ctx<'_>, reference: Option<&str>) -> Result<NamedRow> {
     match find(ctx, reference).await? {
         Some(row) if row.status == "ACTIVE" => Ok(row),
-        Some(_) => Err(ecs_error!(ClusterNotFoundException, "The referenced cluster was inactive.")),
-        None => Err(ecs_error!(ClusterNotFoundException, "Cluster not found.")),
+        Some(_) => Err(aws_error!(ClusterNotFoundException, "The referenced cluster was inactive.")),
+        None => Err(aws_error!(ClusterNotFoundException, "Cluster not found.")),
     }
 }
 
@@ -123,13 +123,13 @@ async fn check_capacity_providers(
     let mut names = Vec::with_capacity(providers.len());
     for reference in providers {
         let Some(name) = capacity_providers::usable(ctx, reference).await? else {
-            return Err(ecs_error!(
+            return Err(aws_error!(
                 InvalidParameterException,
                 "The specified capacity provider '{reference}' does not exist. Specify a valid capacity provider and try again."
             ));
         };
         if names.contains(&name) {
-            return Err(ecs_error!(
+            return Err(aws_error!(
                 InvalidParameterException,
                 "The capacity provider '{name}' is listed more than once."
             ));
@@ -144,14 +144,14 @@ async fn check_capacity_providers(
             Some(i) => names[i].clone(),
             None if names.contains(&given.capacity_provider) => given.capacity_provider,
             None => {
-                return Err(ecs_error!(
+                return Err(aws_error!(
                     InvalidParameterException,
                     "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again."
                 ));
             }
         };
         if !seen.insert(name.clone()) {
-            return Err(ecs_error!(
+            return Err(aws_error!(
                 InvalidParameterException,
                 "A capacity provider strategy cannot contain duplicate capacity providers."
             ));
@@ -198,7 +198,7 @@ pub(super) async fn create_cluster(ctx: &Ctx<'_>, input: CreateClusterInput) -> 
         check_settings(settings)?;
     }
     if !is_valid_name(&name) {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "Cluster name must be 1 to 255 letters, numbers, hyphens and underscores: '{name}'."
         ));
@@ -220,7 +220,7 @@ pub(super) async fn create_cluster(ctx: &Ctx<'_>, input: CreateClusterInput) -> 
             || (!providers.is_empty() && differs("capacityProviders", Some(json!(providers))))
             || (!tags.is_empty() && tags != stored_tags);
         if inconsistent {
-            return Err(ecs_error!(
+            return Err(aws_error!(
                 InvalidParameterException,
                 "Arguments on this idempotent request are inconsistent with arguments used in previous request(s)."
             ));
@@ -264,10 +264,10 @@ pub(super) async fn describe_clusters(ctx: &Ctx<'_>, input: DescribeClustersInpu
     let include = Include::from_fields(&input.include);
     let references = input.clusters.unwrap_or_else(|| vec![DEFAULT_CLUSTER.to_owned()]);
     if references.iter().any(String::is_empty) {
-        return Err(ecs_error!(InvalidParameterException, "Clusters can not be blank."));
+        return Err(aws_error!(InvalidParameterException, "Clusters can not be blank."));
     }
     if references.len() > 100 {
-        return Err(ecs_error!(InvalidParameterException, "clusters can have at most 100 entries."));
+        return Err(aws_error!(InvalidParameterException, "clusters can have at most 100 entries."));
     }
     let mut clusters = Vec::new();
     let mut failures = Vec::new();
@@ -329,7 +329,7 @@ fn check_settings(settings: &[Value]) -> Result<()> {
     for setting in settings {
         let value = setting.get("value").and_then(Value::as_str);
         if !matches!(value, Some("enabled" | "disabled" | "enhanced")) {
-            return Err(ecs_error!(
+            return Err(aws_error!(
                 InvalidParameterException,
                 "Invalid setting 'value': containerInsights takes enabled, disabled or enhanced, got {}.",
                 value.unwrap_or("nothing")
@@ -411,7 +411,7 @@ pub(super) struct DeleteClusterInput {
 
 pub(super) async fn delete_cluster(ctx: &Ctx<'_>, input: DeleteClusterInput) -> Result<Value> {
     let Some(mut row) = find(ctx, Some(&input.cluster)).await? else {
-        return Err(ecs_error!(ClusterNotFoundException, "Cluster not found."));
+        return Err(aws_error!(ClusterNotFoundException, "Cluster not found."));
     };
     if row.status == "INACTIVE" {
         // Deleting a deleted cluster answers it again, as AWS does.
@@ -421,19 +421,19 @@ pub(super) async fn delete_cluster(ctx: &Ctx<'_>, input: DeleteClusterInput) -> 
     // berth's own instances go with the cluster; instances a client registered keep it.
     let (_, registered_by_clients) = ctx.store.count_instances(ctx.region(), &row.name).await?;
     if registered_by_clients > 0 {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             ClusterContainsContainerInstancesException,
             "The Cluster cannot be deleted while Container Instances are active or draining."
         ));
     }
     if c.active_services > 0 {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             ClusterContainsServicesException,
             "The Cluster cannot be deleted while Services are active."
         ));
     }
     if c.running_tasks + c.pending_tasks > 0 {
-        return Err(ecs_error!(ClusterContainsTasksException, "The Cluster cannot be deleted while Tasks are active."));
+        return Err(aws_error!(ClusterContainsTasksException, "The Cluster cannot be deleted while Tasks are active."));
     }
     ctx.store.remove_managed_instances(ctx.region(), &row.name).await?;
     ctx.tasks.drop_warm_holders(ctx.region(), &row.name).await;

@@ -19,7 +19,7 @@ pub fn page_size(max_results: Option<i64>, default: u32, cap: u32) -> Result<u32
     match max_results {
         None => Ok(default),
         Some(n) if n >= 1 && n <= i64::from(cap) => Ok(u32::try_from(n).unwrap_or(cap)),
-        Some(n) => Err(ecs_error!(InvalidParameterException, "maxResults must be between 1 and {cap}, got {n}.")),
+        Some(n) => Err(aws_error!(InvalidParameterException, "maxResults must be between 1 and {cap}, got {n}.")),
     }
 }
 
@@ -35,7 +35,7 @@ pub fn encode(list: &str, key: &[&str]) -> String {
 /// `InvalidParameterException` for a token that berth did not issue for this list.
 pub fn decode(list: &str, token: Option<&str>) -> Result<Option<Vec<String>>> {
     let Some(token) = token.filter(|t| !t.is_empty()) else { return Ok(None) };
-    let invalid = || ecs_error!(InvalidParameterException, "Invalid nextToken: it was not issued by {list}.");
+    let invalid = || aws_error!(InvalidParameterException, "Invalid nextToken: it was not issued by {list}.");
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
     match value.as_array().map(Vec::as_slice) {

@@ -254,7 +254,7 @@ pub(super) async fn list_service_deployments(ctx: &Ctx<'_>, input: ListServiceDe
     const LIST: &str = "ListServiceDeployments";
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
     let Some(row) = super::services::find(ctx, &cluster, &input.service).await? else {
-        return Err(ecs_error!(ServiceNotFoundException, "Service not found."));
+        return Err(aws_error!(ServiceNotFoundException, "Service not found."));
     };
     let size = super::paging::page_size(input.max_results, 20, 100)?;
     let after = super::paging::decode(LIST, input.next_token.as_deref())?.and_then(|k| k.into_iter().next());
@@ -361,9 +361,9 @@ pub(super) struct StopServiceDeploymentInput {
 pub(super) async fn stop_service_deployment(ctx: &Ctx<'_>, input: StopServiceDeploymentInput) -> Result<Value> {
     let arn = input.service_deployment_arn;
     if input.stop_type.as_deref().is_some_and(|t| t != "ROLLBACK") {
-        return Err(ecs_error!(InvalidParameterException, "stopType must be ROLLBACK."));
+        return Err(aws_error!(InvalidParameterException, "stopType must be ROLLBACK."));
     }
-    let not_found = || ecs_error!(ServiceDeploymentNotFoundException, "The service deployment {arn} does not exist.");
+    let not_found = || aws_error!(ServiceDeploymentNotFoundException, "The service deployment {arn} does not exist.");
     let Some((row, _)) = owner(ctx, &arn, "service-deployment").await? else { return Err(not_found()) };
     let mut outcome = Err(not_found());
     ctx.store
@@ -376,7 +376,7 @@ pub(super) async fn stop_service_deployment(ctx: &Ctx<'_>, input: StopServiceDep
                 .cloned();
             let Some(entry) = entry else { return false };
             if entry.get("status") != Some(&json!("IN_PROGRESS")) {
-                outcome = Err(ecs_error!(
+                outcome = Err(aws_error!(
                     ConflictException,
                     "The service deployment {arn} is not in progress; only an IN_PROGRESS service deployment can be stopped."
                 ));
@@ -384,7 +384,7 @@ pub(super) async fn stop_service_deployment(ctx: &Ctx<'_>, input: StopServiceDep
             }
             let Some(event) = super::services::roll_back(ctx, s, "Service deployment rolled back because of a stop request.")
             else {
-                outcome = Err(ecs_error!(
+                outcome = Err(aws_error!(
                     ConflictException,
                     "The service has no completed deployment to roll back to."
                 ));

@@ -155,26 +155,26 @@ pub(super) async fn create_capacity_provider(ctx: &Ctx<'_>, input: CreateCapacit
     let name = input.name;
     let lower = name.to_ascii_lowercase();
     if !is_valid_name(&name) || ["aws", "ecs", "fargate"].iter().any(|p| lower.starts_with(p)) {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             ClientException,
             "The specified capacity provider name is invalid. Up to 255 characters are allowed, including letters (upper and lowercase), numbers, underscores, and hyphens. The name cannot be prefixed with \"aws\", \"ecs\", or \"fargate\". Specify a valid name and try again."
         ));
     }
     if input.managed_instances_provider.is_some() {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             UnsupportedFeatureException,
             "Managed instances capacity providers are not supported by berth; use an Auto Scaling group provider."
         ));
     }
     let Some(asg) = input.auto_scaling_group_provider else {
-        return Err(ecs_error!(ClientException, "autoScalingGroupProvider is required."));
+        return Err(aws_error!(ClientException, "autoScalingGroupProvider is required."));
     };
     let tags = check_tags(&input.tags)?;
     let previous = ctx.store.get_named(Named::CapacityProvider, ctx.region(), &name).await?;
     if let Some(existing) = &previous
         && existing.status == "ACTIVE"
     {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             ClientException,
             "The specified capacity provider already exists. To change the configuration of an existing capacity provider, update the capacity provider."
         ));
@@ -186,7 +186,7 @@ pub(super) async fn create_capacity_provider(ctx: &Ctx<'_>, input: CreateCapacit
         .iter()
         .any(|p| p.doc.get("autoScalingGroupProvider").and_then(|a| a.get("autoScalingGroupArn")) == asg_arn)
     {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             ClientException,
             "The specified Auto Scaling group ARN is already being used by another capacity provider. Specify a unique Auto Scaling group ARN and try again."
         ));
@@ -221,7 +221,7 @@ pub(super) async fn describe_capacity_providers(ctx: &Ctx<'_>, input: DescribeCa
     let mut failures = Vec::new();
     if let Some(references) = input.capacity_providers {
         if references.len() > 100 {
-            return Err(ecs_error!(InvalidParameterException, "capacityProviders can have at most 100 entries."));
+            return Err(aws_error!(InvalidParameterException, "capacityProviders can have at most 100 entries."));
         }
         for reference in &references {
             if let Some(name) = built_in(ctx, reference) {
@@ -269,13 +269,13 @@ pub(super) struct UpdateCapacityProviderInput {
 
 pub(super) async fn update_capacity_provider(ctx: &Ctx<'_>, input: UpdateCapacityProviderInput) -> Result<Value> {
     if let Some(name) = built_in(ctx, &input.name) {
-        return Err(ecs_error!(ClientException, "The {name} capacity provider cannot be updated."));
+        return Err(aws_error!(ClientException, "The {name} capacity provider cannot be updated."));
     }
     let Some(mut row) = find(ctx, &input.name).await?.filter(|r| r.status == "ACTIVE") else {
-        return Err(ecs_error!(ClientException, "The specified capacity provider does not exist."));
+        return Err(aws_error!(ClientException, "The specified capacity provider does not exist."));
     };
     if input.managed_instances_provider.is_some() {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             UnsupportedFeatureException,
             "Managed instances capacity providers are not supported by berth."
         ));
@@ -304,14 +304,14 @@ pub(super) struct DeleteCapacityProviderInput {
 
 pub(super) async fn delete_capacity_provider(ctx: &Ctx<'_>, input: DeleteCapacityProviderInput) -> Result<Value> {
     if let Some(name) = built_in(ctx, &input.capacity_provider) {
-        return Err(ecs_error!(ClientException, "The {name} capacity provider cannot be deleted."));
+        return Err(aws_error!(ClientException, "The {name} capacity provider cannot be deleted."));
     }
     let Some(mut row) = find(ctx, &input.capacity_provider).await?.filter(|r| r.status == "ACTIVE") else {
-        return Err(ecs_error!(ClientException, "The specified capacity provider does not exist."));
+        return Err(aws_error!(ClientException, "The specified capacity provider does not exist."));
     };
     let users = clusters::clusters_using(ctx, &row.name).await?;
     if !users.is_empty() {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             ResourceInUseException,
             "The specified capacity provider is in use by cluster(s) {} and cannot be deleted. Remove it from their capacity providers first.",
             users.join(", ")

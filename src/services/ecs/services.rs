@@ -43,8 +43,8 @@ fn str_of<'a>(doc: &'a Doc, key: &str) -> Option<&'a str> {
     doc.get(key).and_then(Value::as_str)
 }
 
-fn service_not_found() -> crate::error::EcsError {
-    ecs_error!(ServiceNotFoundException, "Service not found.")
+fn service_not_found() -> crate::error::ApiError {
+    aws_error!(ServiceNotFoundException, "Service not found.")
 }
 
 /// A deployment id as ECS makes them: `ecs-svc/` and 19 digits.
@@ -122,13 +122,13 @@ fn deployment_configuration(given: Option<&Map<String, Value>>, daemon: bool) ->
     let max = c.get("maximumPercent").and_then(Value::as_i64).unwrap_or(200);
     let min = c.get("minimumHealthyPercent").and_then(Value::as_i64).unwrap_or(100);
     if max < min {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "maximumPercent must be greater than or equal to minimumHealthyPercent."
         ));
     }
     if !(0..=100).contains(&min) || max < 100 && !daemon {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "minimumHealthyPercent must be between 0 and 100 and maximumPercent at least 100."
         ));
@@ -139,26 +139,26 @@ fn deployment_configuration(given: Option<&Map<String, Value>>, daemon: bool) ->
 /// What a DAEMON service cannot have, refused with AWS's messages.
 fn check_daemon(s: &ServiceSettings) -> Result<()> {
     if s.desired_count.is_some() {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "The daemon scheduling strategy does not support a desired count for services. Remove the desired count value and try again"
         ));
     }
     if s.placement_strategy.as_ref().is_some_and(|p| !p.is_empty()) {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "The daemon scheduling strategy does not support placement strategies. Remove the placement strategy and try again"
         ));
     }
     if s.capacity_provider_strategy.as_ref().is_some_and(|p| !p.is_empty()) {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "Specifying a capacity provider strategy is not supported when you create a service using the DAEMON scheduling strategy."
         ));
     }
     let max = s.deployment_configuration.as_ref().and_then(|c| c.get("maximumPercent")).and_then(Value::as_i64);
     if max.is_some_and(|m| m > 100) {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "The daemon scheduling strategy does not support values above 100 for maximumPercent"
         ));
@@ -208,16 +208,16 @@ fn new_deployment(doc: &Doc, status: &str) -> Value {
 async fn apply_settings(ctx: &Ctx<'_>, cluster: &NamedRow, doc: &mut Doc, s: &ServiceSettings) -> Result<()> {
     if let Some(reference) = &s.task_definition {
         let Some(td) = task_definitions::find(ctx, reference).await? else {
-            return Err(ecs_error!(ClientException, "TaskDefinition not found."));
+            return Err(aws_error!(ClientException, "TaskDefinition not found."));
         };
         if str_of(&td, "status") != Some("ACTIVE") {
-            return Err(ecs_error!(ClientException, "TaskDefinition is inactive."));
+            return Err(aws_error!(ClientException, "TaskDefinition is inactive."));
         }
         doc.insert("taskDefinition".into(), td.get("taskDefinitionArn").cloned().unwrap_or(Value::Null));
     }
     if let Some(n) = s.desired_count {
         if n < 0 {
-            return Err(ecs_error!(InvalidParameterException, "desiredCount cannot be negative."));
+            return Err(aws_error!(InvalidParameterException, "desiredCount cannot be negative."));
         }
         doc.insert("desiredCount".into(), json!(n));
     }
@@ -273,7 +273,7 @@ async fn apply_settings(ctx: &Ctx<'_>, cluster: &NamedRow, doc: &mut Doc, s: &Se
         doc.entry("platformVersion").or_insert(json!("LATEST"));
         doc.insert("platformFamily".into(), json!("Linux"));
         if constraints.is_some_and(|c| !c.is_empty()) || strategies.is_some_and(|s| !s.is_empty()) {
-            return Err(ecs_error!(
+            return Err(aws_error!(
                 InvalidParameterException,
                 "Task placement constraints and strategies are not supported for services with launch type FARGATE."
             ));
@@ -285,20 +285,20 @@ async fn apply_settings(ctx: &Ctx<'_>, cluster: &NamedRow, doc: &mut Doc, s: &Se
     }
     let compatible = if fargate { "FARGATE" } else { "EC2" };
     if !td.get("compatibilities").and_then(Value::as_array).is_some_and(|c| c.iter().any(|x| *x == json!(compatible))) {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "Task definition does not support launch_type {compatible}."
         ));
     }
     let awsvpc = str_of(&td, "networkMode") == Some("awsvpc");
     if !awsvpc && doc.get("networkConfiguration").is_some() {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "Network Configuration is not valid for the given networkMode of this task definition."
         ));
     }
     if awsvpc && doc.get("networkConfiguration").and_then(|n| n.get("awsvpcConfiguration")).is_none() {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "Network Configuration must be provided when networkMode 'awsvpc' is specified."
         ));
@@ -317,7 +317,7 @@ pub(super) async fn create_service(ctx: &Ctx<'_>, input: CreateServiceInput) -> 
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
     let name = input.service_name.clone();
     if !crate::domain::is_valid_name(&name) {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "Service names can have up to 255 characters, letters (upper and lowercase), numbers, underscores, and hyphens."
         ));
@@ -327,31 +327,31 @@ pub(super) async fn create_service(ctx: &Ctx<'_>, input: CreateServiceInput) -> 
         Some("DAEMON") => {
             check_daemon(&input.settings)?;
             if input.settings.launch_type.as_deref() == Some("FARGATE") {
-                return Err(ecs_error!(
+                return Err(aws_error!(
                     InvalidParameterException,
                     "The daemon scheduling strategy does not support the FARGATE launch type. Change the launch type and try again"
                 ));
             }
             true
         }
-        Some(other) => return Err(ecs_error!(InvalidParameterException, "Unknown schedulingStrategy {other}.")),
+        Some(other) => return Err(aws_error!(InvalidParameterException, "Unknown schedulingStrategy {other}.")),
     };
     let controller = input.deployment_controller.clone().unwrap_or(json!({"type": "ECS"}));
     let external = match controller.get("type").and_then(Value::as_str) {
         Some("ECS") => false,
         Some("EXTERNAL") => true,
         _ => {
-            return Err(ecs_error!(
+            return Err(aws_error!(
                 UnsupportedFeatureException,
                 "berth supports the ECS and EXTERNAL deployment controllers; CODE_DEPLOY is not built yet."
             ));
         }
     };
     if input.settings.task_definition.is_none() && !external {
-        return Err(ecs_error!(InvalidParameterException, "TaskDefinition must be specified."));
+        return Err(aws_error!(InvalidParameterException, "TaskDefinition must be specified."));
     }
     if external && daemon {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "The daemon scheduling strategy does not support the EXTERNAL deployment controller."
         ));
@@ -434,7 +434,7 @@ pub(super) async fn create_service(ctx: &Ctx<'_>, input: CreateServiceInput) -> 
     };
     if let Some(existing) = ctx.store.create_service(&row).await? {
         if existing.status == "DRAINING" {
-            return Err(ecs_error!(InvalidParameterException, "Unable to Start a service that is still Draining."));
+            return Err(aws_error!(InvalidParameterException, "Unable to Start a service that is still Draining."));
         }
         // A retry of the same request (same client token) answers the service it created.
         let same_token =
@@ -442,7 +442,7 @@ pub(super) async fn create_service(ctx: &Ctx<'_>, input: CreateServiceInput) -> 
         if same_token {
             return Ok(json!({"service": service_json(ctx, &existing, true).await?}));
         }
-        return Err(ecs_error!(InvalidParameterException, "Creation of service was not idempotent."));
+        return Err(aws_error!(InvalidParameterException, "Creation of service was not idempotent."));
     }
     ctx.store.delete_tags(&arn).await?;
     store_tags(ctx, &arn, &tags).await?;
@@ -483,7 +483,7 @@ pub(super) async fn update_service(ctx: &Ctx<'_>, input: UpdateServiceInput) -> 
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
     let Some(current) = find(ctx, &cluster, &input.service).await? else { return Err(service_not_found()) };
     if current.status != "ACTIVE" {
-        return Err(ecs_error!(ServiceNotActiveException, "Service was not ACTIVE."));
+        return Err(aws_error!(ServiceNotActiveException, "Service was not ACTIVE."));
     }
     let daemon = str_of(&current.doc, "schedulingStrategy") == Some("DAEMON");
     if daemon {
@@ -543,7 +543,7 @@ pub(super) async fn update_service(ctx: &Ctx<'_>, input: UpdateServiceInput) -> 
         })
         .await?;
     let Some(updated) = updated.filter(|r| r.status == "ACTIVE") else {
-        return Err(ecs_error!(ServiceNotActiveException, "Service was not ACTIVE."));
+        return Err(aws_error!(ServiceNotActiveException, "Service was not ACTIVE."));
     };
     ctx.tasks.nudge();
     Ok(json!({"service": service_json(ctx, &updated, false).await?}))
@@ -562,11 +562,11 @@ pub(super) async fn delete_service(ctx: &Ctx<'_>, input: DeleteServiceInput) -> 
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
     let Some(current) = find(ctx, &cluster, &input.service).await? else { return Err(service_not_found()) };
     if current.status == "INACTIVE" {
-        return Err(ecs_error!(ServiceNotActiveException, "Service was not ACTIVE."));
+        return Err(aws_error!(ServiceNotActiveException, "Service was not ACTIVE."));
     }
     let desired = current.doc.get("desiredCount").and_then(Value::as_i64).unwrap_or(0);
     if current.status == "ACTIVE" && desired > 0 && !input.force {
-        return Err(ecs_error!(InvalidParameterException, "The service cannot be stopped while it is scaled above 0."));
+        return Err(aws_error!(InvalidParameterException, "The service cannot be stopped while it is scaled above 0."));
     }
     let updated = ctx
         .store
@@ -603,7 +603,7 @@ pub(super) struct DescribeServicesInput {
 pub(super) async fn describe_services(ctx: &Ctx<'_>, input: DescribeServicesInput) -> Result<Value> {
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
     if input.services.is_empty() || input.services.len() > 10 {
-        return Err(ecs_error!(InvalidParameterException, "services must name 1 to 10 services."));
+        return Err(aws_error!(InvalidParameterException, "services must name 1 to 10 services."));
     }
     let with_tags = input.include.iter().any(|i| i == "TAGS");
     let mut services = Vec::new();
@@ -701,7 +701,7 @@ pub(super) async fn list_services_by_namespace(ctx: &Ctx<'_>, input: ListService
         }
     }
     if !named {
-        return Err(ecs_error!(NamespaceNotFoundException, "The specified namespace {wanted} was not found."));
+        return Err(aws_error!(NamespaceNotFoundException, "The specified namespace {wanted} was not found."));
     }
     arns.sort();
     if let Some(after) = after {
@@ -806,7 +806,7 @@ async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow, settle: f64) -> Result<()> {
                 *outcome.failed.entry(deployment.clone()).or_default() += 1;
             }
             // An essential container that turned UNHEALTHY stopped it (see the task runtime).
-            if str_of(&doc, "stoppedReason") == Some(crate::scheduler::UNHEALTHY_REASON) {
+            if str_of(&doc, "stoppedReason") == Some(crate::runtime::UNHEALTHY_REASON) {
                 outcome
                     .events
                     .push(format!("(service {name}) (task {}) failed container health checks.", short_id(&arn)));
@@ -849,7 +849,7 @@ async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow, settle: f64) -> Result<()> {
     // starts their replacements; the event comes when they end).
     for m in members.iter().filter(|m| m.desired_running && m.unhealthy) {
         if !to_stop.iter().any(|(s, _)| s.arn == m.arn) {
-            to_stop.push((m, crate::scheduler::UNHEALTHY_REASON.to_owned()));
+            to_stop.push((m, crate::runtime::UNHEALTHY_REASON.to_owned()));
         }
     }
     let primary_id = primary_of(&row.doc);

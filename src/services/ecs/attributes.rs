@@ -50,7 +50,7 @@ async fn rows(
     let mut out = Vec::with_capacity(attributes.len());
     for a in attributes {
         if !valid_attribute_name(&a.name) {
-            return Err(ecs_error!(
+            return Err(aws_error!(
                 InvalidParameterException,
                 "Attribute name '{}' is invalid: up to 128 letters, numbers, hyphens, underscores, slashes, back slashes or periods.",
                 a.name
@@ -60,17 +60,17 @@ async fn rows(
             && let Some(value) = &a.value
             && !valid_attribute_value(value)
         {
-            return Err(ecs_error!(
+            return Err(aws_error!(
                 InvalidParameterException,
                 "Attribute value '{value}' is invalid: up to 128 letters, numbers, hyphens, underscores, periods, at signs, slashes, back slashes, colons or spaces, without leading or trailing spaces."
             ));
         }
         let target_type = a.target_type.unwrap_or_else(|| "container-instance".to_owned());
         let Some(target) = a.target_id.filter(|t| !t.is_empty()) else {
-            return Err(ecs_error!(InvalidParameterException, "Attribute '{}' needs a targetId.", a.name));
+            return Err(aws_error!(InvalidParameterException, "Attribute '{}' needs a targetId.", a.name));
         };
         let Some(target_id) = container_instance(ctx, cluster, &target).await? else {
-            return Err(ecs_error!(TargetNotFoundException, "Could not find {target}."));
+            return Err(aws_error!(TargetNotFoundException, "Could not find {target}."));
         };
         out.push(AttributeRow { cluster: cluster.name.clone(), target_type, target_id, name: a.name, value: a.value });
     }
@@ -91,7 +91,7 @@ pub(super) struct AttributesInput {
 pub(super) async fn put_attributes(ctx: &Ctx<'_>, input: AttributesInput) -> Result<Value> {
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
     if input.attributes.len() > MAX_ATTRIBUTES {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "You can specify up to {MAX_ATTRIBUTES} attributes in a single call; got {}.",
             input.attributes.len()
@@ -114,7 +114,7 @@ pub(super) async fn put_attributes(ctx: &Ctx<'_>, input: AttributesInput) -> Res
             .chain(rows.iter().filter(|r| &r.target_id == target).map(|r| r.name.clone()))
             .collect::<std::collections::BTreeSet<_>>();
         if existing.len() > MAX_ATTRIBUTES {
-            return Err(ecs_error!(
+            return Err(aws_error!(
                 AttributeLimitExceededException,
                 "You can apply up to {MAX_ATTRIBUTES} custom attributes per resource; {target} would have {}.",
                 existing.len()
@@ -147,13 +147,13 @@ pub(super) async fn list_attributes(ctx: &Ctx<'_>, input: ListAttributesInput) -
     const LIST: &str = "ListAttributes";
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
     if input.attribute_value.is_some() && input.attribute_name.is_none() {
-        return Err(ecs_error!(InvalidParameterException, "attributeValue can only be given with attributeName."));
+        return Err(aws_error!(InvalidParameterException, "attributeValue can only be given with attributeName."));
     }
     let size = paging::page_size(input.max_results, 100, 100)?;
     let after = paging::decode(LIST, input.next_token.as_deref())?;
     let after = match after.as_deref() {
         Some([name, target]) => Some((name.as_str(), target.as_str())),
-        Some(_) => return Err(ecs_error!(InvalidParameterException, "Invalid nextToken.")),
+        Some(_) => return Err(aws_error!(InvalidParameterException, "Invalid nextToken.")),
         None => None,
     };
     let mut rows = ctx

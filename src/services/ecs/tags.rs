@@ -27,10 +27,10 @@ pub fn check_tags(tags: &[Tag]) -> Result<Vec<(String, String)>> {
     tags.iter()
         .map(|t| {
             let key = t.key.clone().filter(|k| !k.is_empty()).ok_or_else(|| {
-                ecs_error!(InvalidParameterException, "Tag keys must be between 1 and 128 characters long.")
+                aws_error!(InvalidParameterException, "Tag keys must be between 1 and 128 characters long.")
             })?;
             if key.to_ascii_lowercase().starts_with("aws:") {
-                return Err(ecs_error!(
+                return Err(aws_error!(
                     InvalidParameterException,
                     "Tag keys beginning with the 'aws:' prefix are reserved for AWS use and cannot be set: {key}"
                 ));
@@ -60,8 +60,8 @@ pub fn check_tag_count(count: usize) -> Result<()> {
     if count > MAX_TAGS { Err(too_many_tags(count)) } else { Ok(()) }
 }
 
-fn too_many_tags(count: usize) -> crate::error::EcsError {
-    ecs_error!(InvalidParameterException, "A resource can have at most {MAX_TAGS} tags; this call would leave {count}.")
+fn too_many_tags(count: usize) -> crate::error::ApiError {
+    aws_error!(InvalidParameterException, "A resource can have at most {MAX_TAGS} tags; this call would leave {count}.")
 }
 
 /// A resource's tags as the API returns them: `[{"key", "value"}]`.
@@ -77,11 +77,11 @@ pub async fn tags_json(ctx: &Ctx<'_>, arn: &str) -> Result<Value> {
 async fn existing_resource(ctx: &Ctx<'_>, arn: &str) -> Result<()> {
     let parsed = Arn::parse(arn)
         .filter(|a| a.service == "ecs")
-        .ok_or_else(|| ecs_error!(InvalidParameterException, "The ARN '{arn}' is not a valid ECS resource ARN."))?;
+        .ok_or_else(|| aws_error!(InvalidParameterException, "The ARN '{arn}' is not a valid ECS resource ARN."))?;
     let exists = match parsed.resource_type {
         "cluster" => match ctx.find_named(Named::Cluster, arn).await? {
             Some(cluster) if cluster.status == "INACTIVE" => {
-                return Err(ecs_error!(
+                return Err(aws_error!(
                     InvalidParameterException,
                     "The specified cluster is inactive. Specify an active cluster and try again."
                 ));
@@ -113,13 +113,13 @@ async fn existing_resource(ctx: &Ctx<'_>, arn: &str) -> Result<()> {
         // Task sets (the EXTERNAL deployment controller) are not built yet: none exist.
         "task-set" => false,
         other => {
-            return Err(ecs_error!(InvalidParameterException, "Resources of type '{other}' cannot be tagged."));
+            return Err(aws_error!(InvalidParameterException, "Resources of type '{other}' cannot be tagged."));
         }
     };
     if exists {
         Ok(())
     } else {
-        Err(ecs_error!(ResourceNotFoundException, "The specified resource could not be found."))
+        Err(aws_error!(ResourceNotFoundException, "The specified resource could not be found."))
     }
 }
 

@@ -1,5 +1,5 @@
 //! Tasks: RunTask, StopTask, DescribeTasks, ListTasks. The handlers store the task and hand it
-//! to the scheduler, which runs its containers (see [`crate::scheduler`]).
+//! to the scheduler, which runs its containers (see [`crate::runtime`]).
 //!
 //! FARGATE tasks run in the Fargate-like mode; EC2 tasks are placed on the cluster's container
 //! instances by [`crate::placement`], atomically (one placement at a time).
@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::launch::{self, Blueprint, Capacity, LaunchRequest};
 use super::tags::{Tag, check_tags, tags_json};
 use super::{Ctx, Output, clusters, paging, task_definitions};
-use crate::error::{EcsError, Result};
+use crate::error::{ApiError, Result};
 use crate::store::{ClientToken, NamedRow, TaskFilter, TaskKey};
 
 fn key(ctx: &Ctx<'_>, cluster: &NamedRow, id: &str) -> TaskKey {
@@ -74,7 +74,7 @@ pub(super) struct StartTaskInput {
 /// no strategies, and the task definition's constraints still apply).
 pub(super) async fn start_task(ctx: &Ctx<'_>, input: StartTaskInput) -> Result<Value> {
     if input.container_instances.is_empty() || input.container_instances.len() > 10 {
-        return Err(ecs_error!(InvalidParameterException, "containerInstances must name 1 to 10 container instances."));
+        return Err(aws_error!(InvalidParameterException, "containerInstances must name 1 to 10 container instances."));
     }
     let run = RunTaskInput {
         client_token: None,
@@ -95,13 +95,13 @@ async fn launch(ctx: &Ctx<'_>, input: RunTaskInput, chosen: Option<Vec<String>>)
     let cluster = clusters::active_cluster(ctx, input.launch.cluster.as_deref()).await?;
     let count = input.count.unwrap_or(1);
     if !(1..=10).contains(&count) {
-        return Err(ecs_error!(InvalidParameterException, "count must be between 1 and 10, got {count}."));
+        return Err(aws_error!(InvalidParameterException, "count must be between 1 and 10, got {count}."));
     }
     let Some(td) = task_definitions::find(ctx, &input.launch.task_definition).await? else {
-        return Err(ecs_error!(ClientException, "TaskDefinition not found."));
+        return Err(aws_error!(ClientException, "TaskDefinition not found."));
     };
     if td.get("status").and_then(Value::as_str) != Some("ACTIVE") {
-        return Err(ecs_error!(ClientException, "TaskDefinition is inactive."));
+        return Err(aws_error!(ClientException, "TaskDefinition is inactive."));
     }
     let tags = check_tags(&input.launch.tags)?;
     let options = launch::capacity_options(
@@ -115,13 +115,13 @@ async fn launch(ctx: &Ctx<'_>, input: RunTaskInput, chosen: Option<Vec<String>>)
     let compatible =
         td.get("compatibilities").and_then(Value::as_array).is_some_and(|c| c.iter().any(|x| *x == json!(launch_type)));
     if !compatible {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "Task definition does not support launch_type {launch_type}."
         ));
     }
     if fargate && (input.placement_constraints.is_some() || input.placement_strategy.is_some()) {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "Task placement constraints and strategies are not supported for tasks with launch type FARGATE."
         ));
@@ -154,7 +154,7 @@ async fn launch(ctx: &Ctx<'_>, input: RunTaskInput, chosen: Option<Vec<String>>)
     if let Some(claim) = launched.claim {
         // A retry: answer the tasks the first request started, as they are now.
         if !claim.same_request {
-            return Err(ecs_error!(
+            return Err(aws_error!(
                 ConflictException,
                 "The RunTask request could not be processed due to conflicts. The provided clientToken is already in use with a different RunTask request."
             )
@@ -188,7 +188,7 @@ pub(super) struct StopTaskInput {
 
 pub(super) async fn stop_task(ctx: &Ctx<'_>, input: StopTaskInput) -> Result<Value> {
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
-    let not_found = || ecs_error!(InvalidParameterException, "The referenced task was not found.");
+    let not_found = || aws_error!(InvalidParameterException, "The referenced task was not found.");
     let id = task_id(&cluster, &input.task).ok_or_else(not_found)?;
     let reason = input.reason.unwrap_or_else(|| "Task stopped by user".to_owned());
     let stopped = launch::stop(ctx, &key(ctx, &cluster, id), "UserInitiated", &reason).await?.ok_or_else(not_found)?;
@@ -207,10 +207,10 @@ pub(super) struct DescribeTasksInput {
 pub(super) async fn describe_tasks(ctx: &Ctx<'_>, input: DescribeTasksInput) -> Result<Output> {
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
     if input.tasks.is_empty() {
-        return Err(ecs_error!(InvalidParameterException, "Tasks cannot be empty."));
+        return Err(aws_error!(InvalidParameterException, "Tasks cannot be empty."));
     }
     if input.tasks.len() > 100 {
-        return Err(ecs_error!(InvalidParameterException, "tasks can have at most 100 items."));
+        return Err(aws_error!(InvalidParameterException, "tasks can have at most 100 items."));
     }
     let with_tags = input.include.iter().any(|f| f == "TAGS");
     let ids: Vec<Option<&str>> = input.tasks.iter().map(|r| task_id(&cluster, r)).collect();
@@ -245,8 +245,8 @@ pub(super) async fn describe_tasks(ctx: &Ctx<'_>, input: DescribeTasksInput) -> 
 
 /// A stored document's text without its null members.
 fn without_nulls(doc: &str) -> Result<String> {
-    let mut value: Value = serde_json::from_str(doc).map_err(EcsError::internal)?;
-    super::strip_nulls(&mut value);
+    let mut value: Value = serde_json::from_str(doc).map_err(ApiError::internal)?;
+    crate::protocol::strip_nulls(&mut value);
     Ok(value.to_string())
 }
 

@@ -35,22 +35,22 @@ fn check_value(name: &str, value: &str) -> Result<()> {
     if name.ends_with("LongArnFormat") && value == "disabled" {
         // AWS's answer since long ARNs became mandatory; Terraform's destroy of
         // aws_ecs_account_setting_default expects exactly this message.
-        return Err(ecs_error!(InvalidParameterException, "You can no longer disable Long Arn settings."));
+        return Err(aws_error!(InvalidParameterException, "You can no longer disable Long Arn settings."));
     }
     if name == "guardDutyActivate" {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "guardDutyActivate is managed by Amazon GuardDuty and cannot be changed with ECS account settings."
         ));
     }
     match SETTINGS.iter().find(|(n, _, _)| *n == name) {
         Some((_, valid, _)) if valid.contains(&value) => Ok(()),
-        Some((_, valid, _)) => Err(ecs_error!(
+        Some((_, valid, _)) => Err(aws_error!(
             InvalidParameterException,
             "Invalid value '{value}' for setting '{name}'. Valid values are: {}.",
             valid.join(", ")
         )),
-        None => Err(ecs_error!(InvalidParameterException, "Unknown account setting '{name}'.")),
+        None => Err(aws_error!(InvalidParameterException, "Unknown account setting '{name}'.")),
     }
 }
 
@@ -89,7 +89,7 @@ pub(super) struct PutAccountSettingInput {
 pub(super) async fn put_account_setting(ctx: &Ctx<'_>, input: PutAccountSettingInput) -> Result<Value> {
     let principal = input.principal_arn.unwrap_or_else(|| ctx.scope.root_principal());
     if input.name == "fargateTaskRetirementWaitPeriod" && principal != ctx.scope.root_principal() {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "fargateTaskRetirementWaitPeriod can only be set for the root user: use PutAccountSettingDefault or the root principal."
         ));
@@ -140,7 +140,7 @@ pub(super) struct ListAccountSettingsInput {
 pub(super) async fn list_account_settings(ctx: &Ctx<'_>, input: ListAccountSettingsInput) -> Result<Value> {
     const LIST: &str = "ListAccountSettings";
     if input.value.is_some() && input.name.is_none() {
-        return Err(ecs_error!(InvalidParameterException, "value can only be given with name."));
+        return Err(aws_error!(InvalidParameterException, "value can only be given with name."));
     }
     let root = ctx.scope.root_principal();
     let principal = input.principal_arn.unwrap_or_else(|| root.clone());

@@ -24,7 +24,7 @@ pub fn constraints(td: &Doc, requested: Option<&[Value]>) -> Result<Vec<Constrai
     let from_td = td.get("placementConstraints").and_then(Value::as_array).cloned().unwrap_or_default();
     let all: Vec<Value> = from_td.into_iter().chain(requested.unwrap_or_default().iter().cloned()).collect();
     if all.len() > MAX_CONSTRAINTS {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "At most {MAX_CONSTRAINTS} placement constraints are allowed per task, counting the task definition's."
         ));
@@ -34,21 +34,21 @@ pub fn constraints(td: &Doc, requested: Option<&[Value]>) -> Result<Vec<Constrai
             let expression = field(c, "expression");
             match field(c, "type") {
                 Some("distinctInstance") if expression.is_some() => {
-                    Err(ecs_error!(InvalidParameterException, "distinctInstance expression should not be specified."))
+                    Err(aws_error!(InvalidParameterException, "distinctInstance expression should not be specified."))
                 }
                 Some("distinctInstance") => Ok(Constraint::DistinctInstance),
                 Some("memberOf") => {
                     let Some(expression) = expression else {
-                        return Err(ecs_error!(
+                        return Err(aws_error!(
                             InvalidParameterException,
                             "memberOf constraint requires an expression."
                         ));
                     };
                     query::parse(expression).map(Constraint::MemberOf).map_err(|e| {
-                        ecs_error!(InvalidParameterException, "Invalid memberOf expression '{expression}': {e}")
+                        aws_error!(InvalidParameterException, "Invalid memberOf expression '{expression}': {e}")
                     })
                 }
-                other => Err(ecs_error!(
+                other => Err(aws_error!(
                     InvalidParameterException,
                     "Unknown placement constraint type {}.",
                     other.unwrap_or("(none)")
@@ -65,7 +65,7 @@ pub fn constraints(td: &Doc, requested: Option<&[Value]>) -> Result<Vec<Constrai
 pub fn strategies(requested: Option<&[Value]>) -> Result<Vec<Strategy>> {
     let requested = requested.unwrap_or_default();
     if requested.len() > MAX_STRATEGIES {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "At most {MAX_STRATEGIES} placement strategies are allowed."
         ));
@@ -79,7 +79,7 @@ pub fn strategies(requested: Option<&[Value]>) -> Result<Vec<Strategy>> {
             (Some("random"), _) => Ok(Strategy::Random),
             (Some("binpack"), Some(f)) if f.eq_ignore_ascii_case("cpu") => Ok(Strategy::Binpack(Resource::Cpu)),
             (Some("binpack"), Some(f)) if f.eq_ignore_ascii_case("memory") => Ok(Strategy::Binpack(Resource::Memory)),
-            (Some("binpack"), f) => Err(ecs_error!(
+            (Some("binpack"), f) => Err(aws_error!(
                 InvalidParameterException,
                 "binpack field must be cpu or memory, got {}.",
                 f.unwrap_or("(none)")
@@ -87,12 +87,12 @@ pub fn strategies(requested: Option<&[Value]>) -> Result<Vec<Strategy>> {
             (Some("spread"), Some(f)) if matches!(f, "instanceId" | "host") || f.starts_with("attribute:") => {
                 Ok(Strategy::Spread(f.to_owned()))
             }
-            (Some("spread"), f) => Err(ecs_error!(
+            (Some("spread"), f) => Err(aws_error!(
                 InvalidParameterException,
                 "spread field must be instanceId, host or attribute:NAME, got {}.",
                 f.unwrap_or("(none)")
             )),
-            (other, _) => Err(ecs_error!(
+            (other, _) => Err(aws_error!(
                 InvalidParameterException,
                 "Unknown placement strategy type {}.",
                 other.unwrap_or("(none)")

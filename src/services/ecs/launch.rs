@@ -72,14 +72,14 @@ pub(super) fn capacity_options(
     let strategy = strategy.filter(|s| !s.is_empty());
     let whole = |_: Capacity| StrategyItem { capacity_provider: String::new(), weight: 1, base: 0 };
     match (launch_type, strategy) {
-        (Some(_), Some(_)) => Err(ecs_error!(
+        (Some(_), Some(_)) => Err(aws_error!(
             InvalidParameterException,
             "Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again."
         )),
         (Some("FARGATE"), None) => Ok(vec![(Capacity::Fargate(None), whole(Capacity::Fargate(None)))]),
         (Some("EC2"), None) => Ok(vec![(Capacity::Ec2(None), whole(Capacity::Ec2(None)))]),
         (Some(other), None) => {
-            Err(ecs_error!(InvalidParameterException, "berth runs tasks with launchType FARGATE or EC2, not {other}."))
+            Err(aws_error!(InvalidParameterException, "berth runs tasks with launchType FARGATE or EC2, not {other}."))
         }
         (None, requested) => {
             let default = cluster.doc.get("defaultCapacityProviderStrategy").and_then(Value::as_array);
@@ -94,13 +94,13 @@ pub(super) fn capacity_options(
                 let arn_ok = !item.capacity_provider.starts_with("arn:")
                     || item.capacity_provider == ctx.scope.capacity_provider(&name);
                 if !arn_ok || !attached.contains(&name.as_str()) {
-                    return Err(ecs_error!(
+                    return Err(aws_error!(
                         InvalidParameterException,
                         "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again."
                     ));
                 }
                 if out.iter().any(|(_, i)| i.capacity_provider == name) {
-                    return Err(ecs_error!(
+                    return Err(aws_error!(
                         InvalidParameterException,
                         "A capacity provider strategy cannot contain duplicate capacity providers."
                     ));
@@ -122,25 +122,25 @@ pub(super) fn capacity_options(
 fn check_strategy(items: &[(Capacity, StrategyItem)]) -> Result<()> {
     let fargate = items.iter().filter(|(c, _)| matches!(c, Capacity::Fargate(_))).count();
     if fargate > 0 && fargate < items.len() {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "A capacity provider strategy cannot contain a mix of capacity providers using Auto Scaling groups and Fargate providers. Specify one or the other and try again."
         ));
     }
     if items.iter().filter(|(_, i)| i.base > 0).count() > 1 {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "A capacity provider strategy can have only one capacity provider with a base value defined."
         ));
     }
     if items.iter().any(|(_, i)| !(0..=1000).contains(&i.weight) || !(0..=100_000).contains(&i.base)) {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "A capacity provider strategy's weight must be between 0 and 1000 and its base between 0 and 100000."
         ));
     }
     if items.iter().all(|(_, i)| i.weight == 0) {
-        return Err(ecs_error!(
+        return Err(aws_error!(
             InvalidParameterException,
             "At least one capacity provider in a capacity provider strategy must have a weight greater than zero."
         ));
@@ -235,7 +235,7 @@ impl Blueprint {
             .and_then(Value::as_str)
             .map(str::to_owned);
         if network_mode == "awsvpc" && subnet.is_none() {
-            return Err(ecs_error!(
+            return Err(aws_error!(
                 InvalidParameterException,
                 "Network Configuration must be provided when networkMode 'awsvpc' is specified."
             ));
@@ -249,7 +249,7 @@ impl Blueprint {
         for o in overrides.get("containerOverrides").and_then(Value::as_array).into_iter().flatten() {
             let name = o.get("name").and_then(Value::as_str).unwrap_or_default();
             if !definitions.iter().any(|d| d.get("name").and_then(Value::as_str) == Some(name)) {
-                return Err(ecs_error!(
+                return Err(aws_error!(
                     InvalidParameterException,
                     "Override for container named {name} is not a container in the TaskDefinition."
                 ));
@@ -517,7 +517,7 @@ pub(super) async fn launch(
         container_instances::ensure_instances(ctx, cluster).await?;
         let (registered, _) = ctx.store.count_instances(ctx.region(), &cluster.name).await?;
         if registered == 0 && !plan.iter().any(|(c, _)| c.provider().is_some()) {
-            return Err(ecs_error!(InvalidParameterException, "No Container Instances were found in your cluster."));
+            return Err(aws_error!(InvalidParameterException, "No Container Instances were found in your cluster."));
         }
     }
     let demand = blueprint.demand();

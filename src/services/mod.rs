@@ -1,0 +1,31 @@
+//! The AWS services on berth's endpoint, one folder each. A service registers itself here with
+//! one line: the protocol layer routes to it by what its model (`api-models/<service>.json`)
+//! says of the wire. A service may call another's small pub API, never its handlers.
+
+pub mod cloudwatch;
+pub mod ecs;
+pub mod logs;
+pub mod sts;
+
+use std::sync::Arc;
+
+use crate::protocol::Service;
+use crate::protocol::model::Model;
+use crate::store::Store;
+
+/// Every service berth serves, ECS first.
+#[must_use]
+pub fn all(ecs: Arc<ecs::Api>, store: &Store, account: &str, region: &str) -> Vec<Arc<dyn Service>> {
+    vec![
+        ecs,
+        Arc::new(sts::Sts::new(account.to_owned())),
+        Arc::new(logs::Logs::new(store.clone(), account.to_owned(), region.to_owned())),
+        Arc::new(cloudwatch::CloudWatch::new(store.clone(), region.to_owned())),
+    ]
+}
+
+/// The model of every service, for the checks that must cover them all.
+#[must_use]
+pub fn all_models() -> Vec<&'static Model> {
+    vec![ecs::model(), sts::model(), logs::model(), cloudwatch::model()]
+}
