@@ -13,6 +13,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::controllers::runtime::Stats;
+use crate::controllers::{Controllers, Settings};
 use crate::error::ApiError;
 use crate::protocol::{Admin, BoxFuture, Endpoint};
 use crate::runtime::TaskRuntime;
@@ -73,8 +75,8 @@ fn listen_hint(source: &std::io::Error) -> &'static str {
     }
 }
 
-/// berth's own endpoints: health, and reset of every service's state.
-struct Control(Arc<Api>);
+/// berth's own endpoints: health, the controllers' counters, and reset of every service's state.
+struct Control(Arc<Api>, Arc<Stats>);
 
 impl Admin for Control {
     fn health(&self) -> serde_json::Value {
@@ -83,6 +85,10 @@ impl Admin for Control {
             "version": env!("CARGO_PKG_VERSION"),
             "dockerNetwork": self.0.tasks().network(),
         })
+    }
+
+    fn controllers(&self) -> serde_json::Value {
+        serde_json::to_value(self.1.snapshot()).unwrap_or_default()
     }
 
     fn reset(&self) -> BoxFuture<'_, Result<(), ApiError>> {
@@ -95,8 +101,10 @@ pub struct App {
     api: Arc<Api>,
     endpoint: Arc<Endpoint>,
     listener: TcpListener,
-    /// Background work that ends with the server.
-    workers: Vec<tokio::task::JoinHandle<()>>,
+    /// The controllers, stopped with the server.
+    controllers: Controllers,
+    /// One-off work at start (checks, sweeps) that may still run at shutdown.
+    startup: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl App {
@@ -116,11 +124,11 @@ impl App {
         let instance = store.instance_id().await.map_err(|source| StartError::Store { path, source })?;
         let tasks = TaskRuntime::new(store.clone(), &config.docker_hosts, &instance, config.warm_holders);
         tasks.resume().await;
-        let retention = Duration::from_secs(config.stopped_task_retention);
-        let mut workers = vec![tokio::spawn(tasks.clone().expire_stopped(retention))];
-        workers.push(tokio::spawn(warn_of_missing_engines(tasks.clone())));
         let sweeper = tasks.clone();
-        workers.push(tokio::spawn(async move { sweeper.sweep_warm_holders(true).await }));
+        let startup = vec![
+            tokio::spawn(warn_of_missing_engines(tasks.clone())),
+            tokio::spawn(async move { sweeper.sweep_warm_holders(true).await }),
+        ];
         let api = Arc::new(Api::new(
             store,
             tasks,
@@ -128,12 +136,18 @@ impl App {
             config.region.clone(),
             config.instances.clone(),
         ));
-        let scale_in_after = Duration::from_secs(config.scale_in_after);
-        let healthy_after = Duration::from_secs(config.healthy_after);
-        workers.push(tokio::spawn(crate::services::ecs::control::run(api.clone(), scale_in_after, healthy_after)));
+        let controllers = Controllers::start(
+            &api,
+            Settings {
+                scale_in_after: Duration::from_secs(config.scale_in_after),
+                healthy_after: Duration::from_secs(config.healthy_after),
+                stopped_task_retention: Duration::from_secs(config.stopped_task_retention),
+            },
+        );
         let services = crate::services::all(api.clone(), api.store(), &config.account_id, &config.region);
-        let endpoint = Arc::new(Endpoint::new(services, Arc::new(Control(api.clone()))));
-        Ok(Self { api, endpoint, listener, workers })
+        let control = Arc::new(Control(api.clone(), controllers.stats()));
+        let endpoint = Arc::new(Endpoint::new(services, control));
+        Ok(Self { api, endpoint, listener, controllers, startup })
     }
 
     /// The address actually bound (useful with port 0).
@@ -179,10 +193,12 @@ impl App {
         if tokio::time::timeout(DRAIN_DEADLINE, graceful.shutdown()).await.is_err() {
             tracing::warn!("connections still open after {DRAIN_DEADLINE:?}; closing them");
         }
-        // Stop the background work and wait until it has, so none of it runs on a closed store.
-        for worker in self.workers {
-            worker.abort();
-            let _ = worker.await;
+        // Stop the background work and wait until it has, so none of it runs on a closed store:
+        // the controllers finish the reconcile in flight; start-up checks are cut short.
+        self.controllers.stop().await;
+        for check in self.startup {
+            check.abort();
+            let _ = check.await;
         }
         self.api.tasks().shutdown().await;
         self.api.store().close().await;

@@ -10,10 +10,12 @@
 //!   renders a service's answer and its [`error::ApiError`] in that protocol's shape.
 //! - [`services`]: a folder per AWS service, each a [`protocol::Service`] with its model
 //!   (`api-models/<service>.json`). [`services::ecs`] holds one handler per ECS operation, one
-//!   file per resource, and its controllers (cluster auto scaling and the service scheduler),
-//!   which apply the same rules to stored state in the background through the same launch path
-//!   as RunTask. [`services::logs`], [`services::cloudwatch`] and [`services::sts`] are the
+//!   file per resource. [`services::logs`], [`services::cloudwatch`] and [`services::sts`] are the
 //!   first services beside it.
+//! - [`controllers`]: background work on one runtime (keyed queue, dedupe, back-off, resync,
+//!   graceful shutdown): the service scheduler, cluster auto scaling, stopped-task expiry. Woken
+//!   by the store's after-commit notifications; they apply ECS's rules to stored state through
+//!   the same launch path as RunTask.
 //! - [`domain`]: pure ECS types and rules (ARNs, names, task definition validation).
 //! - [`runtime`]: drives each task's containers to its desired status and records what it
 //!   observes; woken by Docker (wait and event APIs) and by StopTask.
@@ -32,6 +34,7 @@ pub mod error;
 
 pub mod app;
 pub mod config;
+pub mod controllers;
 pub mod domain;
 pub mod driver;
 pub mod placement;

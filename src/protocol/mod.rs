@@ -90,6 +90,9 @@ pub trait Admin: Send + Sync + 'static {
     /// The body of `GET /_berth/health`.
     fn health(&self) -> Value;
 
+    /// The body of `GET /_berth/controllers`: what each background controller has done.
+    fn controllers(&self) -> Value;
+
     /// Deletes all state (`POST /_berth/reset`).
     fn reset(&self) -> BoxFuture<'_, Result<(), ApiError>>;
 }
@@ -164,6 +167,9 @@ async fn route(endpoint: &Arc<Endpoint>, req: Request<Incoming>, target: &str, r
     let path = req.uri().path().to_owned();
     match (req.method(), path.as_str()) {
         (&Method::GET, "/_berth/health") => respond(StatusCode::OK, "application/json", &endpoint.admin.health()),
+        (&Method::GET, "/_berth/controllers") => {
+            respond(StatusCode::OK, "application/json", &endpoint.admin.controllers())
+        }
         // Spawned like an operation: a client hanging up must not cut it off half-way.
         (&Method::POST, "/_berth/reset") => match tokio::spawn({
             let admin = endpoint.admin.clone();

@@ -40,9 +40,6 @@ pub struct TaskRuntime {
     network: String,
     /// Stop signals of the tasks being driven, by task ARN.
     stops: Mutex<HashMap<String, Arc<Notify>>>,
-    /// Told of every task state change, and of anything else the controllers (capacity
-    /// scaling, services) should look at again.
-    changes: Notify,
     /// Held from reading container instances to storing the tasks placed on them.
     placement: tokio::sync::Mutex<()>,
     /// The engines' last known liveness and when it was checked (see [`Self::engines_up`]).
@@ -104,7 +101,6 @@ impl TaskRuntime {
             engines,
             network: format!("berth-{instance}"),
             stops: Mutex::new(HashMap::new()),
-            changes: Notify::new(),
             placement: tokio::sync::Mutex::new(()),
             liveness: tokio::sync::Mutex::new(None),
             instance: instance.to_owned(),
@@ -209,16 +205,6 @@ impl TaskRuntime {
         );
     }
 
-    /// Tells the controllers something changed (a task's state, a service, an instance).
-    pub fn nudge(&self) {
-        self.changes.notify_one();
-    }
-
-    /// Waits for the next [`TaskRuntime::nudge`] (one that came while nobody waited counts).
-    pub async fn changed(&self) {
-        self.changes.notified().await;
-    }
-
     /// Wakes the driver of a task whose desired status became STOPPED.
     pub fn signal_stop(&self, arn: &str) {
         if let Some(stop) = self.stops.lock().ok().and_then(|s| s.get(arn).cloned()) {
@@ -270,23 +256,6 @@ impl TaskRuntime {
             }
         }
         self.release().await;
-    }
-
-    /// Forgets stopped tasks once they have been stopped for `retention`, checking a few times
-    /// per retention period (at most every minute). Runs until its task is aborted.
-    pub async fn expire_stopped(self: Arc<Self>, retention: std::time::Duration) {
-        let period = (retention / 4).clamp(std::time::Duration::from_millis(250), std::time::Duration::from_secs(60));
-        let mut ticks = tokio::time::interval(period);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let cutoff = crate::domain::now() - retention.as_secs_f64();
-            match self.store.expire_stopped_tasks(cutoff).await {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(tasks = n, "forgot stopped tasks"),
-                Err(e) => tracing::warn!(error = %e, "cannot expire stopped tasks"),
-            }
-        }
     }
 
     /// Makes no more warm holders, lets tasks that are stopping finish (for

@@ -204,10 +204,7 @@ fn unavailable<T>(result: &crate::driver::Result<T>) -> bool {
 /// that vanished (reset).
 async fn update(rt: &TaskRuntime, key: &TaskKey, edit: impl FnOnce(&mut Doc)) -> Option<Doc> {
     match rt.store().update_task(key, edit).await {
-        Ok(doc) => {
-            rt.nudge();
-            doc
-        }
+        Ok(doc) => doc,
         Err(e) => {
             tracing::error!(task = %key.id, error = %e, "cannot record task state");
             None

@@ -77,6 +77,7 @@ impl Store {
             insert(&mut *tx, region, cluster, r, true).await?;
         }
         tx.commit().await?;
+        self.changed(cluster_change(region, cluster));
         Ok(true)
     }
 
@@ -90,6 +91,7 @@ impl Store {
             insert(&mut *tx, region, cluster, r, true).await?;
         }
         tx.commit().await?;
+        self.changed(cluster_change(region, cluster));
         Ok(())
     }
 
@@ -139,7 +141,9 @@ impl Store {
     /// # Errors
     /// On a database failure.
     pub async fn register_instance(&self, region: &str, cluster: &str, r: &InstanceRow) -> Result<()> {
-        insert(&self.write, region, cluster, r, false).await
+        insert(&self.write, region, cluster, r, false).await?;
+        self.changed(cluster_change(region, cluster));
+        Ok(())
     }
 
     /// Forgets berth's own container instances of a cluster being deleted, so that a cluster
@@ -153,6 +157,7 @@ impl Store {
             .bind(cluster)
             .execute(&self.write)
             .await?;
+        self.changed(cluster_change(region, cluster));
         Ok(())
     }
 
@@ -234,6 +239,12 @@ impl Store {
             .bind(&r.id)
             .execute(&self.write)
             .await?;
+        self.changed(cluster_change(region, cluster));
         Ok(())
     }
+}
+
+/// The notification of a change to a cluster's container instances.
+fn cluster_change(region: &str, cluster: &str) -> super::Change {
+    super::Change::Cluster { region: region.to_owned(), cluster: cluster.to_owned() }
 }

@@ -15,6 +15,7 @@
 mod account_settings;
 mod attributes;
 mod cache;
+mod changes;
 mod client_tokens;
 mod container_instances;
 mod logs;
@@ -37,6 +38,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use account_settings::AccountSetting;
 pub use attributes::{AttributeFilter, AttributeRow};
+pub use changes::{Change, Changes};
 pub use client_tokens::{Claim, ClientToken};
 pub use container_instances::InstanceRow;
 pub use logs::LogGroupRow;
@@ -86,6 +88,8 @@ pub struct Store {
     caches: Arc<Caches>,
     /// RegisterTaskDefinitions waiting for their group commit.
     registrations: tokio::sync::mpsc::Sender<task_definitions::Registration>,
+    /// Told of every committed write that controllers act on (see [`Change`]).
+    changes: Changes,
     /// Held open, and locked, while the store is: one berth per data dir.
     _lock: Arc<std::fs::File>,
 }
@@ -174,7 +178,7 @@ impl Store {
         let caches = Arc::new(Caches::new());
         let (registrations, waiting) = tokio::sync::mpsc::channel(REGISTRATIONS_WAITING);
         tokio::spawn(task_definitions::commit_registrations(write.clone(), caches.clone(), waiting));
-        Ok(Self { read, write, caches, registrations, _lock: Arc::new(lock) })
+        Ok(Self { read, write, caches, registrations, changes: Changes::default(), _lock: Arc::new(lock) })
     }
 
     /// Deletes every resource (`POST /_berth/reset`).
@@ -198,7 +202,20 @@ impl Store {
         let committed = tx.commit().await;
         self.caches.named.clear();
         self.caches.task_definitions.clear();
-        Ok(committed?)
+        committed?;
+        self.changes.send(Change::All);
+        Ok(())
+    }
+
+    /// A watcher of the writes that commit from now on (see [`Change`]).
+    #[must_use]
+    pub fn watch(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    /// Tells the watchers of a committed change.
+    fn changed(&self, change: Change) {
+        self.changes.send(change);
     }
 
     /// The id of this berth instance: random on the data dir's first use, the same ever after

@@ -104,6 +104,11 @@ impl Store {
         .await;
         self.caches.named.forget([&(kind, region.to_owned(), item.name.clone())]);
         written?;
+        self.changed(match kind {
+            Named::Cluster => super::Change::Cluster { region: region.to_owned(), cluster: item.name.clone() },
+            // A capacity provider may serve several clusters.
+            Named::CapacityProvider => super::Change::All,
+        });
         Ok(())
     }
 

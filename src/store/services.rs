@@ -72,6 +72,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.changed(service_change(&s.region, &s.cluster, &s.name));
         Ok(None)
     }
 
@@ -125,6 +126,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.changed(service_change(region, cluster, name));
         Ok(Some(s))
     }
 
@@ -157,4 +159,9 @@ impl Store {
             .await?;
         rows.iter().map(row).collect()
     }
+}
+
+/// The notification of a change to a service.
+fn service_change(region: &str, cluster: &str, name: &str) -> super::Change {
+    super::Change::Service { region: region.to_owned(), cluster: cluster.to_owned(), name: name.to_owned() }
 }

@@ -163,6 +163,9 @@ impl Store {
             super::tags::insert_tags(&mut tx, &text(doc, "taskArn"), tags).await?;
         }
         tx.commit().await?;
+        for task in tasks {
+            self.changed(task_change(&task.key, task.service.clone(), task.awaiting.is_some()));
+        }
         Ok(None)
     }
 
@@ -209,7 +212,7 @@ impl Store {
     /// On a database failure; then nothing changed.
     pub async fn update_task(&self, key: &TaskKey, edit: impl FnOnce(&mut Doc)) -> Result<Option<Doc>> {
         let mut tx = self.write.begin().await?;
-        let Some(mut doc) = doc_in(&mut tx, key, "").await? else { return Ok(None) };
+        let Some((mut doc, service, awaiting)) = doc_in(&mut tx, key, "").await? else { return Ok(None) };
         edit(&mut doc);
         sqlx::query(
             "UPDATE tasks SET desired_status = ?, last_status = ?, doc = ? WHERE region = ? AND cluster = ? AND id = ?",
@@ -223,6 +226,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.changed(task_change(key, service, awaiting));
         Ok(Some(doc))
     }
 
@@ -433,7 +437,9 @@ impl Store {
         edit: impl FnOnce(&mut Doc),
     ) -> Result<Option<Doc>> {
         let mut tx = self.write.begin().await?;
-        let Some(mut doc) = doc_in(&mut tx, key, " AND awaiting IS NOT NULL").await? else { return Ok(None) };
+        let Some((mut doc, service, _)) = doc_in(&mut tx, key, " AND awaiting IS NOT NULL").await? else {
+            return Ok(None);
+        };
         edit(&mut doc);
         sqlx::query(
             "UPDATE tasks SET desired_status = ?, last_status = ?, doc = ?, awaiting = NULL, container_instance = ?, \
@@ -450,6 +456,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.changed(task_change(key, service, false));
         Ok(Some(doc))
     }
 
@@ -486,15 +493,26 @@ impl Store {
 
 /// A task's document inside a write transaction, if the task exists and meets `condition` (an
 /// SQL `AND ...` on its row, or empty).
-async fn doc_in(tx: &mut sqlx::SqliteConnection, key: &TaskKey, condition: &str) -> Result<Option<Doc>> {
-    let found: Option<String> =
-        sqlx::query_scalar(&format!("SELECT doc FROM tasks WHERE region = ? AND cluster = ? AND id = ?{condition}"))
-            .bind(&key.region)
-            .bind(&key.cluster)
-            .bind(&key.id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    found.as_deref().map(parse_doc).transpose()
+/// A task's document, its service and whether it waits for capacity, read in `tx`.
+async fn doc_in(
+    tx: &mut sqlx::SqliteConnection,
+    key: &TaskKey,
+    condition: &str,
+) -> Result<Option<(Doc, Option<String>, bool)>> {
+    let found: Option<(String, Option<String>, bool)> = sqlx::query_as(&format!(
+        "SELECT doc, service, awaiting IS NOT NULL FROM tasks WHERE region = ? AND cluster = ? AND id = ?{condition}"
+    ))
+    .bind(&key.region)
+    .bind(&key.cluster)
+    .bind(&key.id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    found.map(|(doc, service, awaiting)| Ok((parse_doc(&doc)?, service, awaiting))).transpose()
+}
+
+/// The notification of a change to the task `key`.
+fn task_change(key: &TaskKey, service: Option<String>, awaiting: bool) -> super::Change {
+    super::Change::Task { region: key.region.clone(), cluster: key.cluster.clone(), service, awaiting }
 }
 
 /// The family of a task's task definition ARN (`.../task-definition/FAMILY:REV`).

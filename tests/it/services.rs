@@ -358,8 +358,7 @@ async fn service_errors_are_the_ones_aws_answers() {
     // A deleted service leaves ListServices at once; with no tasks to drain, the scheduler's
     // next pass turns it from DRAINING to INACTIVE.
     assert!(ecs.list_services().send().await.unwrap().service_arns().is_empty());
-    crate::common::eventually(100, || async { describe_service(&ecs, "dup").await.status() == Some("INACTIVE") })
-        .await;
+    crate::common::eventually(100, || async { describe_service(&ecs, "dup").await.status() == Some("INACTIVE") }).await;
     assert_eq!(describe_service(&ecs, "dup").await.status(), Some("INACTIVE"));
 }
 
@@ -842,4 +841,38 @@ async fn an_unhealthy_task_is_left_alone_during_the_grace_period() {
     assert_eq!(service_tasks(&ecs, "graced").await, vec![first.clone()]);
     assert_eq!(crate::tasks::describe(&ecs, &first).await.last_status(), Some("RUNNING"));
     delete(&ecs, "graced").await;
+}
+
+/// The service controller's counters for the service `name` of the default cluster: its
+/// triggers and reconciles, and the controller's resyncs.
+async fn service_counters(berth: &Berth, name: &str) -> (u64, u64, u64) {
+    let stats = berth.raw("GET", "/_berth/controllers", &[], b"").await.json();
+    let key = &stats["services"]["keys"][format!("us-east-1/default/{name}")];
+    let count = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    (count(&key["triggers"]), count(&key["reconciles"]), count(&stats["services"]["resyncs"]))
+}
+
+#[tokio::test]
+async fn a_burst_of_task_changes_reconciles_its_service_a_bounded_number_of_times() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register_sleeper(&ecs, "burst", "x").await;
+    // Ten tasks starting, then stopping: each task change (PROVISIONING, PENDING, RUNNING, its
+    // containers' ids, desired STOPPED, STOPPING, STOPPED, ...) tells the service's controller.
+    create(&ecs, "burst", "burst", 10).await;
+    wait_stable(&ecs, "burst").await;
+    let tasks = service_tasks(&ecs, "burst").await;
+    ecs.update_service().service("burst").desired_count(0).send().await.unwrap();
+    for arn in &tasks {
+        crate::tasks::wait_for(&ecs, arn, "STOPPED").await;
+    }
+    let (triggers, reconciles, resyncs) = service_counters(&berth, "burst").await;
+    eprintln!("service burst: {triggers} triggers, {reconciles} reconciles, {resyncs} resyncs");
+    assert!(triggers >= 100, "only {triggers} changes of the service's tasks were seen");
+    // Changes that come together reconcile once: beside the once-a-second resyncs, far fewer
+    // reconciles than changes.
+    let triggered = reconciles.saturating_sub(resyncs);
+    assert!(triggered * 5 <= triggers, "{triggered} reconciles (beside {resyncs} resyncs) for {triggers} changes");
+    delete(&ecs, "burst").await;
 }

@@ -34,7 +34,7 @@ pub async fn usable(ctx: &Ctx<'_>, reference: &str) -> Result<Option<String>> {
 
 /// Managed scaling's settings.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Scaling {
+pub(crate) struct Scaling {
     /// The percentage of the group's instances that should run tasks (1-100).
     pub target_capacity: i64,
     /// At least this many instances are added at once.
@@ -45,7 +45,7 @@ pub(super) struct Scaling {
 
 /// An Auto Scaling group provider as berth runs it: a group of virtual instances.
 #[derive(Debug, Clone)]
-pub(super) struct Group {
+pub(crate) struct Group {
     /// Managed scaling, when ENABLED: the group grows for tasks waiting in PROVISIONING and
     /// shrinks when instances stay empty. Without it, the group is `--instances` instances.
     pub scaling: Option<Scaling>,
@@ -62,7 +62,7 @@ pub const INSTANCE_TYPE_TAG: &str = "berth:instance-type";
 ///
 /// # Errors
 /// `ServerException` if the store fails.
-pub(super) async fn group(ctx: &Ctx<'_>, name: &str) -> Result<Option<Group>> {
+pub(crate) async fn group(ctx: &Ctx<'_>, name: &str) -> Result<Option<Group>> {
     if BUILT_IN.contains(&name) {
         return Ok(None);
     }

@@ -91,7 +91,7 @@ async fn cluster_json(ctx: &Ctx<'_>, row: &NamedRow, include: Include) -> Result
 
 /// The cluster a request names (a name or an ARN; `default` when absent), if it exists in any
 /// status.
-pub(super) async fn find(ctx: &Ctx<'_>, reference: Option<&str>) -> Result<Option<NamedRow>> {
+pub(crate) async fn find(ctx: &Ctx<'_>, reference: Option<&str>) -> Result<Option<NamedRow>> {
     ctx.find_named(Named::Cluster, reference.unwrap_or(DEFAULT_CLUSTER)).await
 }
 

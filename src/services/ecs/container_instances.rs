@@ -58,7 +58,7 @@ pub(super) async fn ensure_instances(ctx: &Ctx<'_>, cluster: &NamedRow) -> Resul
 
 /// New instances of berth's for `cluster` (not stored): `per_engine` of `instance_type` on each
 /// of `engines`, in `provider`'s group if given, zones going round from the `first`th.
-pub(super) async fn new_instances(
+pub(crate) async fn new_instances(
     ctx: &Ctx<'_>,
     cluster: &NamedRow,
     engines: &[usize],
@@ -106,14 +106,14 @@ pub(super) async fn new_instances(
 }
 
 /// The Auto Scaling group provider an instance belongs to, if any.
-pub(super) fn provider_of(row: &InstanceRow) -> Option<&str> {
+pub(crate) fn provider_of(row: &InstanceRow) -> Option<&str> {
     row.doc.get("capacityProviderName").and_then(Value::as_str)
 }
 
 /// What a cluster's instances carry besides their own documents: the unstopped tasks on them
 /// and the custom attributes PutAttributes gave them.
 #[derive(Default)]
-pub(super) struct Usage {
+pub(crate) struct Usage {
     tasks: Vec<InstanceTask>,
     custom: Vec<AttributeRow>,
     /// Which of berth's Docker engines answer: an instance's agent is connected while its
@@ -123,7 +123,7 @@ pub(super) struct Usage {
 
 impl Usage {
     /// Whether an instance (by id) has unstopped tasks.
-    pub(super) fn has_tasks(&self, instance: &str) -> bool {
+    pub(crate) fn has_tasks(&self, instance: &str) -> bool {
         self.tasks.iter().any(|t| t.instance == instance)
     }
 }
@@ -132,7 +132,7 @@ impl Usage {
 ///
 /// # Errors
 /// `ServerException` if the store fails.
-pub(super) async fn usage(ctx: &Ctx<'_>, cluster: &NamedRow) -> Result<Usage> {
+pub(crate) async fn usage(ctx: &Ctx<'_>, cluster: &NamedRow) -> Result<Usage> {
     let tasks = ctx.store.instance_tasks(ctx.region(), &cluster.name).await?;
     let filter = AttributeFilter { cluster: &cluster.name, target_type: "container-instance", name: None, value: None };
     let custom = ctx.store.list_attributes(ctx.region(), filter, None, u32::MAX).await?;
@@ -251,7 +251,6 @@ pub(super) async fn register_container_instance(ctx: &Ctx<'_>, input: RegisterCo
     super::tags::store_tags(ctx, &arn, &tags).await?;
     let usage = usage(ctx, &cluster).await?;
     // Daemon services and services with tasks on a draining instance react.
-    ctx.tasks.nudge();
     Ok(json!({"containerInstance": instance_json(&row, &usage)}))
 }
 
@@ -278,7 +277,7 @@ pub(super) async fn update_container_agent(ctx: &Ctx<'_>, input: UpdateContainer
 /// An instance as placement sees it: registered resources less what its unstopped tasks
 /// reserve, its ports in use, the groups of its tasks meant to run, its agent's and its custom
 /// attributes.
-pub(super) fn candidate(row: &InstanceRow, usage: &Usage) -> Candidate {
+pub(crate) fn candidate(row: &InstanceRow, usage: &Usage) -> Candidate {
     let resources = row.doc.get("registeredResources").and_then(Value::as_array).cloned().unwrap_or_default();
     let integer = |name: &str| {
         resources
@@ -524,7 +523,6 @@ pub(super) async fn update_container_instances_state(
         }
     }
     // Daemon services and services with tasks on a draining instance react.
-    ctx.tasks.nudge();
     Ok(json!({"containerInstances": updated, "failures": failures}))
 }
 
@@ -562,6 +560,5 @@ pub(super) async fn deregister_container_instance(
         ctx.store.put_instance(ctx.region(), &cluster.name, &row).await?;
     }
     // Daemon services and services with tasks on a draining instance react.
-    ctx.tasks.nudge();
     Ok(json!({"containerInstance": instance_json(&row, &usage)}))
 }

@@ -286,7 +286,7 @@ impl Blueprint {
     }
 
     /// What one task needs from a container instance.
-    pub fn demand(&self) -> Demand {
+    pub(crate) fn demand(&self) -> Demand {
         demand(&self.td, &self.definitions, &self.overrides, &self.network_mode, &self.group)
     }
 
@@ -396,7 +396,7 @@ impl Blueprint {
 }
 
 /// Records in a task where it runs: its container instance and that instance's zone.
-pub(super) fn place_on(doc: &mut Doc, instance: &Candidate) {
+pub(crate) fn place_on(doc: &mut Doc, instance: &Candidate) {
     doc.insert("containerInstanceArn".into(), json!(instance.arn));
     let zone = instance.attributes.get("ecs.availability-zone").cloned().flatten().unwrap_or_default();
     doc.insert("availabilityZone".into(), json!(zone));
@@ -434,7 +434,7 @@ pub(super) async fn stop(ctx: &Ctx<'_>, key: &TaskKey, code: &str, reason: &str)
 }
 
 /// Records a task that waited for capacity as STOPPED (its desired status says why).
-pub(super) fn stopped_waiting(doc: &mut Doc) {
+pub(crate) fn stopped_waiting(doc: &mut Doc) {
     let at = now();
     doc.insert("lastStatus".into(), json!("STOPPED"));
     doc.insert("desiredStatus".into(), json!("STOPPED"));
@@ -445,7 +445,7 @@ pub(super) fn stopped_waiting(doc: &mut Doc) {
 
 /// What a task waiting for capacity keeps until the scaler places it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct Awaiting {
+pub(crate) struct Awaiting {
     pub provider: String,
     pub demand: Reservation,
     pub attributes: Vec<(String, Option<String>)>,
@@ -603,18 +603,13 @@ pub(super) async fn launch(
         return Ok(Launched { tasks: Vec::new(), failures: Vec::new(), claim });
     }
     let mut tasks = Vec::with_capacity(created.len());
-    let mut waiting = false;
     for NewTask { key, doc, awaiting, .. } in created {
-        let arn = doc.get("taskArn").and_then(Value::as_str).unwrap_or_default().to_owned();
-        if awaiting.is_some() {
-            waiting = true;
-        } else {
+        // A task that waits for capacity is the capacity controller's (the store tells it).
+        if awaiting.is_none() {
+            let arn = doc.get("taskArn").and_then(Value::as_str).unwrap_or_default().to_owned();
             ctx.tasks.spawn(key, arn);
         }
         tasks.push(doc);
-    }
-    if waiting {
-        ctx.tasks.nudge();
     }
     Ok(Launched { tasks, failures, claim: None })
 }

@@ -7,15 +7,14 @@
 
 mod account_settings;
 mod attributes;
-mod capacity_providers;
-mod clusters;
-mod container_instances;
-pub mod control;
-mod launch;
+pub(crate) mod capacity_providers;
+pub(crate) mod clusters;
+pub(crate) mod container_instances;
+pub(crate) mod launch;
 mod paging;
-mod placement;
+pub(crate) mod placement;
 mod service_deployments;
-mod services;
+pub(crate) mod services;
 mod tags;
 mod task_definitions;
 mod task_sets;
@@ -194,7 +193,7 @@ impl Api {
     }
 
     /// What a call in `region` runs with.
-    fn ctx<'a>(&'a self, region: &'a str) -> Ctx<'a> {
+    pub(crate) fn ctx<'a>(&'a self, region: &'a str) -> Ctx<'a> {
         Ctx {
             store: &self.store,
             tasks: &self.tasks,

@@ -396,6 +396,5 @@ pub(super) async fn stop_service_deployment(ctx: &Ctx<'_>, input: StopServiceDep
         })
         .await?;
     outcome?;
-    ctx.tasks.nudge();
     Ok(json!({"serviceDeploymentArn": arn}))
 }

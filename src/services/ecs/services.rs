@@ -1,8 +1,8 @@
 //! Services: CreateService, UpdateService, DeleteService, DescribeServices, ListServices, and
 //! the service scheduler that keeps each service's promise with real tasks.
 //!
-//! The handlers store the service's desired state (its document, with its deployments) and
-//! nudge the controllers; [`reconcile_all`] (run by [`super::control`]) then compares each
+//! The handlers store the service's desired state (its document, with its deployments); the
+//! store's change notification wakes [`crate::controllers::services`], whose [`reconcile`] then compares each
 //! ACTIVE or DRAINING service with its tasks and acts, as the ECS service scheduler does:
 //! - REPLICA services keep `desiredCount` tasks of the PRIMARY deployment, started through the
 //!   same launch path as RunTask (placement, capacity providers), with `startedBy` the
@@ -23,11 +23,10 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use tracing::Instrument;
 
 use super::launch::{self, Blueprint, Capacity, LaunchRequest, StrategyItem};
 use super::tags::{Tag, check_tags, store_tags, tags_json};
-use super::{Api, Ctx, clusters, paging, task_definitions};
+use super::{Ctx, clusters, paging, task_definitions};
 use crate::domain::now;
 use crate::error::Result;
 use crate::store::{Doc, NamedRow, ServiceRow, TaskKey};
@@ -446,7 +445,6 @@ pub(super) async fn create_service(ctx: &Ctx<'_>, input: CreateServiceInput) -> 
     }
     ctx.store.delete_tags(&arn).await?;
     store_tags(ctx, &arn, &tags).await?;
-    ctx.tasks.nudge();
     Ok(json!({"service": service_json(ctx, &row, true).await?}))
 }
 
@@ -545,7 +543,6 @@ pub(super) async fn update_service(ctx: &Ctx<'_>, input: UpdateServiceInput) -> 
     let Some(updated) = updated.filter(|r| r.status == "ACTIVE") else {
         return Err(aws_error!(ServiceNotActiveException, "Service was not ACTIVE."));
     };
-    ctx.tasks.nudge();
     Ok(json!({"service": service_json(ctx, &updated, false).await?}))
 }
 
@@ -587,7 +584,6 @@ pub(super) async fn delete_service(ctx: &Ctx<'_>, input: DeleteServiceInput) -> 
         })
         .await?
         .ok_or_else(service_not_found)?;
-    ctx.tasks.nudge();
     Ok(json!({"service": service_json(ctx, &updated, false).await?}))
 }
 
@@ -714,22 +710,6 @@ pub(super) async fn list_services_by_namespace(ctx: &Ctx<'_>, input: ListService
 // ---------------------------------------------------------------------------------------------
 // The scheduler.
 
-/// One pass of the service scheduler over every ACTIVE or DRAINING service.
-///
-/// # Errors
-/// `ServerException` if the store fails; the next pass retries.
-pub async fn reconcile_all(api: &Api, settle: std::time::Duration) -> Result<()> {
-    for row in api.store.live_services().await? {
-        let region = row.region.clone();
-        let ctx = api.ctx(&region);
-        let span = tracing::info_span!("service", arn = %row.arn);
-        if let Err(e) = reconcile(&ctx, row, settle.as_secs_f64()).instrument(span).await {
-            tracing::warn!(error = %e, "service reconcile failed");
-        }
-    }
-    Ok(())
-}
-
 /// A service's task as the scheduler sees it.
 struct Member {
     key: TaskKey,
@@ -769,7 +749,10 @@ fn task_refs<'a>(arns: impl Iterator<Item = &'a str>) -> String {
 }
 
 /// Brings one service's tasks to what it promises, then records counts, events and rollout.
-async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow, settle: f64) -> Result<()> {
+///
+/// # Errors
+/// `ServerException` if the store fails; the controller retries.
+pub(crate) async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow, settle: f64) -> Result<()> {
     let Some(cluster) = clusters::find(ctx, Some(&row.cluster)).await? else { return Ok(()) };
     let name = row.name.clone();
     let seen: HashMap<String, f64> = row

@@ -176,7 +176,6 @@ pub(super) async fn create_task_set(ctx: &Ctx<'_>, input: CreateTaskSetInput) ->
         })
         .await?;
     store_tags(ctx, &arn, &tags).await?;
-    ctx.tasks.nudge();
     set["tags"] = tags_json(ctx, &arn).await?;
     Ok(json!({"taskSet": set}))
 }
@@ -211,7 +210,6 @@ async fn edit_task_set(
         })
         .await?;
     let set = outcome?;
-    ctx.tasks.nudge();
     Ok(set)
 }
 

@@ -1,16 +1,12 @@
-//! The controllers: background work that applies ECS's rules to stored state, the way handlers
-//! apply them to requests, through the same placement and launch paths as RunTask.
-//!
-//! One loop wakes on every change the task runtime or a handler announces
-//! ([`crate::runtime::TaskRuntime::nudge`]) and on a periodic resync, and each turn reads the
-//! desired state from the store again (level-triggered: a missed wake-up is caught by the next):
-//! - Cluster auto scaling: tasks waiting in PROVISIONING for an Auto Scaling group provider with
-//!   managed scaling are placed on its instances; when they do not fit, the group grows by what
-//!   they need (at least `minimumScalingStepSize`, at most `maximumScalingStepSize`, sized so
-//!   that the busy instances are `targetCapacity` percent of the group). Instances that stay
-//!   empty for `--scale-in-after` seconds beyond that target are terminated (INACTIVE); an
-//!   instance with tasks never is, which is what managedTerminationProtection promises.
-//! - Services: the service scheduler (`api/services.rs`).
+//! Cluster auto scaling, keyed by cluster: tasks waiting in PROVISIONING for an Auto Scaling
+//! group provider with managed scaling are placed on its instances; when they do not fit, the
+//! group grows by what they need (at least `minimumScalingStepSize`, at most
+//! `maximumScalingStepSize`, sized so that the busy instances are `targetCapacity` percent of the
+//! group). Instances that stay empty for `--scale-in-after` seconds beyond that target are
+//! terminated (INACTIVE); an instance with tasks never is, which is what
+//! managedTerminationProtection promises. Woken by tasks that wait for capacity and by changes
+//! to the cluster's instances; the resync each second catches the passing of time (how long an
+//! instance has been empty, how long a task has waited).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -18,70 +14,102 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::capacity_providers::{self, Group};
-use super::launch::{self, Awaiting};
-use super::{Api, Ctx, clusters, container_instances, placement};
+use super::ClusterKey;
+use super::runtime::{Action, Reconciler, Wake};
 use crate::error::Result;
 use crate::placement::Candidate;
-use crate::store::{AwaitingTask, InstanceRow};
-
-/// How often the loop looks again when nothing wakes it.
-const RESYNC: Duration = Duration::from_secs(1);
+use crate::services::ecs::capacity_providers::{self, Group};
+use crate::services::ecs::launch::{self, Awaiting};
+use crate::services::ecs::{Api, Ctx, clusters, container_instances, placement};
+use crate::store::{AwaitingTask, Change, InstanceRow};
 
 /// How long a task may wait for capacity before it is stopped, as ECS stops it.
 const PROVISIONING_TIMEOUT_SECS: f64 = 30.0 * 60.0;
 
-/// The controllers' memory between turns (none of it needs to survive a restart).
-#[derive(Default)]
-struct Memory {
-    /// Since when each empty instance of a scaled group has been empty.
-    empty_since: HashMap<String, Instant>,
+/// Since when each empty instance of a scaled group has been empty, by instance ARN (none of
+/// it needs to survive a restart).
+type EmptySince = HashMap<String, Instant>;
+
+/// The cluster auto scaling controller.
+pub struct Capacity {
+    api: Arc<Api>,
+    /// How long a scaled group's instance stays empty before it goes.
+    scale_in_after: Duration,
+    empty_since: tokio::sync::Mutex<EmptySince>,
 }
 
-/// Runs the controllers until the task is aborted. `scale_in_after`: how long a scaled
-/// group's instance stays empty before it goes; `healthy_after`: how long a task without health
-/// checks runs before a deployment counts it healthy.
-pub async fn run(api: Arc<Api>, scale_in_after: Duration, healthy_after: Duration) {
-    let mut memory = Memory::default();
-    loop {
-        tokio::select! {
-            () = api.tasks.changed() => {}
-            () = tokio::time::sleep(RESYNC) => {}
-        }
-        if let Err(e) = scale(&api, &mut memory, scale_in_after).await {
-            tracing::warn!(error = %e, "cluster auto scaling failed; retrying");
-        }
-        if let Err(e) = super::services::reconcile_all(&api, healthy_after).await {
-            tracing::warn!(error = %e, "service scheduler failed; retrying");
-        }
+impl Capacity {
+    /// Scales the groups of `api`'s clusters, terminating instances empty for `scale_in_after`.
+    #[must_use]
+    pub fn new(api: Arc<Api>, scale_in_after: Duration) -> Self {
+        Self { api, scale_in_after, empty_since: tokio::sync::Mutex::new(EmptySince::new()) }
     }
 }
 
-/// One turn of cluster auto scaling, over every region and cluster.
-async fn scale(api: &Api, memory: &mut Memory, scale_in_after: Duration) -> Result<()> {
-    let waiting = api.store.awaiting_tasks().await?;
-    let scaled = api.store.scaled_instances().await?;
-    if waiting.is_empty() && scaled.is_empty() {
-        memory.empty_since.clear();
-        return Ok(());
+impl Reconciler for Capacity {
+    type Key = ClusterKey;
+    const NAME: &'static str = "capacity";
+
+    /// Clusters with tasks waiting for capacity or with instances of a scaled group.
+    async fn keys(&self) -> Result<Vec<ClusterKey>> {
+        let store = self.api.store();
+        let waiting = store.awaiting_tasks().await?;
+        let scaled = store.scaled_instances().await?;
+        self.empty_since.lock().await.retain(|arn, _| scaled.iter().any(|(_, _, row)| row.arn == *arn));
+        let mut keys: Vec<ClusterKey> = waiting
+            .iter()
+            .map(|t| ClusterKey::new(&t.key.region, &t.key.cluster))
+            .chain(scaled.iter().map(|(region, cluster, _)| ClusterKey::new(region, cluster)))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        Ok(keys)
     }
-    // (region, cluster, provider) → its waiting tasks.
-    let mut groups: BTreeMap<(String, String, String), Vec<AwaitingTask>> = BTreeMap::new();
+
+    fn keys_of(&self, change: &Change) -> Wake<ClusterKey> {
+        match change {
+            Change::Task { region, cluster, awaiting: true, .. } | Change::Cluster { region, cluster } => {
+                Wake::Keys(vec![ClusterKey::new(region, cluster)])
+            }
+            Change::All => Wake::All,
+            Change::Task { .. } | Change::Service { .. } => Wake::Keys(Vec::new()),
+        }
+    }
+
+    async fn reconcile(&self, key: &ClusterKey) -> Result<Action> {
+        let mut memory = self.empty_since.lock().await;
+        scale(&self.api, key, &mut memory, self.scale_in_after).await?;
+        Ok(Action::AwaitChange)
+    }
+}
+
+/// One turn of cluster auto scaling over one cluster.
+async fn scale(api: &Api, key: &ClusterKey, memory: &mut EmptySince, scale_in_after: Duration) -> Result<()> {
+    let store = api.store();
+    let in_cluster = |region: &str, cluster: &str| region == key.region && cluster == key.cluster;
+    let waiting: Vec<AwaitingTask> =
+        store.awaiting_tasks().await?.into_iter().filter(|t| in_cluster(&t.key.region, &t.key.cluster)).collect();
+    let scaled: Vec<InstanceRow> = store
+        .scaled_instances()
+        .await?
+        .into_iter()
+        .filter(|(region, cluster, _)| in_cluster(region, cluster))
+        .map(|(_, _, row)| row)
+        .collect();
+    // provider → its waiting tasks.
+    let mut groups: BTreeMap<String, Vec<AwaitingTask>> = BTreeMap::new();
     for task in waiting {
         let Ok(awaiting) = serde_json::from_str::<Awaiting>(&task.awaiting) else { continue };
-        groups
-            .entry((task.key.region.clone(), task.key.cluster.clone(), awaiting.provider.clone()))
-            .or_default()
-            .push(task);
+        groups.entry(awaiting.provider.clone()).or_default().push(task);
     }
-    for (region, cluster, row) in &scaled {
+    for row in &scaled {
         if let Some(p) = container_instances::provider_of(row) {
-            groups.entry((region.clone(), cluster.clone(), p.to_owned())).or_default();
+            groups.entry(p.to_owned()).or_default();
         }
     }
-    for ((region, cluster, provider), tasks) in groups {
-        let ctx = api.ctx(&region);
-        let Some(cluster) = clusters::find(&ctx, Some(&cluster)).await? else { continue };
+    let ctx = api.ctx(&key.region);
+    for (provider, tasks) in groups {
+        let Some(cluster) = clusters::find(&ctx, Some(&key.cluster)).await? else { continue };
         let Some(group) = capacity_providers::group(&ctx, &provider).await? else { continue };
         let _placing = ctx.tasks.placement_lock().await;
         scale_group(&ctx, &cluster, &provider, &group, tasks, memory, scale_in_after).await?;
@@ -97,7 +125,7 @@ async fn scale_group(
     provider: &str,
     group: &Group,
     mut waiting: Vec<AwaitingTask>,
-    memory: &mut Memory,
+    memory: &mut EmptySince,
     scale_in_after: Duration,
 ) -> Result<()> {
     let timed_out = crate::domain::now() - PROVISIONING_TIMEOUT_SECS;
@@ -280,7 +308,7 @@ async fn shrink(
     group: &Group,
     candidates: &[(InstanceRow, Candidate)],
     busy_ids: &std::collections::HashSet<String>,
-    memory: &mut Memory,
+    memory: &mut EmptySince,
     after: Duration,
 ) -> Result<()> {
     let Some(scaling) = group.scaling else { return Ok(()) };
@@ -291,10 +319,10 @@ async fn shrink(
     let mut idle = Vec::new();
     for (row, _) in candidates {
         if busy_ids.contains(&row.id) {
-            memory.empty_since.remove(&row.arn);
+            memory.remove(&row.arn);
             continue;
         }
-        let since = *memory.empty_since.entry(row.arn.clone()).or_insert(now);
+        let since = *memory.entry(row.arn.clone()).or_insert(now);
         if now.duration_since(since) >= after {
             idle.push(row);
         }
@@ -305,7 +333,7 @@ async fn shrink(
         gone.doc.insert("status".into(), json!("INACTIVE"));
         gone.doc.insert("agentConnected".into(), json!(false));
         ctx.store.put_instance(ctx.region(), &cluster.name, &gone).await?;
-        memory.empty_since.remove(&row.arn);
+        memory.remove(&row.arn);
         tracing::info!(cluster = %cluster.name, instance = %row.arn, "cluster auto scaling terminated an idle instance");
     }
     Ok(())
