@@ -1,6 +1,9 @@
-//! Pure types and rules of ECS: ARNs, names, time. No IO, no async.
+//! Pure types and rules of ECS: ARNs, names, time, task definitions, the rules of a deployment
+//! (rolling-update step, DAEMON placement, circuit breaker). No IO, no async; unit and property
+//! tests.
 
 pub mod arn;
+pub mod deployment;
 pub mod instance;
 pub mod task_definition;
 

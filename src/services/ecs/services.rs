@@ -27,6 +27,7 @@ use serde_json::{Map, Value, json};
 use super::launch::{self, Blueprint, Capacity, LaunchRequest, StrategyItem};
 use super::tags::{Tag, check_tags, store_tags, tags_json};
 use super::{Ctx, clusters, paging, task_definitions};
+use crate::domain::deployment::{self, Replica, StopReason};
 use crate::domain::now;
 use crate::error::Result;
 use crate::store::{Doc, NamedRow, ServiceRow, TaskKey};
@@ -897,85 +898,59 @@ fn primary_failed(doc: &Doc) -> bool {
         == Some(&json!("FAILED"))
 }
 
-/// The most tasks that may be live (maximumPercent) and the fewest that must stay healthy
-/// (minimumHealthyPercent) for `desired`.
-fn bounds(doc: &Doc, desired: usize) -> (usize, usize) {
+/// The service's deployment bounds for `desired` tasks.
+fn bounds(doc: &Doc, desired: usize) -> deployment::Bounds {
     let config = doc.get("deploymentConfiguration").cloned().unwrap_or(Value::Null);
     let max_percent = config.get("maximumPercent").and_then(Value::as_i64).unwrap_or(200);
     let min_percent = config.get("minimumHealthyPercent").and_then(Value::as_i64).unwrap_or(100);
-    let max_total = (desired * usize::try_from(max_percent).unwrap_or(200)) / 100;
-    let min_healthy = (desired * usize::try_from(min_percent).unwrap_or(100)).div_ceil(100);
-    (max_total, min_healthy)
+    deployment::bounds(desired, max_percent, min_percent)
 }
 
-/// Stops replaceable tasks (older deployments', and those on DRAINING instances): those not
-/// RUNNING at once, RUNNING ones while the healthy tasks stay above minimumHealthyPercent.
-/// With a minimum of 0 every one goes at once.
-fn stop_within_minimum<'m>(
-    live: &[&'m Member],
-    mut replaceable: Vec<&'m Member>,
-    min_healthy: usize,
-    primary_id: &str,
-    to_stop: &mut Vec<(&'m Member, String)>,
-) {
-    let mut healthy_left = live.iter().filter(|m| m.healthy).count();
-    // Pending ones first, then RUNNING ones not yet healthy, then healthy ones.
-    replaceable.sort_by_key(|m| (m.last == "RUNNING", m.healthy));
-    for m in replaceable {
-        if m.healthy {
-            if healthy_left <= min_healthy {
-                continue;
-            }
-            healthy_left -= 1;
-        } else if m.last == "RUNNING" && healthy_left < min_healthy {
-            // One still settling is kept until enough others are healthy.
-            continue;
-        }
-        let reason = if m.draining {
-            "Container instance is in DRAINING state; task stopped by the service scheduler".to_owned()
-        } else {
-            format!("Scaling activity initiated by (deployment {primary_id})")
-        };
-        to_stop.push((m, reason));
-    }
+/// The live members as the deployment rules see them, with the members they stand for.
+fn replicas<'m>(members: &'m [Member], primary_id: &str) -> (Vec<&'m Member>, Vec<Replica>) {
+    let live: Vec<&Member> = members.iter().filter(|m| m.desired_running).collect();
+    let replicas = live
+        .iter()
+        .map(|m| Replica {
+            primary: m.deployment == primary_id,
+            running: m.last == "RUNNING",
+            healthy: m.healthy,
+            draining: m.draining,
+            started_at: m.started_at,
+            instance: m.instance.clone(),
+        })
+        .collect();
+    (live, replicas)
+}
+
+/// The members a step stops, with their stoppedReason.
+fn stops<'m>(live: &[&'m Member], stop: Vec<(usize, StopReason)>, primary_id: &str) -> Vec<(&'m Member, String)> {
+    stop.into_iter()
+        .map(|(i, why)| {
+            let reason = match why {
+                StopReason::Draining => {
+                    "Container instance is in DRAINING state; task stopped by the service scheduler".to_owned()
+                }
+                StopReason::Scaling => format!("Scaling activity initiated by (deployment {primary_id})"),
+            };
+            (live[i], reason)
+        })
+        .collect()
 }
 
 /// A REPLICA service's pass: `desiredCount` tasks of the PRIMARY deployment, rolled within
-/// maximumPercent and minimumHealthyPercent.
+/// maximumPercent and minimumHealthyPercent ([`deployment::replica_step`]).
 fn plan_replica<'m>(row: &ServiceRow, members: &'m [Member], may_start: bool) -> Plan<'m> {
-    let mut to_stop: Vec<(&Member, String)> = Vec::new();
-    let live: Vec<&Member> = members.iter().filter(|m| m.desired_running).collect();
     let primary_id = primary_of(&row.doc);
     let desired = if row.status == "ACTIVE" {
         usize::try_from(row.doc.get("desiredCount").and_then(Value::as_i64).unwrap_or(0)).unwrap_or(0)
     } else {
         0
     };
-    let (max_total, min_healthy) = bounds(&row.doc, desired);
-    let primary_failed = primary_failed(&row.doc);
-
-    // Keepers: the primary's live tasks not on draining instances.
-    let keepers: Vec<&Member> = live.iter().copied().filter(|m| m.deployment == primary_id && !m.draining).collect();
-    let replaceable: Vec<&Member> = live.iter().copied().filter(|m| m.deployment != primary_id || m.draining).collect();
-    // Too many of the primary's: stop the newest, pending ones first.
-    if keepers.len() > desired {
-        let mut extra = keepers.clone();
-        extra.sort_by(|a, b| a.healthy.cmp(&b.healthy).then(b.started_at.total_cmp(&a.started_at)));
-        for m in extra.into_iter().take(keepers.len() - desired) {
-            to_stop.push((m, format!("Scaling activity initiated by (deployment {primary_id})")));
-        }
-    }
-    let kept = keepers.len().min(desired);
-    // Start: up to the desired count, within maximumPercent of all live tasks.
-    let mut start = 0;
-    if kept < desired && !primary_failed && may_start {
-        let room = max_total.max(desired).saturating_sub(live.len() - to_stop.len());
-        start = (desired - kept).min(room);
-    }
-    // Stop replaceable tasks (older deployments', and those on DRAINING instances): those not
-    // RUNNING at once, RUNNING ones while the healthy tasks stay above minimumHealthyPercent.
-    stop_within_minimum(&live, replaceable, min_healthy, &primary_id, &mut to_stop);
-    Plan { to_stop, start: Start::Count(start), desired }
+    let (live, replicas) = replicas(members, &primary_id);
+    let may_start = may_start && !primary_failed(&row.doc);
+    let step = deployment::replica_step(&replicas, desired, bounds(&row.doc, desired), may_start);
+    Plan { to_stop: stops(&live, step.stop, &primary_id), start: Start::Count(step.start), desired }
 }
 
 /// The ARNs of the instances a daemon runs on: the cluster's ACTIVE ones (berth's own are
@@ -1002,42 +977,11 @@ async fn plan_daemon<'m>(
     let active = if row.status == "ACTIVE" { daemon_instances(ctx, cluster).await? } else { Vec::new() };
     let desired = active.len();
     let primary_id = primary_of(&row.doc);
-    let (_, min_healthy) = bounds(&row.doc, desired);
-    let live: Vec<&Member> = members.iter().filter(|m| m.desired_running).collect();
-    let mut to_stop = Vec::new();
-    let mut replaceable = Vec::new();
-    let mut start = Vec::new();
-    for m in &live {
-        if !active.contains(&m.instance) {
-            let reason = if m.draining {
-                "Container instance is in DRAINING state; task stopped by the service scheduler".to_owned()
-            } else {
-                format!("Scaling activity initiated by (deployment {primary_id})")
-            };
-            to_stop.push((*m, reason));
-        }
-    }
-    for instance in &active {
-        let here: Vec<&Member> = live.iter().copied().filter(|m| m.instance == *instance).collect();
-        let mut current = here.iter().filter(|m| m.deployment == primary_id);
-        // One of the PRIMARY's stays; any more go.
-        let keeps = current.next().is_some();
-        for extra in current {
-            to_stop.push((extra, format!("Scaling activity initiated by (deployment {primary_id})")));
-        }
-        let old: Vec<&Member> = here.iter().copied().filter(|m| m.deployment != primary_id).collect();
-        if keeps {
-            replaceable.extend(old);
-        } else if old.is_empty() {
-            if may_start && !primary_failed(&row.doc) {
-                start.push(instance.clone());
-            }
-        } else {
-            replaceable.extend(old);
-        }
-    }
-    stop_within_minimum(&live, replaceable, min_healthy, &primary_id, &mut to_stop);
-    Ok(Plan { to_stop, start: Start::On(start), desired })
+    let (live, replicas) = replicas(members, &primary_id);
+    let may_start = may_start && !primary_failed(&row.doc);
+    let step = deployment::daemon_step(&replicas, &active, bounds(&row.doc, desired).min_healthy, may_start);
+    let start = step.start_on.into_iter().map(|a| active[a].clone()).collect();
+    Ok(Plan { to_stop: stops(&live, step.stop, &primary_id), start: Start::On(start), desired })
 }
 
 /// Whether the service uses the EXTERNAL deployment controller (task sets).
@@ -1359,11 +1303,6 @@ pub(super) fn roll_back(ctx: &Ctx<'_>, row: &mut ServiceRow, reason: &str) -> Op
     Some(format!("(service {}) rolling back to deployment {target}.", row.name))
 }
 
-/// The circuit breaker's threshold: half the desired count, at least 3, at most 200.
-fn failure_threshold(desired: usize) -> i64 {
-    i64::try_from(desired.div_ceil(2)).unwrap_or(200).clamp(3, 200)
-}
-
 /// Writes what a pass observed and did into the service: counts per deployment, events,
 /// rollout state, steady state, and for a DRAINING service with no tasks left, INACTIVE.
 async fn record(
@@ -1421,12 +1360,12 @@ async fn record(
             let breaker = row.doc.get("deploymentConfiguration").and_then(|c| c.get("deploymentCircuitBreaker"));
             let enabled = breaker.and_then(|b| b.get("enable")).and_then(Value::as_bool) == Some(true);
             let rollback = breaker.and_then(|b| b.get("rollback")).and_then(Value::as_bool) == Some(true);
-            let threshold = failure_threshold(desired);
+            let threshold = deployment::failure_threshold(desired);
             let mut tripped = false;
             if let Some(primary) = deployments.first_mut() {
                 let failed_tasks = primary["failedTasks"].as_i64().unwrap_or(0);
                 let in_progress = primary["rolloutState"] == json!("IN_PROGRESS");
-                if enabled && in_progress && failed_tasks >= threshold {
+                if enabled && in_progress && deployment::breaker_trips(failed_tasks, desired) {
                     primary["rolloutState"] = json!("FAILED");
                     primary["rolloutStateReason"] = json!(BREAKER_REASON);
                     primary["updatedAt"] = json!(at);
