@@ -23,8 +23,10 @@
 
 pub mod capacity;
 pub mod expiry;
+mod rollout;
 pub mod runtime;
 pub mod services;
+mod task_sets;
 
 use std::fmt;
 use std::sync::Arc;

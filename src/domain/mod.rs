@@ -30,6 +30,12 @@ pub fn list_of<'a>(m: &'a serde_json::Map<String, serde_json::Value>, key: &str)
     m.get(key).and_then(serde_json::Value::as_array).map_or(&[], Vec::as_slice)
 }
 
+/// The string at `key` of a JSON object, if it is one.
+#[must_use]
+pub fn str_of<'a>(m: &'a serde_json::Map<String, serde_json::Value>, key: &str) -> Option<&'a str> {
+    m.get(key).and_then(serde_json::Value::as_str)
+}
+
 /// True for a valid ECS resource name: 1 to 255 letters, numbers, hyphens and underscores
 /// (clusters, task definition families, container names, capacity providers).
 #[must_use]

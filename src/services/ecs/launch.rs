@@ -23,7 +23,7 @@ use crate::store::{Claim, ClientToken, Doc, NamedRow, NewTask, Reservation, Task
 
 /// Where a share of a request's tasks runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Capacity {
+pub(crate) enum Capacity {
     /// The Fargate-like mode, through FARGATE or FARGATE_SPOT when a strategy named it.
     Fargate(Option<String>),
     /// Container instances: any of the cluster's, or those of the named Auto Scaling group
@@ -49,7 +49,7 @@ impl Capacity {
 /// One item of a capacity provider strategy, as requests and clusters give it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct StrategyItem {
+pub(crate) struct StrategyItem {
     pub capacity_provider: String,
     #[serde(default)]
     pub weight: i64,
@@ -63,7 +63,7 @@ pub(super) struct StrategyItem {
 ///
 /// # Errors
 /// InvalidParameterException for a strategy ECS refuses.
-pub(super) fn capacity_options(
+pub(crate) fn capacity_options(
     ctx: &Ctx<'_>,
     cluster: &NamedRow,
     launch_type: Option<&str>,
@@ -151,7 +151,7 @@ fn check_strategy(items: &[(Capacity, StrategyItem)]) -> Result<()> {
 /// Splits `count` new tasks over a strategy's items, given how many each already has (a
 /// service's running tasks; zeros for RunTask): an item's base is filled first, then each task
 /// goes to the item furthest below its share by weight.
-pub(super) fn split(items: &[StrategyItem], existing: &[usize], count: usize) -> Vec<usize> {
+pub(crate) fn split(items: &[StrategyItem], existing: &[usize], count: usize) -> Vec<usize> {
     let mut have: Vec<i64> = items
         .iter()
         .enumerate()
@@ -177,7 +177,7 @@ pub(super) fn split(items: &[StrategyItem], existing: &[usize], count: usize) ->
 /// What starting tasks from a task definition needs besides where they go.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct LaunchRequest {
+pub(crate) struct LaunchRequest {
     pub network_configuration: Option<Value>,
     pub overrides: Option<Map<String, Value>>,
     pub started_by: Option<String>,
@@ -191,7 +191,7 @@ pub(super) struct LaunchRequest {
 }
 
 /// Everything about the tasks to start except where they run.
-pub(super) struct Blueprint {
+pub(crate) struct Blueprint {
     pub cluster: NamedRow,
     td: Doc,
     definitions: Vec<Map<String, Value>>,
@@ -408,7 +408,7 @@ pub(crate) fn place_on(doc: &mut Doc, instance: &Candidate) {
 ///
 /// # Errors
 /// `ServerException` if the store fails.
-pub(super) async fn stop(ctx: &Ctx<'_>, key: &TaskKey, code: &str, reason: &str) -> Result<Option<Doc>> {
+pub(crate) async fn stop(ctx: &Ctx<'_>, key: &TaskKey, code: &str, reason: &str) -> Result<Option<Doc>> {
     let at = now();
     let updated = ctx
         .store
@@ -480,7 +480,7 @@ fn reservation(demand: &Demand) -> Reservation {
 }
 
 /// What [`launch`] did.
-pub(super) struct Launched {
+pub(crate) struct Launched {
     /// The tasks stored (and handed to the runtime), as DescribeTasks shows them.
     pub tasks: Vec<Doc>,
     /// RunTask's failures: the instances refused, with why.
@@ -495,7 +495,7 @@ pub(super) struct Launched {
 /// # Errors
 /// InvalidParameterException for a constraint or strategy ECS refuses, or EC2 tasks in a
 /// cluster without instances; ServerException if the store fails.
-pub(super) async fn launch(
+pub(crate) async fn launch(
     ctx: &Ctx<'_>,
     blueprint: &Blueprint,
     plan: &[(Capacity, usize)],

@@ -13,10 +13,11 @@ pub(crate) mod container_instances;
 pub(crate) mod launch;
 mod paging;
 pub(crate) mod placement;
-mod service_deployments;
+pub(crate) mod service_deployments;
+mod service_settings;
 pub(crate) mod services;
 mod tags;
-mod task_definitions;
+pub(crate) mod task_definitions;
 mod task_sets;
 mod tasks;
 

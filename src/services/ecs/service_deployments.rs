@@ -156,7 +156,7 @@ pub(super) fn begin(ctx: &Ctx<'_>, state: &mut Doc, service: &Doc, deployment: &
 }
 
 /// Brings the service deployment of each live deployment up to date with its counts.
-pub(super) fn progress(state: &mut Doc, deployments: &[Value], threshold: i64) {
+pub(crate) fn progress(state: &mut Doc, deployments: &[Value], threshold: i64) {
     let at = now();
     for d in deployments {
         let Some(id) = d.get("id").and_then(Value::as_str) else { continue };
@@ -176,7 +176,7 @@ pub(super) fn progress(state: &mut Doc, deployments: &[Value], threshold: i64) {
 
 /// The deployment `deployment_id` completed: its service deployment is SUCCESSFUL (or, for a
 /// rollback's deployment, the rolled-back one is ROLLBACK_SUCCESSFUL).
-pub(super) fn completed(state: &mut Doc, deployment_id: &str) {
+pub(crate) fn completed(state: &mut Doc, deployment_id: &str) {
     let at = now();
     let Some(entry) = entry_of(state, deployment_id) else { return };
     let rolled_back = entry.get("status") == Some(&json!("ROLLBACK_IN_PROGRESS"));
@@ -190,7 +190,7 @@ pub(super) fn completed(state: &mut Doc, deployment_id: &str) {
 
 /// The circuit breaker failed `deployment_id`: its service deployment is STOPPED, or rolls back
 /// to the revision of `rollback_to` (a deployment) with the new deployment `rollback_id`.
-pub(super) fn failed(
+pub(crate) fn failed(
     ctx: &Ctx<'_>,
     state: &mut Doc,
     service: &Doc,
