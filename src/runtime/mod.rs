@@ -1,8 +1,17 @@
 //! The scheduler: drives each task's containers on Docker to the task's desired status and
-//! records what it observes. One tokio task per ECS task runs [`task::drive`]; it is woken by
+//! records what it observes. One tokio task per ECS task runs [`lifecycle::drive`]; it is woken by
 //! container exits (Docker's wait API) and by StopTask, never by polling.
+//!
+//! [`lifecycle`] takes a task through its states; [`spec`] maps its container definitions to
+//! Docker container specs (pure); [`holder`] makes the containers that hold awsvpc tasks' network
+//! namespaces, and [`warm`] keeps some started ahead; [`volumes`] creates a task's volumes and
+//! [`dependencies`] waits for a container's dependencies before it starts.
 
-pub mod task;
+pub mod dependencies;
+pub mod holder;
+pub mod lifecycle;
+pub mod spec;
+pub mod volumes;
 pub mod warm;
 
 use std::collections::HashMap;
@@ -198,7 +207,7 @@ impl TaskRuntime {
         let span = tracing::info_span!("task", arn = %arn);
         tokio::spawn(
             async move {
-                task::drive(&runtime, &key, &stop, None).await;
+                lifecycle::drive(&runtime, &key, &stop, None).await;
                 runtime.unregister(&arn);
             }
             .instrument(span),
@@ -230,7 +239,7 @@ impl TaskRuntime {
             let span = tracing::info_span!("task", arn = %arn, resumed = true);
             tokio::spawn(
                 async move {
-                    task::drive(&runtime, &key, &stop, Some(doc)).await;
+                    lifecycle::drive(&runtime, &key, &stop, Some(doc)).await;
                     runtime.unregister(&arn);
                 }
                 .instrument(span),
@@ -250,7 +259,7 @@ impl TaskRuntime {
             if let Ok(docker) = self.docker_at(engine).await {
                 for (_, doc) in &unfinished {
                     if let Some(arn) = doc.get("taskArn").and_then(serde_json::Value::as_str) {
-                        task::remove_task_containers(&docker, arn).await;
+                        lifecycle::remove_task_containers(&docker, arn).await;
                     }
                 }
             }

@@ -23,11 +23,11 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use super::TaskRuntime;
-use super::task;
+use super::{holder, spec};
 use crate::store::TaskKey;
 
-/// The label that marks a warm holder, with the instance id of the berth that made it.
-pub const LABEL_WARM: &str = "berth.warm";
+/// The label that marks a warm holder (see [`super::holder`], which makes them).
+pub use super::holder::LABEL_WARM;
 
 /// At most this many clusters have warm holders at once.
 pub const MAX_CLUSTERS: usize = 4;
@@ -229,7 +229,7 @@ impl TaskRuntime {
         network_mode: &str,
         containers: &[Map<String, Value>],
     ) -> Option<String> {
-        if task::fits_warm_holder(network_mode, containers) { self.warm.take(region, cluster) } else { None }
+        if holder::fits_warm_holder(network_mode, containers) { self.warm.take(region, cluster) } else { None }
     }
 
     /// Makes the holders `key`'s cluster is short of, in the background, one at a time so they
@@ -254,7 +254,7 @@ impl TaskRuntime {
                     let wanted = runtime.warm.wanted(&key.region, &key.cluster, plan.epoch);
                     let started = match &docker {
                         Ok(docker) if wanted => {
-                            match task::start_warm_holder(&runtime, docker, &key.cluster, id, &prefix).await {
+                            match holder::start_warm_holder(&runtime, docker, &key.cluster, id, &prefix).await {
                                 Ok(()) => true,
                                 Err(e) => {
                                     tracing::debug!(error = %e, "cannot make a warm holder");
@@ -266,7 +266,7 @@ impl TaskRuntime {
                     };
                     if !runtime.warm.made(&key.region, &key.cluster, plan.epoch, id, started) {
                         if let Ok(docker) = &docker {
-                            task::remove_holder(docker, id).await;
+                            holder::remove_holder(docker, id).await;
                         }
                         runtime.warm.removed([id]);
                     }
@@ -299,7 +299,7 @@ impl TaskRuntime {
         }
         if let Ok(docker) = self.docker_at(0).await {
             for id in ids {
-                task::remove_holder(&docker, id).await;
+                holder::remove_holder(&docker, id).await;
             }
         }
     }
@@ -335,7 +335,7 @@ impl TaskRuntime {
             }
         };
         for holder in holders {
-            let Some(key) = holder.labels.get(task::LABEL_TASK).and_then(|arn| task_key(arn)) else { continue };
+            let Some(key) = holder.labels.get(spec::LABEL_TASK).and_then(|arn| task_key(arn)) else { continue };
             if skip_known && self.warm.knows(&key.id) {
                 continue;
             }
@@ -345,7 +345,7 @@ impl TaskRuntime {
                 .await
                 .map(|doc| doc.is_some_and(|d| d.get("lastStatus").and_then(Value::as_str) != Some("STOPPED")));
             if matches!(live, Ok(false)) {
-                task::remove_holder(&docker, &key.id).await;
+                holder::remove_holder(&docker, &key.id).await;
             }
         }
     }

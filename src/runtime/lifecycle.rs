@@ -4,6 +4,12 @@
 //!
 //! In the Fargate-like mode a task's containers share one network namespace held by a holder
 //! container (see [`crate::driver::holder`]); its ports are published on 127.0.0.1.
+//!
+//! What the task's containers look like is [`super::spec`]'s (pure); its holder is
+//! [`super::holder`]'s, its volumes [`super::volumes`]' and the wait for a container's
+//! dependencies [`super::dependencies`]'. It may call those, the Docker driver, the store and the
+//! warm holders' bookkeeping ([`super::warm`]); [`super::TaskRuntime`] calls [`drive`] and
+//! [`remove_task_containers`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,129 +20,38 @@ use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
 
 use super::TaskRuntime;
-use crate::domain::arn::task_definition_parts;
-use crate::domain::{list_of, now};
-use crate::driver::{
-    ContainerSpec, ContainerState, Device, Docker, Health, HealthSpec, Mount, MountKind, NetworkAttachment,
-    PortBinding, PortSpec, Protocol, Ulimit, VolumeSpec,
+use super::dependencies::dependencies_met;
+use super::holder::{adopt_warm_holder, fits_warm_holder, holder_name, holder_spec, start_holder};
+use super::spec::{
+    LABEL_CLUSTER, LABEL_TASK, TaskLimits, container_spec, netns_settings, port_specs, start_order, str_of,
 };
+use super::volumes::prepare_volumes;
+use crate::domain::arn::task_definition_parts;
+use crate::domain::now;
+use crate::driver::{Docker, Health, NetworkAttachment, PortBinding, Protocol};
 use crate::store::{Doc, TaskKey};
 
 /// The default seconds between SIGTERM and SIGKILL, as ECS's.
 const DEFAULT_STOP_TIMEOUT: i64 = 30;
 
-/// Labels that tie a Docker object to its task.
-pub const LABEL_TASK: &str = "berth.task-arn";
-const LABEL_CONTAINER: &str = "berth.container-name";
-const LABEL_CLUSTER: &str = "berth.cluster";
-const HOLDER: &str = "~holder";
-
 /// One running container of the task.
 #[derive(Debug, Clone)]
-struct Running {
-    index: usize,
-    id: String,
+pub(super) struct Running {
+    pub(super) index: usize,
+    pub(super) id: String,
     essential: bool,
     stop_timeout: i64,
     health_check: bool,
 }
 
 /// Why a task ends before it ran: the stop code and reason recorded on the task.
-struct Failure {
-    code: &'static str,
-    reason: String,
+pub(super) struct Failure {
+    pub(super) code: &'static str,
+    pub(super) reason: String,
 }
 
-fn failed(reason: impl Into<String>) -> Failure {
+pub(super) fn failed(reason: impl Into<String>) -> Failure {
     Failure { code: "TaskFailedToStart", reason: reason.into() }
-}
-
-fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str)
-}
-
-/// The Docker name of the holder of the task with id `id`.
-fn holder_name(id: &str) -> String {
-    format!("berth-{id}-holder")
-}
-
-/// The holder of task `id`, with the task's `labels`, on berth's `network`, publishing `ports`,
-/// with the network namespace settings of `netns` (see [`netns_settings`]).
-fn holder_spec(
-    id: &str,
-    mut labels: BTreeMap<String, String>,
-    network: &str,
-    ports: Vec<PortSpec>,
-    netns: ContainerSpec,
-) -> ContainerSpec {
-    labels.insert(LABEL_CONTAINER.to_owned(), HOLDER.to_owned());
-    ContainerSpec {
-        name: holder_name(id),
-        image: crate::driver::holder::IMAGE.to_owned(),
-        labels,
-        ports,
-        network: Some(NetworkAttachment::Bridge(network.to_owned())),
-        ..netns
-    }
-}
-
-/// Creates and starts a holder (importing the holder image first if the engine lacks it), and
-/// answers its state: its address and published ports.
-async fn start_holder(docker: &Docker, spec: &ContainerSpec) -> crate::driver::Result<ContainerState> {
-    docker.ensure_holder_image().await?;
-    let id = docker.create(spec).await?;
-    docker.start(&id).await?;
-    docker.inspect(&id).await
-}
-
-/// True if a Fargate-like task in `network_mode` with `containers` can take a warm holder: it
-/// has a holder (awsvpc), and that holder would need nothing of the task (no published ports,
-/// no hostname, DNS servers or search domains, /etc/hosts entries or net.* sysctls).
-pub(super) fn fits_warm_holder(network_mode: &str, containers: &[Map<String, Value>]) -> bool {
-    let netns = netns_settings(containers);
-    network_mode == "awsvpc"
-        && containers.iter().all(|c| port_specs(c, true).is_empty())
-        && netns.hostname.is_none()
-        && netns.extra_hosts.is_empty()
-        && netns.dns.is_empty()
-        && netns.dns_search.is_empty()
-        && netns.sysctls.is_empty()
-}
-
-/// Makes and starts a warm holder for the task id `id` of `cluster`, whose ARN will be
-/// `{arn_prefix}/{id}` (see [`super::warm`]).
-pub(super) async fn start_warm_holder(
-    rt: &TaskRuntime,
-    docker: &Docker,
-    cluster: &str,
-    id: &str,
-    arn_prefix: &str,
-) -> crate::driver::Result<()> {
-    let network = rt.ensure_network(0, docker).await?;
-    let labels = BTreeMap::from([
-        (LABEL_TASK.to_owned(), format!("{arn_prefix}/{id}")),
-        (LABEL_CLUSTER.to_owned(), cluster.to_owned()),
-        (super::warm::LABEL_WARM.to_owned(), rt.instance.clone()),
-    ]);
-    start_holder(docker, &holder_spec(id, labels, network, Vec::new(), ContainerSpec::default())).await.map(drop)
-}
-
-/// The warm holder made for task `id` (ARN `arn`), if it still runs; one that does not is removed.
-async fn adopt_warm_holder(docker: &Docker, id: &str, arn: &str) -> Option<ContainerState> {
-    match docker.inspect(&holder_name(id)).await {
-        Ok(state) if state.running && state.labels.get(LABEL_TASK).map(String::as_str) == Some(arn) => Some(state),
-        _ => {
-            remove_holder(docker, id).await;
-            None
-        }
-    }
-}
-
-/// Removes the holder of task `id`, if there is one.
-pub(super) async fn remove_holder(docker: &Docker, id: &str) {
-    if let Err(e) = docker.remove(&holder_name(id)).await {
-        tracing::warn!(task = %id, error = %e, "cannot remove a holder");
-    }
 }
 
 /// Drives a task to completion. `resumed` is the stored task when berth restarted.
@@ -516,408 +431,6 @@ fn attach_eni(doc: &mut Doc, ip: &str) {
     }
 }
 
-/// Waits until the dependencies of container `index` meet their conditions (START: started;
-/// COMPLETE: exited; SUCCESS: exited 0; HEALTHY: health check passed). A stop request ends the
-/// wait; a dependency that cannot meet its condition fails the task.
-async fn dependencies_met(
-    docker: &Docker,
-    containers: &[Map<String, Value>],
-    running: &[Running],
-    index: usize,
-    stop: &Notify,
-) -> Result<(), Failure> {
-    let name = containers[index].get("name").and_then(Value::as_str).unwrap_or_default();
-    let stopped = || Failure { code: "UserInitiated", reason: "Task stopped by user".to_owned() };
-    for dep in list_of(&containers[index], "dependsOn") {
-        let dep_name = str_of(dep, "containerName").unwrap_or_default();
-        let condition = str_of(dep, "condition").unwrap_or("START");
-        let Some(position) = containers.iter().position(|c| c.get("name").and_then(Value::as_str) == Some(dep_name))
-        else {
-            continue;
-        };
-        let Some(dep_running) = running.iter().find(|r| r.index == position) else { continue };
-        let id = dep_running.id.as_str();
-        let unmet = |what: String| {
-            failed(format!("Container {name} cannot start: its dependency {dep_name} {what} (condition {condition})."))
-        };
-        match condition {
-            "COMPLETE" | "SUCCESS" => {
-                tokio::select! {
-                    waited = docker.wait(id) => waited.map_err(|e| unmet(format!("could not be watched: {e}")))?,
-                    () = stop.notified() => return Err(stopped()),
-                }
-                if condition == "SUCCESS" {
-                    let code = docker.inspect(id).await.ok().and_then(|s| s.exit_code);
-                    if code != Some(0) {
-                        let code = code.map_or_else(|| "unknown".to_owned(), |c| c.to_string());
-                        return Err(unmet(format!("exited with code {code}")));
-                    }
-                }
-            }
-            "HEALTHY" => {
-                let health = tokio::select! {
-                    h = docker.wait_health(id, None) => h.map_err(|e| unmet(format!("could not be watched: {e}")))?,
-                    () = stop.notified() => return Err(stopped()),
-                };
-                match health {
-                    Health::Healthy => {}
-                    Health::Unhealthy => return Err(unmet("became UNHEALTHY".to_owned())),
-                    Health::Exited => return Err(unmet("exited before it was HEALTHY".to_owned())),
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// Container indexes in an order where every container starts after those it depends on.
-fn start_order(containers: &[Map<String, Value>]) -> Vec<usize> {
-    let names: Vec<&str> =
-        containers.iter().map(|c| c.get("name").and_then(Value::as_str).unwrap_or_default()).collect();
-    let deps: Vec<Vec<usize>> = containers
-        .iter()
-        .map(|c| {
-            let depends_on =
-                list_of(c, "dependsOn").iter().filter_map(|d| d.get("containerName").and_then(Value::as_str));
-            // A container that mounts another's volumes needs that container created first.
-            let volumes_from =
-                list_of(c, "volumesFrom").iter().filter_map(|v| v.get("sourceContainer").and_then(Value::as_str));
-            // And one that links to another needs it running.
-            let links = list_of(c, "links").iter().filter_map(Value::as_str).map(|l| l.split(':').next().unwrap_or(l));
-            depends_on.chain(volumes_from).chain(links).filter_map(|n| names.iter().position(|x| *x == n)).collect()
-        })
-        .collect();
-    let mut order = Vec::with_capacity(containers.len());
-    while order.len() < containers.len() {
-        let before = order.len();
-        for (i, needs) in deps.iter().enumerate() {
-            if !order.contains(&i) && needs.iter().all(|d| order.contains(d)) {
-                order.push(i);
-            }
-        }
-        if order.len() == before {
-            // A cycle (registration does not check for them): start the rest as listed.
-            order.extend((0..containers.len()).filter(|i| !order.contains(i)).collect::<Vec<_>>());
-        }
-    }
-    order
-}
-
-/// A container's port mappings as ports to publish on 127.0.0.1: any free host port when
-/// `dynamic` (awsvpc publishes every containerPort that way), else the mapping's hostPort, or a
-/// free one (ECS's dynamic host port) when it is 0 or absent.
-fn port_specs(c: &Map<String, Value>, dynamic: bool) -> Vec<PortSpec> {
-    list_of(c, "portMappings")
-        .iter()
-        .filter_map(|m| {
-            let container_port = m.get("containerPort").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok())?;
-            let protocol = if str_of(m, "protocol") == Some("udp") { Protocol::Udp } else { Protocol::Tcp };
-            let host_port = if dynamic {
-                None
-            } else {
-                m.get("hostPort").and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()).filter(|p| *p > 0)
-            };
-            Some(PortSpec { container_port, protocol, host_ip: "127.0.0.1".into(), host_port })
-        })
-        .collect()
-}
-
-/// The task-level limits (Fargate's task size), applied to each container that has no tighter
-/// limit of its own: Docker has no cgroup shared by a group of containers.
-#[derive(Debug, Clone, Copy, Default)]
-struct TaskLimits {
-    /// CPU units (1024 per vCPU).
-    cpu: Option<i64>,
-    /// MiB.
-    memory: Option<i64>,
-    /// A Fargate task (it says so in AWS_EXECUTION_ENV).
-    fargate: bool,
-}
-
-fn strings(v: Option<&Value>) -> Option<Vec<String>> {
-    v.and_then(Value::as_array).map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
-}
-
-/// `[{"name": k, "value": v}]` (or another key for the name) as pairs.
-fn pairs(v: Option<&Value>, name: &str) -> Vec<(String, String)> {
-    v.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| Some((str_of(e, name)?.to_owned(), str_of(e, "value").unwrap_or_default().to_owned())))
-        .collect()
-}
-
-fn container_spec(
-    key: &TaskKey,
-    labels: &BTreeMap<String, String>,
-    c: &Map<String, Value>,
-    over: Option<&Value>,
-    attachment: &NetworkAttachment,
-    volumes: &Volumes,
-    limits: TaskLimits,
-) -> ContainerSpec {
-    let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
-    let mut env: Vec<(String, String)> = vec![
-        ("AWS_REGION".into(), key.region.clone()),
-        ("AWS_DEFAULT_REGION".into(), key.region.clone()),
-        ("AWS_EXECUTION_ENV".into(), if limits.fargate { "AWS_ECS_FARGATE" } else { "AWS_ECS_EC2" }.into()),
-    ];
-    let given = pairs(c.get("environment"), "name");
-    for (k, v) in given.into_iter().chain(pairs(over.and_then(|o| o.get("environment")), "name")) {
-        env.retain(|(existing, _)| *existing != k);
-        env.push((k, v));
-    }
-    let int = |field: &str| over.and_then(|o| o.get(field)).or_else(|| c.get(field)).and_then(Value::as_i64);
-    let flag = |field: &str| c.get(field).and_then(Value::as_bool).unwrap_or(false);
-    let mut container_labels = labels.clone();
-    container_labels.insert(LABEL_CONTAINER.to_owned(), name.to_owned());
-    if let Some(Value::Object(docker_labels)) = c.get("dockerLabels") {
-        for (k, v) in docker_labels {
-            if let Some(v) = v.as_str() {
-                container_labels.entry(k.clone()).or_insert_with(|| v.to_owned());
-            }
-        }
-    }
-    let linux = c.get("linuxParameters").cloned().unwrap_or_default();
-    let init = linux.get("initProcessEnabled").and_then(Value::as_bool).unwrap_or(true);
-    let mounts = list_of(c, "mountPoints")
-        .iter()
-        .filter_map(|m| {
-            let (kind, source) = volumes.get(str_of(m, "sourceVolume")?)?;
-            Some(Mount {
-                kind: *kind,
-                source: source.clone(),
-                target: str_of(m, "containerPath")?.to_owned(),
-                read_only: m.get("readOnly").and_then(Value::as_bool).unwrap_or(false),
-            })
-        })
-        .collect();
-    // `links` (bridge mode): NAME or NAME:ALIAS, to the task's container of that name.
-    let links = list_of(c, "links")
-        .iter()
-        .filter_map(Value::as_str)
-        .map(|l| {
-            let (name, alias) = l.split_once(':').unwrap_or((l, l));
-            format!("berth-{}-{name}:{alias}", key.id)
-        })
-        .collect();
-    let volumes_from = list_of(c, "volumesFrom")
-        .iter()
-        .filter_map(|v| {
-            let source = format!("berth-{}-{}", key.id, str_of(v, "sourceContainer")?);
-            Some(if v.get("readOnly").and_then(Value::as_bool).unwrap_or(false) {
-                format!("{source}:ro")
-            } else {
-                source
-            })
-        })
-        .collect();
-    let ulimits = list_of(c, "ulimits")
-        .iter()
-        .filter_map(|u| {
-            Some(Ulimit {
-                name: str_of(u, "name")?.to_owned(),
-                soft: u.get("softLimit").and_then(Value::as_i64)?,
-                hard: u.get("hardLimit").and_then(Value::as_i64)?,
-            })
-        })
-        .collect();
-    let capabilities = linux.get("capabilities");
-    let devices = linux
-        .get("devices")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|d| {
-            let permissions: String = d
-                .get("permissions")
-                .and_then(Value::as_array)
-                .map(|p| {
-                    p.iter()
-                        .filter_map(Value::as_str)
-                        .filter_map(|p| match p {
-                            "read" => Some('r'),
-                            "write" => Some('w'),
-                            "mknod" => Some('m'),
-                            _ => None,
-                        })
-                        .collect()
-                })
-                .unwrap_or_else(|| "rwm".to_owned());
-            Some(Device {
-                host_path: str_of(d, "hostPath")?.to_owned(),
-                container_path: str_of(d, "containerPath").map(str::to_owned),
-                permissions,
-            })
-        })
-        .collect();
-    let tmpfs = linux
-        .get("tmpfs")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|t| {
-            let mut options = vec![format!("size={}m", t.get("size").and_then(Value::as_i64)?)];
-            options.extend(strings(t.get("mountOptions")).unwrap_or_default());
-            Some((str_of(t, "containerPath")?.to_owned(), options.join(",")))
-        })
-        .collect();
-    let mut spec = ContainerSpec {
-        name: format!("berth-{}-{name}", key.id),
-        image: c.get("image").and_then(Value::as_str).unwrap_or_default().to_owned(),
-        entrypoint: strings(c.get("entryPoint")),
-        command: strings(over.and_then(|o| o.get("command"))).or_else(|| strings(c.get("command"))),
-        env,
-        labels: container_labels,
-        working_dir: c.get("workingDirectory").and_then(Value::as_str).map(str::to_owned),
-        user: c.get("user").and_then(Value::as_str).map(str::to_owned),
-        // With a holder, the task's network namespace is the holder's, and so are the settings
-        // that belong to one (hostname, DNS, /etc/hosts, net.* sysctls): see `netns_settings`.
-        hostname: None,
-        memory_mib: int("memory").or(limits.memory),
-        memory_reservation_mib: int("memoryReservation"),
-        cpu_shares: int("cpu").filter(|c| *c >= 2),
-        nano_cpus: limits.cpu.map(|units| units.saturating_mul(1_000_000_000) / 1024),
-        network: Some(attachment.clone()),
-        ports: if matches!(attachment, NetworkAttachment::Bridge(_)) { port_specs(c, false) } else { Vec::new() },
-        init,
-        stop_timeout: c.get("stopTimeout").and_then(Value::as_i64),
-        health: c.get("healthCheck").map(|h| HealthSpec {
-            test: strings(h.get("command")).unwrap_or_default(),
-            interval_secs: h.get("interval").and_then(Value::as_i64).unwrap_or(30),
-            timeout_secs: h.get("timeout").and_then(Value::as_i64).unwrap_or(5),
-            retries: h.get("retries").and_then(Value::as_i64).unwrap_or(3),
-            start_period_secs: h.get("startPeriod").and_then(Value::as_i64).unwrap_or(0),
-        }),
-        mounts,
-        volumes_from,
-        links,
-        ulimits,
-        cap_add: strings(capabilities.and_then(|c| c.get("add"))).unwrap_or_default(),
-        cap_drop: strings(capabilities.and_then(|c| c.get("drop"))).unwrap_or_default(),
-        devices,
-        tmpfs,
-        shm_size_mib: linux.get("sharedMemorySize").and_then(Value::as_i64),
-        read_only_root: flag("readonlyRootFilesystem"),
-        privileged: flag("privileged"),
-        sysctls: pairs(c.get("systemControls"), "namespace")
-            .into_iter()
-            .filter(|(k, _)| !k.starts_with("net."))
-            .collect(),
-        tty: flag("pseudoTerminal"),
-        open_stdin: flag("interactive"),
-        // extra_hosts, dns and dns_search: the holder's, or set below for a container with a
-        // network namespace of its own.
-        ..ContainerSpec::default()
-    };
-    if matches!(attachment, NetworkAttachment::Bridge(_)) {
-        let own = netns_settings(std::slice::from_ref(c));
-        spec.hostname = own.hostname;
-        spec.extra_hosts = own.extra_hosts;
-        spec.dns = own.dns;
-        spec.dns_search = own.dns_search;
-        spec.sysctls.extend(own.sysctls);
-    }
-    spec
-}
-
-/// The settings of a network namespace that the containers ask for (hostname, DNS servers and
-/// search domains, /etc/hosts entries, net.* sysctls), gathered for the task's holder: containers
-/// that join its namespace share its hostname, /etc/hosts and /etc/resolv.conf.
-fn netns_settings(containers: &[Map<String, Value>]) -> ContainerSpec {
-    let mut out = ContainerSpec::default();
-    for c in containers {
-        if out.hostname.is_none() {
-            out.hostname = c.get("hostname").and_then(Value::as_str).map(str::to_owned);
-        }
-        for h in list_of(c, "extraHosts") {
-            if let (Some(host), Some(ip)) = (str_of(h, "hostname"), str_of(h, "ipAddress")) {
-                out.extra_hosts.push(format!("{host}:{ip}"));
-            }
-        }
-        out.dns.extend(strings(c.get("dnsServers")).unwrap_or_default());
-        out.dns_search.extend(strings(c.get("dnsSearchDomains")).unwrap_or_default());
-        out.sysctls
-            .extend(pairs(c.get("systemControls"), "namespace").into_iter().filter(|(k, _)| k.starts_with("net.")));
-    }
-    out
-}
-
-/// The task's volumes by name: what each mount point mounts.
-type Volumes = BTreeMap<String, (MountKind, String)>;
-
-/// Creates the Docker volumes the task's `volumes` need, as the ECS agent does: a host path is
-/// bind-mounted; a volume with no configuration is task-scoped storage shared by the task's
-/// containers (Fargate's bind mounts); `dockerVolumeConfiguration` makes a task-scoped volume
-/// (removed with the task) or a shared one (named after the volume, kept, created only with
-/// `autoprovision`); an EFS file system becomes a shared volume named after it, so tasks that
-/// mount the same file system share its files.
-async fn prepare_volumes(
-    docker: &Docker,
-    key: &TaskKey,
-    labels: &BTreeMap<String, String>,
-    definition: &Doc,
-) -> Result<Volumes, Failure> {
-    let mut out = Volumes::new();
-    let cannot = |name: &str, e: crate::driver::Error| failed(format!("CannotCreateVolumeError: volume {name}: {e}"));
-    for v in list_of(definition, "volumes") {
-        let Some(name) = str_of(v, "name") else { continue };
-        if let Some(path) = v.get("host").and_then(|h| str_of(h, "sourcePath")) {
-            out.insert(name.to_owned(), (MountKind::Bind, path.to_owned()));
-            continue;
-        }
-        let task_scoped =
-            VolumeSpec { name: format!("berth-{}-{name}", key.id), labels: labels.clone(), ..Default::default() };
-        let spec = if let Some(config) = v.get("dockerVolumeConfiguration") {
-            let driver_opts: BTreeMap<String, String> = config
-                .get("driverOpts")
-                .and_then(Value::as_object)
-                .map(|o| o.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
-                .unwrap_or_default();
-            let mut own_labels: BTreeMap<String, String> = config
-                .get("labels")
-                .and_then(Value::as_object)
-                .map(|o| o.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
-                .unwrap_or_default();
-            let driver = str_of(config, "driver").map(str::to_owned);
-            if str_of(config, "scope") == Some("shared") {
-                let autoprovision = config.get("autoprovision").and_then(Value::as_bool).unwrap_or(false);
-                if !autoprovision {
-                    match docker.volume_exists(name).await {
-                        Ok(true) => {}
-                        Ok(false) => {
-                            // The ECS agent's words.
-                            let arn = labels.get(LABEL_TASK).map_or("", String::as_str);
-                            return Err(failed(format!(
-                                "ResourceInitializationError: resource cannot be initialized for task {arn}: initialize volume: volume detection failed, volume '{name}' does not exist and autoprovision is set to false"
-                            )));
-                        }
-                        Err(e) => return Err(cannot(name, e)),
-                    }
-                }
-                own_labels.insert(LABEL_CLUSTER.to_owned(), key.cluster.clone());
-                VolumeSpec { name: name.to_owned(), driver, driver_opts, labels: own_labels }
-            } else {
-                own_labels.extend(task_scoped.labels);
-                VolumeSpec { driver, driver_opts, labels: own_labels, ..task_scoped }
-            }
-        } else if let Some(efs) = v.get("efsVolumeConfiguration") {
-            let fs = str_of(efs, "fileSystemId").unwrap_or("efs");
-            VolumeSpec { name: format!("berth-efs-{fs}"), ..Default::default() }
-        } else if v.get("fsxWindowsFileServerVolumeConfiguration").is_some() {
-            return Err(failed(format!(
-                "CannotCreateVolumeError: volume {name}: berth cannot mount FSx for Windows File Server volumes"
-            )));
-        } else {
-            task_scoped
-        };
-        docker.ensure_volume(&spec).await.map_err(|e| cannot(name, e))?;
-        out.insert(name.to_owned(), (MountKind::Volume, spec.name));
-    }
-    Ok(out)
-}
-
 /// Waits for the task to end: an essential container exiting, or a stop request. A
 /// non-essential container's exit is recorded and the task goes on.
 async fn watch(rt: &TaskRuntime, key: &TaskKey, stop: &Arc<Notify>, docker: &Docker, running: &[Running]) -> Watched {
@@ -1143,34 +656,5 @@ pub async fn remove_task_containers(docker: &Docker, arn: &str) {
     }
     if let Err(e) = docker.remove_volumes(&labels).await {
         tracing::warn!(task = %arn, error = %e, "cannot list a task's volumes");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn defs(v: Value) -> Vec<Map<String, Value>> {
-        v.as_array().unwrap().iter().map(|c| c.as_object().cloned().unwrap()).collect()
-    }
-
-    #[test]
-    fn dependencies_start_first() {
-        let containers = defs(json!([
-            {"name": "app", "dependsOn": [{"containerName": "db", "condition": "HEALTHY"}, {"containerName": "init", "condition": "SUCCESS"}]},
-            {"name": "db", "dependsOn": [{"containerName": "init", "condition": "COMPLETE"}]},
-            {"name": "init"},
-        ]));
-        assert_eq!(start_order(&containers), vec![2, 1, 0]);
-    }
-
-    #[test]
-    fn a_cycle_still_starts_everything() {
-        let containers = defs(json!([
-            {"name": "a", "dependsOn": [{"containerName": "b", "condition": "START"}]},
-            {"name": "b", "dependsOn": [{"containerName": "a", "condition": "START"}]},
-            {"name": "c"},
-        ]));
-        assert_eq!(start_order(&containers), vec![2, 0, 1]);
     }
 }
