@@ -3,6 +3,7 @@
 //! tests.
 
 pub mod arn;
+pub mod capacity;
 pub mod deployment;
 pub mod instance;
 pub mod task_definition;

@@ -480,41 +480,57 @@ async fn a_task_failing_its_health_checks_is_replaced() {
     stopped(&ecs, &replacement[0]).await;
 }
 
-#[tokio::test]
-async fn a_deployment_interrupted_by_kill_9_finishes_after_restart_without_duplicates() {
+/// How a test stops berth in the middle of a rollout.
+enum Interrupt {
+    Kill9,
+    Sigterm,
+}
+
+/// Rolls service `name` of `count` tasks to a second revision, stops berth as `how` says while
+/// the new tasks start, and checks that a berth restarted on the data dir finishes the rollout:
+/// `count` tasks of the new revision, the others stopped with no container left behind.
+async fn rollout_survives(name: &str, count: i32, how: Interrupt) {
     let mut berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register_sleeper(&ecs, "svc-durable", "one").await;
-    create(&ecs, "durable", "svc-durable", 3).await;
-    wait_settled(&ecs, "durable").await;
-    let second = register_sleeper(&ecs, "svc-durable", "two").await;
-    ecs.update_service().service("durable").task_definition("svc-durable").send().await.unwrap();
-    // Mid-rollout: some new tasks are starting.
-    for _ in 0..100 {
-        let s = describe_service(&ecs, "durable").await;
-        if s.deployments().first().is_some_and(|d| d.pending_count() + d.running_count() > 0) {
-            break;
+    let family = format!("svc-{name}");
+    register_sleeper(&ecs, &family, "one").await;
+    create(&ecs, name, &family, count).await;
+    wait_settled(&ecs, name).await;
+    let second = register_sleeper(&ecs, &family, "two").await;
+    ecs.update_service().service(name).task_definition(&family).send().await.unwrap();
+    // Mid-rollout: the new deployment's tasks are being started.
+    let started = crate::common::eventually(100, || async {
+        let s = describe_service(&ecs, name).await;
+        s.deployments().first().is_some_and(|d| d.pending_count() + d.running_count() > 0)
+    })
+    .await;
+    assert!(started, "the rollout did not begin: {:?}", describe_service(&ecs, name).await);
+    match how {
+        Interrupt::Kill9 => berth.kill9().await,
+        Interrupt::Sigterm => {
+            // berth stops its controllers between reconciles and exits within its stop timeout
+            // (`terminate` allows 15 s), cleanly.
+            let status = berth.terminate().await;
+            assert!(status.success(), "berth exited with {status}");
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    berth.kill9().await;
     let dir = berth.take_dir();
     drop(berth);
 
     let berth = Berth::start_in(dir.path()).await;
     let ecs = berth.client();
-    let done = wait_settled(&ecs, "durable").await;
+    let done = wait_settled(&ecs, name).await;
     assert_eq!(done.task_definition(), Some(second.as_str()));
-    assert_eq!(done.running_count(), 3);
-    let running = service_tasks(&ecs, "durable").await;
-    assert_eq!(running.len(), 3, "{running:?}");
+    assert_eq!(done.running_count(), count);
+    let running = service_tasks(&ecs, name).await;
+    assert_eq!(running.len(), usize::try_from(count).unwrap(), "{running:?}");
     let described = ecs.describe_tasks().set_tasks(Some(running.clone())).send().await.unwrap();
     assert!(described.tasks().iter().all(|t| t.task_definition_arn() == Some(second.as_str())));
     // Every other task of the service has stopped and left no container behind.
     let stopped_tasks = ecs
         .list_tasks()
-        .service_name("durable")
+        .service_name(name)
         .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
         .send()
         .await
@@ -522,10 +538,20 @@ async fn a_deployment_interrupted_by_kill_9_finishes_after_restart_without_dupli
     for arn in stopped_tasks.task_arns() {
         stopped(&ecs, arn).await;
     }
-    delete(&ecs, "durable").await;
+    delete(&ecs, name).await;
     for arn in &running {
         stopped(&ecs, arn).await;
     }
+}
+
+#[tokio::test]
+async fn a_deployment_interrupted_by_kill_9_finishes_after_restart_without_duplicates() {
+    rollout_survives("durable", 3, Interrupt::Kill9).await;
+}
+
+#[tokio::test]
+async fn sigterm_during_a_rolling_update_stops_berth_in_time_and_the_update_finishes_after_restart() {
+    rollout_survives("term", 2, Interrupt::Sigterm).await;
 }
 
 #[tokio::test]

@@ -148,30 +148,10 @@ fn check_strategy(items: &[(Capacity, StrategyItem)]) -> Result<()> {
     Ok(())
 }
 
-/// Splits `count` new tasks over a strategy's items, given how many each already has (a
-/// service's running tasks; zeros for RunTask): an item's base is filled first, then each task
-/// goes to the item furthest below its share by weight.
+/// Splits `count` new tasks over a strategy's items (see [`crate::domain::capacity::split`]).
 pub(crate) fn split(items: &[StrategyItem], existing: &[usize], count: usize) -> Vec<usize> {
-    let mut have: Vec<i64> = items
-        .iter()
-        .enumerate()
-        .map(|(i, _)| i64::try_from(existing.get(i).copied().unwrap_or(0)).unwrap_or(0))
-        .collect();
-    let mut out = vec![0; items.len()];
-    for _ in 0..count {
-        let below_base = items.iter().enumerate().find(|(i, item)| have[*i] < item.base).map(|(i, _)| i);
-        let chosen = below_base.or_else(|| {
-            // The smallest (tasks beyond base, with this one) / weight, compared without division.
-            (0..items.len()).filter(|&i| items[i].weight > 0).min_by(|&a, &b| {
-                let after = |i: usize| i128::from((have[i] - items[i].base).max(0) + 1);
-                (after(a) * i128::from(items[b].weight)).cmp(&(after(b) * i128::from(items[a].weight)))
-            })
-        });
-        let Some(i) = chosen else { break };
-        out[i] += 1;
-        have[i] += 1;
-    }
-    out
+    let shares: Vec<(i64, i64)> = items.iter().map(|i| (i.base, i.weight)).collect();
+    crate::domain::capacity::split(&shares, existing, count)
 }
 
 /// What starting tasks from a task definition needs besides where they go.
@@ -687,26 +667,4 @@ fn demand(
         })
         .collect();
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn item(base: i64, weight: i64) -> StrategyItem {
-        StrategyItem { capacity_provider: String::new(), weight, base }
-    }
-
-    #[test]
-    fn base_first_then_by_weight() {
-        // AWS's example: base 2 on the first, then 1:3.
-        let items = [item(2, 1), item(0, 3)];
-        assert_eq!(split(&items, &[0, 0], 2), vec![2, 0]);
-        assert_eq!(split(&items, &[0, 0], 6), vec![3, 3]);
-        assert_eq!(split(&items, &[0, 0], 10), vec![4, 6]);
-        // Weight 0 gets only its base.
-        assert_eq!(split(&[item(1, 0), item(0, 1)], &[0, 0], 5), vec![1, 4]);
-        // A service's existing tasks count.
-        assert_eq!(split(&[item(0, 1), item(0, 1)], &[3, 0], 3), vec![0, 3]);
-    }
 }
