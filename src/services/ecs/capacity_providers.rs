@@ -1,7 +1,8 @@
 //! Capacity providers: the built-in FARGATE and FARGATE_SPOT, and Auto Scaling group providers
 //! (CreateCapacityProvider, DescribeCapacityProviders, UpdateCapacityProvider,
-//! DeleteCapacityProvider). They are stored with their settings; the EC2-mode issue gives
-//! them behaviour.
+//! DeleteCapacityProvider). An Auto Scaling group provider stands for a group of berth's
+//! virtual instances ([`group`]): RunTask and services place tasks on it through a strategy,
+//! and with managed scaling [`crate::controllers::capacity`] grows and shrinks it.
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};

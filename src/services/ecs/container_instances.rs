@@ -1,5 +1,6 @@
-//! Container instances: DescribeContainerInstances, ListContainerInstances (status and the
-//! cluster query language), UpdateContainerInstancesState, DeregisterContainerInstance.
+//! Container instances: RegisterContainerInstance, DescribeContainerInstances,
+//! ListContainerInstances (status and the cluster query language), UpdateContainerInstancesState
+//! (DRAINING hands service tasks to the scheduler), DeregisterContainerInstance.
 //!
 //! Each cluster gets berth's own instances on first use (`--instances`, two t3.medium by
 //! default), virtual EC2 instances backed by berth's Docker engine and spread over the region's
