@@ -107,9 +107,12 @@ async fn scale(api: &Api, key: &ClusterKey, memory: &mut EmptySince, scale_in_af
             groups.entry(p.to_owned()).or_default();
         }
     }
+    if groups.is_empty() {
+        return Ok(());
+    }
     let ctx = api.ctx(&key.region);
+    let Some(cluster) = clusters::find(&ctx, Some(&key.cluster)).await? else { return Ok(()) };
     for (provider, tasks) in groups {
-        let Some(cluster) = clusters::find(&ctx, Some(&key.cluster)).await? else { continue };
         let Some(group) = capacity_providers::group(&ctx, &provider).await? else { continue };
         let _placing = ctx.tasks.placement_lock().await;
         scale_group(&ctx, &cluster, &provider, &group, tasks, memory, scale_in_after).await?;
