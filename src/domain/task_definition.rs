@@ -1,6 +1,7 @@
 //! RegisterTaskDefinition's rules: validation, the defaults AWS fills in, and the derived
 //! `compatibilities` and `requiresAttributes`. Pure: a request in, the stored document out.
 
+use super::str_of;
 use serde_json::{Map, Value, json};
 
 use super::{is_valid_name, list_of};
@@ -113,10 +114,6 @@ fn parse_units(s: &str, suffixes: &[&str], scale: f64) -> Option<u32> {
     }
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     Some(units as u32)
-}
-
-fn str_of<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    m.get(key).and_then(Value::as_str)
 }
 
 /// Validates a RegisterTaskDefinition request (already checked against the model) and returns
