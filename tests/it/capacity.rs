@@ -2,16 +2,17 @@
 //! provider's group grows, and the group shrinking when idle), groups without managed scaling,
 //! and capacity provider strategies' base and weight.
 
-use std::time::Duration;
-
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
-    AutoScalingGroupProvider, CapacityProviderStrategyItem, Compatibility, ContainerDefinition,
-    ContainerInstanceStatus, ManagedScaling, ManagedScalingStatus, NetworkMode, Tag,
+    AutoScalingGroupProvider, CapacityProviderStrategyItem, ContainerInstanceStatus, ManagedScaling,
+    ManagedScalingStatus, Tag,
 };
 
-use crate::common::{BUSYBOX, Berth, error};
-use crate::tasks::{network, stop, wait_for};
+use crate::common::{Berth, error};
+use crate::fixtures::{
+    Launch::{Ec2, Fargate},
+    network, register, secs, sleeper, stop, until, wait_for, with_memory,
+};
 
 fn item(provider: &str, base: i32, weight: i32) -> CapacityProviderStrategyItem {
     CapacityProviderStrategyItem::builder().capacity_provider(provider).base(base).weight(weight).build().unwrap()
@@ -32,26 +33,6 @@ async fn create_provider(ecs: &Client, name: &str, scaling: Option<ManagedScalin
                 .unwrap(),
         )
         .tags(Tag::builder().key("berth:instance-type").value("t3.medium").build())
-        .send()
-        .await
-        .unwrap();
-}
-
-/// An EC2 (bridge) task definition of one long-running container reserving `memory` MiB.
-pub(crate) async fn register(ecs: &Client, family: &str, memory: i32) {
-    let c = ContainerDefinition::builder()
-        .name("main")
-        .image(BUSYBOX)
-        .memory(memory)
-        .command("sh")
-        .command("-c")
-        .command("trap 'exit 0' TERM; sleep 600 & wait")
-        .build();
-    ecs.register_task_definition()
-        .family(family)
-        .requires_compatibilities(Compatibility::Ec2)
-        .network_mode(NetworkMode::Bridge)
-        .container_definitions(c)
         .send()
         .await
         .unwrap();
@@ -82,7 +63,7 @@ async fn managed_scaling_grows_the_group_for_waiting_tasks_and_shrinks_it_when_i
         .await
         .unwrap();
     // A t3.medium has 3932 MiB for tasks: one of these per instance.
-    register(&ecs, "big", 3000).await;
+    register(&ecs, Ec2, "big", vec![with_memory(sleeper("big"), 3000)]).await;
     assert!(active_instances(&ecs, "asg").await.is_empty(), "a group with managed scaling starts empty");
 
     // No launch type and no strategy: the cluster's default strategy, and the tasks wait for
@@ -98,7 +79,7 @@ async fn managed_scaling_grows_the_group_for_waiting_tasks_and_shrinks_it_when_i
     let mut instances = std::collections::BTreeSet::new();
     for t in out.tasks() {
         let arn = t.task_arn().unwrap();
-        let running = wait_for_in(&ecs, "asg", arn, "RUNNING").await;
+        let running = wait_for(&ecs, arn, "RUNNING").await;
         instances.insert(running.container_instance_arn().unwrap().to_owned());
     }
     assert_eq!(instances.len(), 2, "one instance was added per task that did not fit");
@@ -113,11 +94,13 @@ async fn managed_scaling_grows_the_group_for_waiting_tasks_and_shrinks_it_when_i
 
     // Idle instances go (after BERTH_SCALE_IN_AFTER) and stay describable as INACTIVE.
     for t in out.tasks() {
-        ecs.stop_task().cluster("asg").task(t.task_arn().unwrap()).send().await.unwrap();
-        wait_for_in(&ecs, "asg", t.task_arn().unwrap(), "STOPPED").await;
+        stop(&ecs, t.task_arn().unwrap()).await;
     }
-    crate::common::eventually(100, || async { active_instances(&ecs, "asg").await.is_empty() }).await;
-    assert!(active_instances(&ecs, "asg").await.is_empty(), "idle instances were not scaled in");
+    until("idle instances to be scaled in", secs(10), || async {
+        let active = active_instances(&ecs, "asg").await;
+        if active.is_empty() { Ok(()) } else { Err(active) }
+    })
+    .await;
     let gone = ecs
         .describe_container_instances()
         .cluster("asg")
@@ -128,26 +111,12 @@ async fn managed_scaling_grows_the_group_for_waiting_tasks_and_shrinks_it_when_i
     assert!(gone.container_instances().iter().all(|i| i.status() == Some("INACTIVE")));
 
     // A task that waits is stopped by StopTask at once, with no instance ever given to it.
-    register(&ecs, "huge", 100_000).await;
+    register(&ecs, Ec2, "huge", vec![with_memory(sleeper("huge"), 100_000)]).await;
     let waiting = ecs.run_task().cluster("asg").task_definition("huge").send().await.unwrap();
     let arn = waiting.tasks()[0].task_arn().unwrap().to_owned();
     let stopped = ecs.stop_task().cluster("asg").task(&arn).send().await.unwrap();
     assert_eq!(stopped.task().unwrap().last_status(), Some("STOPPED"));
     assert!(active_instances(&ecs, "asg").await.is_empty(), "no instance fits 100000 MiB, so none was added");
-}
-
-/// [`wait_for`] in a named cluster.
-async fn wait_for_in(ecs: &Client, cluster: &str, arn: &str, status: &str) -> aws_sdk_ecs::types::Task {
-    for _ in 0..600 {
-        let out = ecs.describe_tasks().cluster(cluster).tasks(arn).send().await.unwrap();
-        let task = out.tasks()[0].clone();
-        if task.last_status() == Some(status) {
-            return task;
-        }
-        assert!(!(status == "RUNNING" && task.last_status() == Some("STOPPED")), "stopped instead: {task:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("task {arn} did not reach {status}");
 }
 
 #[tokio::test]
@@ -156,7 +125,7 @@ async fn a_group_without_managed_scaling_has_its_instances_and_refuses_what_does
     let ecs = berth.client();
     create_provider(&ecs, "fixed", None).await;
     ecs.create_cluster().cluster_name("fixed").capacity_providers("fixed").send().await.unwrap();
-    register(&ecs, "fits-one", 3000).await;
+    register(&ecs, Ec2, "fits-one", vec![with_memory(sleeper("fits-one"), 3000)]).await;
     let strategy = item("fixed", 0, 1);
     let out = ecs
         .run_task()
@@ -174,9 +143,8 @@ async fn a_group_without_managed_scaling_has_its_instances_and_refuses_what_does
     for t in out.tasks() {
         assert_eq!(t.capacity_provider_name(), Some("fixed"));
         let arn = t.task_arn().unwrap();
-        wait_for_in(&ecs, "fixed", arn, "RUNNING").await;
-        ecs.stop_task().cluster("fixed").task(arn).send().await.unwrap();
-        wait_for_in(&ecs, "fixed", arn, "STOPPED").await;
+        wait_for(&ecs, arn, "RUNNING").await;
+        stop(&ecs, arn).await;
     }
     // A strategy naming a provider the cluster does not have is refused.
     let foreign = ecs
@@ -205,12 +173,7 @@ async fn a_strategy_fills_base_first_then_splits_by_weight() {
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().capacity_providers("FARGATE").capacity_providers("FARGATE_SPOT").send().await.unwrap();
-    crate::tasks::register(
-        &ecs,
-        "weighted",
-        vec![crate::tasks::container("main", "trap 'exit 0' TERM; sleep 600 & wait")],
-    )
-    .await;
+    register(&ecs, Fargate, "weighted", vec![sleeper("weighted")]).await;
     let out = ecs
         .run_task()
         .task_definition("weighted")

@@ -248,21 +248,6 @@ where
     (service.code().unwrap_or_default().to_owned(), service.message().unwrap_or_default().to_owned())
 }
 
-/// Polls `check` every 100 ms until it holds, at most `tries` times; answers whether it did.
-pub async fn eventually<F, Fut>(tries: usize, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..tries {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    false
-}
-
 /// A free TCP port on 127.0.0.1 (for a static host port nothing else uses).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()

@@ -4,8 +4,6 @@
 //! task's CPU and memory as limits, image digests, berth's own network (tasks reach each other
 //! by their ENI address), and a container killed behind berth's back.
 
-use std::time::Duration;
-
 use aws_sdk_ecs::types::{
     KernelCapabilities, LinuxParameters, MountPoint, Tmpfs, Ulimit, UlimitName, Volume, VolumeFrom,
 };
@@ -14,7 +12,9 @@ use serde_json::Value;
 use aws_sdk_ecs::types::Task;
 
 use crate::common::Berth;
-use crate::tasks::{container, definition, describe, gone, register, run, stop, wait_for, web};
+use crate::fixtures::{
+    Launch::Fargate, container, definition, describe, gone, register, run, secs, stop, until, wait_for, web,
+};
 
 /// Runs the docker CLI.
 pub(crate) fn docker_cli(args: &[&str]) -> std::process::Output {
@@ -36,13 +36,10 @@ fn volumes(label: &str, value: &str) -> Vec<String> {
 
 /// Waits (bounded: 30 s) for container `index` of the task to exit, and returns its exit code.
 async fn exit_code(ecs: &aws_sdk_ecs::Client, arn: &str, index: usize) -> i32 {
-    for _ in 0..300 {
-        if let Some(code) = describe(ecs, arn).await.containers()[index].exit_code() {
-            return code;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("container {index} of {arn} did not exit: {:?}", describe(ecs, arn).await);
+    until(&format!("container {index} of {arn} to exit"), secs(30), || async {
+        describe(ecs, arn).await.containers()[index].exit_code()
+    })
+    .await
 }
 
 fn mount(volume: &str, path: &str, read_only: bool) -> MountPoint {
@@ -74,7 +71,7 @@ async fn volumes_are_shared_between_a_tasks_containers_and_removed_with_it() {
     );
     from.volumes_from = Some(vec![VolumeFrom::builder().source_container("writer").read_only(true).build()]);
     from.essential = Some(false);
-    definition(&ecs, "volumes", vec![writer, reader, read_only, from])
+    definition(&ecs, Fargate, "volumes", vec![writer, reader, read_only, from])
         .volumes(Volume::builder().name("scratch").build())
         .send()
         .await
@@ -120,7 +117,7 @@ async fn linux_settings_and_task_limits_reach_docker() {
             .build(),
     );
     checker.docker_labels = Some([("com.example.team".to_owned(), "berth".to_owned())].into());
-    register(&ecs, "linux", vec![checker]).await;
+    register(&ecs, Fargate, "linux", vec![checker]).await;
     let arn = run(&ecs, "linux", None).await;
     let task = wait_for(&ecs, &arn, "RUNNING").await;
     let c = &task.containers()[0];
@@ -152,7 +149,7 @@ async fn tasks_reach_each_other_on_berths_network_which_goes_with_berth() {
     let mut berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "task-a", vec![web("from-task-a", 80)]).await;
+    register(&ecs, Fargate, "task-a", vec![web("from-task-a", 80)]).await;
     let a = run(&ecs, "task-a", None).await;
     let task_a = wait_for(&ecs, &a, "RUNNING").await;
     let eni = &task_a.attachments()[0];
@@ -165,6 +162,7 @@ async fn tasks_reach_each_other_on_berths_network_which_goes_with_berth() {
     // Task B fetches task A's page at its ENI address, over berth's network.
     register(
         &ecs,
+        Fargate,
         "task-b",
         vec![container(
             "client",
@@ -195,7 +193,7 @@ async fn kill_behind_berths_back(family: &str, target: impl Fn(&aws_sdk_ecs::typ
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register(&ecs, family, vec![container("main", "exec sleep 1000")]).await;
+    register(&ecs, Fargate, family, vec![container("main", "exec sleep 1000")]).await;
     let arn = run(&ecs, family, None).await;
     let task = wait_for(&ecs, &arn, "RUNNING").await;
     let killed = docker_cli(&["kill", &target(&task)]);
@@ -237,7 +235,7 @@ async fn efs_volumes_are_shared_by_the_tasks_that_mount_the_file_system() {
     for (family, command) in [("efs-write", "echo kept > /efs/file"), ("efs-read", "[ \"$(cat /efs/file)\" = kept ]")] {
         let mut c = container("main", command);
         c.mount_points = Some(vec![mount("shared", "/efs", false)]);
-        definition(&ecs, family, vec![c]).volumes(efs.clone()).send().await.unwrap();
+        definition(&ecs, Fargate, family, vec![c]).volumes(efs.clone()).send().await.unwrap();
     }
     let write = run(&ecs, "efs-write", None).await;
     assert_eq!(wait_for(&ecs, &write, "STOPPED").await.containers()[0].exit_code(), Some(0));

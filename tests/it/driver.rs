@@ -7,6 +7,7 @@ use std::time::Duration;
 use berth::driver::{ContainerSpec, ContainerState, Docker, Error, NetworkAttachment, PortSpec, Protocol, holder};
 
 use crate::common::{BUSYBOX, docker};
+use crate::fixtures::{secs, until};
 
 /// Labels every object of one test carries, so the test can clean up exactly its own.
 fn test_labels() -> BTreeMap<String, String> {
@@ -25,14 +26,11 @@ fn busybox(name: &str, labels: &BTreeMap<String, String>, command: &[&str]) -> C
 
 /// Waits (bounded) until the container is no longer running.
 async fn exited(docker: &Docker, id: &str) -> ContainerState {
-    for _ in 0..600 {
+    until(&format!("container {id} to exit"), secs(30), || async {
         let state = docker.inspect(id).await.unwrap();
-        if !state.running && state.status != "created" {
-            return state;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("container {id} still running after 30 s");
+        if !state.running && state.status != "created" { Ok(state) } else { Err(state) }
+    })
+    .await
 }
 
 async fn cleanup(docker: &Docker, labels: &BTreeMap<String, String>) {

@@ -5,6 +5,7 @@
 #![allow(missing_docs, clippy::unwrap_used)]
 
 mod common;
+mod fixtures;
 
 mod account_settings;
 mod attributes;

@@ -5,34 +5,28 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, LaunchType, NetworkMode, PlacementConstraint, PlacementConstraintType,
-    PlacementStrategy, PlacementStrategyType, PortMapping, Task,
+    ContainerDefinition, LaunchType, NetworkMode, PlacementConstraint, PlacementConstraintType, PlacementStrategy,
+    PlacementStrategyType, PortMapping, Task,
 };
 
-use crate::common::{BUSYBOX, Berth, error};
-use crate::tasks::{describe, gone, wait_for};
+use crate::common::{Berth, error};
+use crate::fixtures::{
+    Launch::Ec2, always, container, definition, describe, gone, network, register, secs, sleeper, until, wait_for,
+    with_memory,
+};
 
-/// Registers an EC2 (bridge) task definition of one container reserving `cpu` and `memory`.
-async fn register(ecs: &Client, family: &str, cpu: i32, memory: i32, port: Option<(i32, i32)>) {
-    let mut c = ContainerDefinition::builder()
-        .name("main")
-        .image(BUSYBOX)
-        .cpu(cpu)
-        .memory(memory)
-        .command("sh")
-        .command("-c")
-        .command("mkdir -p /www && echo placed > /www/index.html && exec httpd -f -p 80 -h /www");
+/// A container `main` reserving `cpu` and `memory` that serves a page on port 80, mapped to a
+/// host port (`(container, host)`) when `port` is given.
+fn placed(cpu: i32, memory: i32, port: Option<(i32, i32)>) -> ContainerDefinition {
+    let mut c = with_memory(
+        container("main", "mkdir -p /www && echo placed > /www/index.html && exec httpd -f -p 80 -h /www"),
+        memory,
+    );
+    c.cpu = cpu;
     if let Some((container, host)) = port {
-        c = c.port_mappings(PortMapping::builder().container_port(container).host_port(host).build());
+        c.port_mappings = Some(vec![PortMapping::builder().container_port(container).host_port(host).build()]);
     }
-    ecs.register_task_definition()
-        .family(family)
-        .requires_compatibilities(Compatibility::Ec2)
-        .network_mode(NetworkMode::Bridge)
-        .container_definitions(c.build())
-        .send()
-        .await
-        .unwrap();
+    c
 }
 
 fn strategy(kind: PlacementStrategyType, field: &str) -> PlacementStrategy {
@@ -81,7 +75,7 @@ async fn binpack_fills_an_instance_first_and_resources_come_back() {
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "packed", 256, 1000, None).await;
+    register(&ecs, Ec2, "packed", vec![placed(256, 1000, None)]).await;
     let run = ecs
         .run_task()
         .task_definition("packed")
@@ -124,7 +118,7 @@ async fn spread_distinct_instance_member_of_and_failures() {
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "spread", 0, 64, None).await;
+    register(&ecs, Ec2, "spread", vec![placed(0, 64, None)]).await;
     let spread = ecs
         .run_task()
         .task_definition("spread")
@@ -184,7 +178,7 @@ async fn spread_distinct_instance_member_of_and_failures() {
     assert!(message.contains("is not an operator"), "{message}");
 
     // Too big for any instance: one failure per instance, naming it.
-    register(&ecs, "huge-memory", 0, 8000, None).await;
+    register(&ecs, Ec2, "huge-memory", vec![placed(0, 8000, None)]).await;
     let too_big = ecs.run_task().task_definition("huge-memory").send().await.unwrap();
     assert!(too_big.tasks().is_empty());
     let instances = ecs.list_container_instances().send().await.unwrap().container_instance_arns().to_vec();
@@ -194,7 +188,7 @@ async fn spread_distinct_instance_member_of_and_failures() {
     expected.sort();
     assert_eq!(failed, expected);
     assert!(too_big.failures().iter().all(|f| f.reason() == Some("RESOURCE:MEMORY")));
-    register(&ecs, "huge-cpu", 4096, 64, None).await;
+    register(&ecs, Ec2, "huge-cpu", vec![placed(4096, 64, None)]).await;
     let too_busy = ecs.run_task().task_definition("huge-cpu").send().await.unwrap();
     assert!(too_busy.failures().iter().all(|f| f.reason() == Some("RESOURCE:CPU")));
     stop_all(&ecs).await;
@@ -206,7 +200,7 @@ async fn bridge_ports_static_and_dynamic() {
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
     // A dynamic host port (0), reachable on 127.0.0.1.
-    register(&ecs, "dynamic", 0, 64, Some((80, 0))).await;
+    register(&ecs, Ec2, "dynamic", vec![placed(0, 64, Some((80, 0)))]).await;
     let run = ecs.run_task().task_definition("dynamic").send().await.unwrap();
     let arn = run.tasks()[0].task_arn().unwrap().to_owned();
     let task = wait_for(&ecs, &arn, "RUNNING").await;
@@ -219,7 +213,7 @@ async fn bridge_ports_static_and_dynamic() {
 
     // A static host port fits once per instance: the third task has nowhere to go.
     let static_port = crate::common::free_port();
-    register(&ecs, "static", 0, 64, Some((80, i32::from(static_port)))).await;
+    register(&ecs, Ec2, "static", vec![placed(0, 64, Some((80, i32::from(static_port))))]).await;
     let run = ecs.run_task().task_definition("static").count(3).send().await.unwrap();
     assert_eq!(run.tasks().len(), 2, "{:?}", run.failures());
     assert_eq!(by_instance(run.tasks()).len(), 2);
@@ -234,7 +228,7 @@ async fn racing_run_tasks_never_overcommit_an_instance() {
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
     // 3933 MiB per instance: three 1200 MiB tasks fit on each, six in all.
-    register(&ecs, "race", 0, 1200, None).await;
+    register(&ecs, Ec2, "race", vec![placed(0, 1200, None)]).await;
     let runs = (0..10).map(|_| {
         let ecs = ecs.clone();
         async move { ecs.run_task().task_definition("race").send().await.unwrap() }
@@ -253,7 +247,7 @@ async fn a_cluster_without_instances() {
     let berth = Berth::start_with(&[("BERTH_INSTANCES", "0")]).await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "lonely", 0, 64, None).await;
+    register(&ecs, Ec2, "lonely", vec![placed(0, 64, None)]).await;
     let (code, message) = error(ecs.run_task().task_definition("lonely").send().await);
     assert_eq!(code, "InvalidParameterException");
     assert_eq!(message, "No Container Instances were found in your cluster.");
@@ -264,7 +258,7 @@ async fn start_task_runs_on_the_instances_named() {
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "chosen", 0, 3000, None).await;
+    register(&ecs, Ec2, "chosen", vec![placed(0, 3000, None)]).await;
     let instances = ecs.list_container_instances().send().await.unwrap().container_instance_arns().to_vec();
     let id = instances[1].rsplit('/').next().unwrap().to_owned();
     let started = ecs
@@ -331,21 +325,11 @@ async fn docker_volumes_and_host_paths_on_ec2() {
         ("shared-1", true, "[ \"$(cat /h/greeting)\" = from-the-host ] && echo kept > /v/file"),
         ("shared-2", false, "[ \"$(cat /v/file)\" = kept ]"),
     ] {
-        let c = ContainerDefinition::builder()
-            .name("main")
-            .image(BUSYBOX)
-            .memory(64)
-            .command("sh")
-            .command("-c")
-            .command(command)
-            .mount_points(mount(&name, "/v"))
-            .mount_points(mount("host", "/h"))
-            .build();
-        ecs.register_task_definition()
-            .family(family)
+        let mut c = with_memory(container("main", command), 64);
+        c.mount_points = Some(vec![mount(&name, "/v"), mount("host", "/h")]);
+        definition(&ecs, Ec2, family, vec![c])
             .volumes(shared(autoprovision))
             .volumes(host.clone())
-            .container_definitions(c)
             .send()
             .await
             .unwrap();
@@ -382,7 +366,7 @@ async fn two_docker_engines_each_back_instances_and_run_tasks() {
     ecs.create_cluster().send().await.unwrap();
     let instances = ecs.list_container_instances().send().await.unwrap().container_instance_arns().to_vec();
     assert_eq!(instances.len(), 2, "one instance per engine");
-    register(&ecs, "both", 0, 64, Some((80, 0))).await;
+    register(&ecs, Ec2, "both", vec![placed(0, 64, Some((80, 0)))]).await;
     let run = ecs
         .run_task()
         .task_definition("both")
@@ -443,7 +427,7 @@ async fn instances_of_an_engine_that_does_not_answer_are_disconnected() {
     let listed = ecs.list_container_instances().filter("agentConnected == false").send().await.unwrap();
     assert_eq!(listed.container_instance_arns(), std::slice::from_ref(&down));
 
-    register(&ecs, "connected", 0, 64, None).await;
+    register(&ecs, Ec2, "connected", vec![placed(0, 64, None)]).await;
     // Only the connected instance takes tasks; the other is refused as AGENT.
     let refused = ecs
         .run_task()
@@ -465,33 +449,20 @@ async fn bridge_links_reach_another_container_of_the_task_by_alias() {
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    let db = ContainerDefinition::builder()
-        .name("db")
-        .image(BUSYBOX)
-        .memory(64)
-        .essential(false)
-        .command("sh")
-        .command("-c")
-        .command("mkdir -p /www && echo linked > /www/index.html && exec httpd -f -p 80 -h /www");
-    let app = ContainerDefinition::builder()
-        .name("app")
-        .image(BUSYBOX)
-        .memory(64)
-        .links("db:database")
-        .command("sh")
-        .command("-c")
-        .command(
+    let mut db = with_memory(
+        container("db", "mkdir -p /www && echo linked > /www/index.html && exec httpd -f -p 80 -h /www"),
+        64,
+    );
+    db.essential = Some(false);
+    let mut app = with_memory(
+        container(
+            "app",
             "for i in $(seq 1 100); do wget -qO- http://database/ | grep -q linked && exit 0; sleep 0.1; done; exit 1",
-        );
-    ecs.register_task_definition()
-        .family("linked")
-        .requires_compatibilities(Compatibility::Ec2)
-        .network_mode(NetworkMode::Bridge)
-        .container_definitions(app.build())
-        .container_definitions(db.build())
-        .send()
-        .await
-        .unwrap();
+        ),
+        64,
+    );
+    app.links = Some(vec!["db:database".to_owned()]);
+    register(&ecs, Ec2, "linked", vec![app, db]).await;
     let out = ecs.run_task().task_definition("linked").send().await.unwrap();
     let arn = out.tasks()[0].task_arn().unwrap().to_owned();
     let stopped = wait_for(&ecs, &arn, "STOPPED").await;
@@ -506,28 +477,14 @@ async fn awsvpc_tasks_on_ec2_count_against_the_instance_network_interfaces() {
     let berth = Berth::start_with(&[("BERTH_INSTANCES", "1")]).await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    let c = ContainerDefinition::builder()
-        .name("main")
-        .image(BUSYBOX)
-        .memory(32)
-        .command("sh")
-        .command("-c")
-        .command("trap 'exit 0' TERM; sleep 600 & wait")
-        .build();
-    ecs.register_task_definition()
-        .family("eni")
-        .requires_compatibilities(Compatibility::Ec2)
-        .network_mode(NetworkMode::Awsvpc)
-        .container_definitions(c)
-        .send()
-        .await
-        .unwrap();
+    let eni = with_memory(sleeper("eni"), 32);
+    definition(&ecs, Ec2, "eni", vec![eni]).network_mode(NetworkMode::Awsvpc).send().await.unwrap();
     // A t3.medium has three interfaces: its own, and two for tasks.
     let out = ecs
         .run_task()
         .task_definition("eni")
         .launch_type(LaunchType::Ec2)
-        .network_configuration(crate::tasks::network())
+        .network_configuration(network())
         .count(3)
         .send()
         .await
@@ -597,7 +554,7 @@ async fn a_task_on_an_engine_that_stops_answering_stays_running_until_it_is_back
     let mut berth = Berth::start_with(&[("BERTH_DOCKER_HOST", &host), ("BERTH_INSTANCES", "1")]).await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "lost", 0, 64, None).await;
+    register(&ecs, Ec2, "lost", vec![placed(0, 64, None)]).await;
     let kept = ecs.run_task().task_definition("lost").send().await.unwrap().tasks()[0].task_arn().unwrap().to_owned();
     let stopped_meanwhile =
         ecs.run_task().task_definition("lost").send().await.unwrap().tasks()[0].task_arn().unwrap().to_owned();
@@ -610,15 +567,18 @@ async fn a_task_on_an_engine_that_stops_answering_stays_running_until_it_is_back
         let out = ecs.describe_container_instances().container_instances(&instance).send().await.unwrap();
         out.container_instances()[0].agent_connected()
     };
-    crate::common::eventually(50, || async { !connected().await }).await;
-    assert!(!connected().await, "the instance of a lost engine is not connected");
+    until("the instance of a lost engine to be disconnected", secs(5), || async { !connected().await }).await;
     // As on AWS with a disconnected agent: the tasks keep their last state, and a StopTask is
     // recorded but takes effect only when the engine is back.
     ecs.stop_task().task(&stopped_meanwhile).send().await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-    assert_eq!(describe(&ecs, &kept).await.last_status(), Some("RUNNING"));
-    let waiting = describe(&ecs, &stopped_meanwhile).await;
-    assert_eq!((waiting.last_status(), waiting.desired_status()), (Some("RUNNING"), Some("STOPPED")));
+    always("both tasks keeping their last state while the engine is gone", secs(3), || async {
+        let kept = describe(&ecs, &kept).await.last_status().map(str::to_owned);
+        let waiting = describe(&ecs, &stopped_meanwhile).await;
+        let waiting = (waiting.last_status().map(str::to_owned), waiting.desired_status().map(str::to_owned));
+        let expected = (Some("RUNNING".to_owned()), Some("STOPPED".to_owned()));
+        if kept.as_deref() == Some("RUNNING") && waiting == expected { Ok(()) } else { Err((kept, waiting)) }
+    })
+    .await;
 
     proxy.restore();
     wait_for(&ecs, &stopped_meanwhile, "STOPPED").await;

@@ -3,8 +3,6 @@
 //! scaling to zero and deleting; DRAINING container instances handing their service tasks over;
 //! and the API's errors.
 
-use std::time::Duration;
-
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
     ContainerDefinition, ContainerInstanceStatus, DeploymentCircuitBreaker, DeploymentConfiguration, LaunchType,
@@ -12,15 +10,10 @@ use aws_sdk_ecs::types::{
 };
 
 use crate::common::{BUSYBOX, Berth, error};
-use crate::tasks::{container, gone, network, register};
-
-/// A long-running Fargate-like task definition; `tag` tells revisions apart.
-async fn register_sleeper(ecs: &Client, family: &str, tag: &str) -> String {
-    let command = format!("trap 'exit 0' TERM; echo {tag}; sleep 600 & wait");
-    register(ecs, family, vec![container("main", &command)]).await;
-    let td = ecs.describe_task_definition().task_definition(family).send().await.unwrap();
-    td.task_definition().unwrap().task_definition_arn().unwrap().to_owned()
-}
+use crate::fixtures::{
+    Launch::{Ec2, Fargate},
+    always, container, describe, gone, network, register, secs, sleeper, until, wait_for, with_memory,
+};
 
 pub(crate) async fn describe_service(ecs: &Client, name: &str) -> Service {
     let out = ecs.describe_services().services(name).send().await.unwrap();
@@ -31,36 +24,31 @@ pub(crate) async fn describe_service(ecs: &Client, name: &str) -> Service {
 /// What `aws ecs wait services-stable` waits for: one deployment and runningCount ==
 /// desiredCount (bounded: 90 s).
 pub(crate) async fn wait_stable(ecs: &Client, name: &str) -> Service {
-    for _ in 0..900 {
+    until(&format!("service {name} to be stable"), secs(90), || async {
         let s = describe_service(ecs, name).await;
-        if s.deployments().len() == 1 && s.running_count() == s.desired_count() && s.pending_count() == 0 {
-            return s;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("service {name} did not become stable: {:?}", describe_service(ecs, name).await);
+        let stable = s.deployments().len() == 1 && s.running_count() == s.desired_count() && s.pending_count() == 0;
+        if stable { Ok(s) } else { Err(s) }
+    })
+    .await
 }
 
 /// Waits (bounded: 90 s) until the service's deployment has COMPLETED and it reported a steady
 /// state, its newest event.
 pub(crate) async fn wait_settled(ecs: &Client, name: &str) -> Service {
-    for _ in 0..900 {
+    until(&format!("service {name} to settle"), secs(90), || async {
         let s = describe_service(ecs, name).await;
         let completed =
             s.deployments().len() == 1 && s.deployments()[0].rollout_state().map(|r| r.as_str()) == Some("COMPLETED");
         let steady =
             s.events().first().and_then(|e| e.message()).is_some_and(|m| m.ends_with("has reached a steady state."));
-        if completed && steady && s.running_count() == s.desired_count() {
-            return s;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("service {name} did not settle: {:?}", describe_service(ecs, name).await);
+        if completed && steady && s.running_count() == s.desired_count() { Ok(s) } else { Err(s) }
+    })
+    .await
 }
 
 /// Waits until the task is STOPPED, then checks its containers are gone.
 async fn stopped(ecs: &Client, arn: &str) {
-    crate::tasks::wait_for(ecs, arn, "STOPPED").await;
+    wait_for(ecs, arn, "STOPPED").await;
     gone(arn).await;
 }
 
@@ -68,13 +56,16 @@ async fn stopped(ecs: &Client, arn: &str) {
 /// of it STOPPED and its containers gone.
 async fn delete(ecs: &Client, name: &str) {
     ecs.delete_service().service(name).force(true).send().await.unwrap();
-    for _ in 0..600 {
-        if describe_service(ecs, name).await.status() == Some("INACTIVE") {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("service {name} did not become INACTIVE: {:?}", describe_service(ecs, name).await);
+    inactive(ecs, name).await;
+}
+
+/// Waits until the service is INACTIVE.
+async fn inactive(ecs: &Client, name: &str) {
+    until(&format!("service {name} to be INACTIVE"), secs(60), || async {
+        let s = describe_service(ecs, name).await;
+        if s.status() == Some("INACTIVE") { Ok(()) } else { Err(s) }
+    })
+    .await;
 }
 
 /// The ARNs of the service's RUNNING-desired tasks.
@@ -117,13 +108,11 @@ async fn healthy_count(ecs: &Client, name: &str) -> usize {
 
 /// Waits until the service's task list has settled to `n` tasks, none of them `gone`.
 async fn wait_replaced(ecs: &Client, name: &str, n: usize, gone: &str) -> Vec<String> {
-    for _ in 0..600 {
+    until(&format!("{gone} to be replaced in service {name}'s {n} tasks"), secs(60), || async {
         let now = service_tasks(ecs, name).await;
-        if now.len() == n && !now.iter().any(|a| a == gone) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        if now.len() == n && !now.iter().any(|a| a == gone) { Ok(()) } else { Err(now) }
+    })
+    .await;
     wait_stable(ecs, name).await;
     let now = service_tasks(ecs, name).await;
     assert_eq!(now.len(), n);
@@ -136,7 +125,7 @@ async fn a_service_reaches_steady_state_replaces_a_dead_task_and_rolls_to_a_new_
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    let first = register_sleeper(&ecs, "svc-web", "one").await;
+    let first = register(&ecs, Fargate, "svc-web", vec![sleeper("one")]).await;
     let created = create(&ecs, "web", "svc-web", 3).await;
     // AWS's defaults, as CreateService answers them.
     assert_eq!(created.status(), Some("ACTIVE"));
@@ -182,10 +171,10 @@ async fn a_service_reaches_steady_state_replaces_a_dead_task_and_rolls_to_a_new_
 
     // desiredCount up, then down.
     ecs.update_service().service("web").desired_count(4).send().await.unwrap();
-    crate::common::eventually(100, || async { describe_service(&ecs, "web").await.running_count() == 4 }).await;
+    until("4 running tasks", secs(10), || async { describe_service(&ecs, "web").await.running_count() == 4 }).await;
     assert_eq!(wait_stable(&ecs, "web").await.running_count(), 4);
     ecs.update_service().service("web").desired_count(3).send().await.unwrap();
-    crate::common::eventually(300, || async { service_tasks(&ecs, "web").await.len() == 3 }).await;
+    until("3 tasks", secs(30), || async { service_tasks(&ecs, "web").await.len() == 3 }).await;
     let down = wait_stable(&ecs, "web").await;
     assert_eq!((down.desired_count(), down.running_count()), (3, 3));
     let after = service_tasks(&ecs, "web").await;
@@ -193,25 +182,20 @@ async fn a_service_reaches_steady_state_replaces_a_dead_task_and_rolls_to_a_new_
 
     // A new revision rolls: a second deployment, then only it, with new tasks only; while it
     // runs, the healthy tasks never drop below minimumHealthyPercent (100%: 3).
-    let second = register_sleeper(&ecs, "svc-web", "two").await;
+    let second = register(&ecs, Fargate, "svc-web", vec![sleeper("two")]).await;
     let updated = ecs.update_service().service("web").task_definition("svc-web").send().await.unwrap();
     let updated = updated.service().unwrap();
     assert_eq!(updated.deployments().len(), 2);
     assert_eq!(updated.deployments()[0].status(), Some("PRIMARY"));
     assert_eq!(updated.deployments()[0].task_definition(), Some(second.as_str()));
     assert_eq!(updated.deployments()[1].status(), Some("ACTIVE"));
-    let mut samples = 0;
-    loop {
+    until("the rollout to finish", secs(30), || async {
         let healthy = healthy_count(&ecs, "web").await;
         assert!(healthy >= 3, "only {healthy} healthy tasks during the rollout");
-        samples += 1;
         let s = describe_service(&ecs, "web").await;
-        if s.deployments().len() == 1 && s.running_count() == 3 {
-            break;
-        }
-        assert!(samples < 600, "the rollout did not finish: {s:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        if s.deployments().len() == 1 && s.running_count() == 3 { Ok(()) } else { Err(s) }
+    })
+    .await;
     let rolled = wait_settled(&ecs, "web").await;
     assert_eq!(rolled.task_definition(), Some(second.as_str()));
     assert_eq!(rolled.deployments()[0].task_definition(), Some(second.as_str()));
@@ -234,8 +218,7 @@ async fn a_service_reaches_steady_state_replaces_a_dead_task_and_rolls_to_a_new_
     for arn in &tasks {
         stopped(&ecs, arn).await;
     }
-    crate::common::eventually(300, || async { describe_service(&ecs, "web").await.status() == Some("INACTIVE") }).await;
-    assert_eq!(describe_service(&ecs, "web").await.status(), Some("INACTIVE"));
+    inactive(&ecs, "web").await;
     let listed = ecs.list_services().send().await.unwrap();
     assert!(listed.service_arns().is_empty());
 }
@@ -245,7 +228,7 @@ async fn the_circuit_breaker_fails_a_deployment_that_cannot_start_and_rolls_back
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    let good = register_sleeper(&ecs, "svc-breaker", "good").await;
+    let good = register(&ecs, Fargate, "svc-breaker", vec![sleeper("good")]).await;
     ecs.create_service()
         .service_name("breaker")
         .task_definition("svc-breaker")
@@ -262,13 +245,14 @@ async fn the_circuit_breaker_fails_a_deployment_that_cannot_start_and_rolls_back
         .unwrap();
     wait_settled(&ecs, "breaker").await;
     // A broken revision: its container exits at once.
-    register(&ecs, "svc-breaker", vec![container("main", "exit 3")]).await;
+    register(&ecs, Fargate, "svc-breaker", vec![container("main", "exit 3")]).await;
     ecs.update_service().service("breaker").task_definition("svc-breaker").send().await.unwrap();
     // Three tasks fail to start (the threshold's floor), the deployment fails, and a new one
     // with the last completed revision takes over.
     let failure = "deployment failed: tasks failed to start.";
-    crate::common::eventually(600, || async {
-        messages(&describe_service(&ecs, "breaker").await).iter().any(|m| m.ends_with(failure))
+    until("the deployment to fail", secs(60), || async {
+        let events = messages(&describe_service(&ecs, "breaker").await);
+        if events.iter().any(|m| m.ends_with(failure)) { Ok(()) } else { Err(events) }
     })
     .await;
     let back = wait_settled(&ecs, "breaker").await;
@@ -296,7 +280,7 @@ async fn service_errors_are_the_ones_aws_answers() {
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register_sleeper(&ecs, "svc-errors", "x").await;
+    register(&ecs, Fargate, "svc-errors", vec![sleeper("x")]).await;
     create(&ecs, "dup", "svc-errors", 0).await;
     let again = ecs
         .create_service()
@@ -358,8 +342,7 @@ async fn service_errors_are_the_ones_aws_answers() {
     // A deleted service leaves ListServices at once; with no tasks to drain, the scheduler's
     // next pass turns it from DRAINING to INACTIVE.
     assert!(ecs.list_services().send().await.unwrap().service_arns().is_empty());
-    crate::common::eventually(100, || async { describe_service(&ecs, "dup").await.status() == Some("INACTIVE") }).await;
-    assert_eq!(describe_service(&ecs, "dup").await.status(), Some("INACTIVE"));
+    inactive(&ecs, "dup").await;
 }
 
 /// UpdateContainerInstancesState of one instance.
@@ -367,17 +350,12 @@ async fn set_state(ecs: &Client, instance: &str, status: ContainerInstanceStatus
     ecs.update_container_instances_state().container_instances(instance).status(status).send().await.unwrap();
 }
 
-/// Registers an EC2 (bridge) task definition of one long-running container.
-async fn register_ec2(ecs: &Client, family: &str) {
-    crate::capacity::register(ecs, family, 128).await;
-}
-
 #[tokio::test]
 async fn draining_an_instance_moves_its_service_tasks_and_leaves_standalone_ones() {
     let berth = Berth::start_with(&[("BERTH_INSTANCES", "3")]).await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register_ec2(&ecs, "svc-drain").await;
+    register(&ecs, Ec2, "svc-drain", vec![with_memory(sleeper("svc-drain"), 128)]).await;
     ecs.create_service()
         .service_name("drained")
         .task_definition("svc-drain")
@@ -403,7 +381,7 @@ async fn draining_an_instance_moves_its_service_tasks_and_leaves_standalone_ones
             .task_arn()
             .unwrap()
             .to_owned();
-    crate::tasks::wait_for(&ecs, &standalone, "RUNNING").await;
+    wait_for(&ecs, &standalone, "RUNNING").await;
     set_state(&ecs, &instance, ContainerInstanceStatus::Draining).await;
     stopped(&ecs, victim.task_arn().unwrap()).await;
     let moved = wait_stable(&ecs, "drained").await;
@@ -421,8 +399,8 @@ async fn draining_an_instance_moves_its_service_tasks_and_leaves_standalone_ones
     }
     let victim_now = ecs.describe_tasks().tasks(victim.task_arn().unwrap()).send().await.unwrap();
     assert_eq!(victim_now.tasks()[0].stop_code().map(|c| c.as_str()), Some("ServiceSchedulerInitiated"));
-    assert_eq!(crate::tasks::describe(&ecs, &standalone).await.last_status(), Some("RUNNING"));
-    crate::tasks::stop(&ecs, &standalone).await;
+    assert_eq!(describe(&ecs, &standalone).await.last_status(), Some("RUNNING"));
+    crate::fixtures::stop(&ecs, &standalone).await;
     delete(&ecs, "drained").await;
     for t in described.tasks() {
         stopped(&ecs, t.task_arn().unwrap()).await;
@@ -456,26 +434,26 @@ async fn a_task_failing_its_health_checks_is_replaced() {
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
     let sick = sickly();
-    register(&ecs, "svc-sick", vec![sick]).await;
+    register(&ecs, Fargate, "svc-sick", vec![sick]).await;
     create(&ecs, "sick", "svc-sick", 1).await;
-    let first = loop {
-        if let Some(arn) = service_tasks(&ecs, "sick").await.first() {
-            break arn.clone();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let task = crate::tasks::wait_for(&ecs, &first, "STOPPED").await;
+    let first =
+        until("the service's first task", secs(10), || async { service_tasks(&ecs, "sick").await.first().cloned() })
+            .await;
+    let task = wait_for(&ecs, &first, "STOPPED").await;
     assert_eq!(task.stop_code().map(|c| c.as_str()), Some("ServiceSchedulerInitiated"));
     assert_eq!(task.stopped_reason(), Some("Task failed container health checks"));
-    // The scheduler notices on its next pass.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let events = messages(&describe_service(&ecs, "sick").await);
+    // The scheduler notices on its next pass, and starts a replacement.
     let failed = format!("(service sick) (task {}) failed container health checks.", first.rsplit('/').next().unwrap());
-    assert!(events.contains(&failed), "{events:?}");
-    // And a replacement was started.
-    let replacement = service_tasks(&ecs, "sick").await;
-    assert_eq!(replacement.len(), 1);
-    assert_ne!(replacement[0], first);
+    until("the scheduler to report the failed health checks", secs(10), || async {
+        let events = messages(&describe_service(&ecs, "sick").await);
+        if events.contains(&failed) { Ok(()) } else { Err(events) }
+    })
+    .await;
+    let replacement = until("a replacement task", secs(10), || async {
+        let now = service_tasks(&ecs, "sick").await;
+        if now.len() == 1 && now[0] != first { Ok(now) } else { Err(now) }
+    })
+    .await;
     delete(&ecs, "sick").await;
     stopped(&ecs, &replacement[0]).await;
 }
@@ -494,18 +472,18 @@ async fn rollout_survives(name: &str, count: i32, how: Interrupt) {
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
     let family = format!("svc-{name}");
-    register_sleeper(&ecs, &family, "one").await;
+    register(&ecs, Fargate, &family, vec![sleeper("one")]).await;
     create(&ecs, name, &family, count).await;
     wait_settled(&ecs, name).await;
-    let second = register_sleeper(&ecs, &family, "two").await;
+    let second = register(&ecs, Fargate, &family, vec![sleeper("two")]).await;
     ecs.update_service().service(name).task_definition(&family).send().await.unwrap();
     // Mid-rollout: the new deployment's tasks are being started.
-    let started = crate::common::eventually(100, || async {
+    until("the rollout to begin", secs(10), || async {
         let s = describe_service(&ecs, name).await;
-        s.deployments().first().is_some_and(|d| d.pending_count() + d.running_count() > 0)
+        let begun = s.deployments().first().is_some_and(|d| d.pending_count() + d.running_count() > 0);
+        if begun { Ok(()) } else { Err(s) }
     })
     .await;
-    assert!(started, "the rollout did not begin: {:?}", describe_service(&ecs, name).await);
     match how {
         Interrupt::Kill9 => berth.kill9().await,
         Interrupt::Sigterm => {
@@ -559,7 +537,7 @@ async fn a_daemon_service_runs_one_task_per_active_instance() {
     let berth = Berth::start_with(&[("BERTH_INSTANCES", "3")]).await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register_ec2(&ecs, "svc-daemon").await;
+    register(&ecs, Ec2, "svc-daemon", vec![with_memory(sleeper("svc-daemon"), 128)]).await;
     let refused = ecs
         .create_service()
         .service_name("d")
@@ -594,19 +572,19 @@ async fn a_daemon_service_runs_one_task_per_active_instance() {
     let instance = drained.container_instance_arn().unwrap().to_owned();
     set_state(&ecs, &instance, ContainerInstanceStatus::Draining).await;
     stopped(&ecs, drained.task_arn().unwrap()).await;
-    crate::common::eventually(100, || async { describe_service(&ecs, "d").await.desired_count() == 2 }).await;
+    until("desiredCount 2", secs(10), || async { describe_service(&ecs, "d").await.desired_count() == 2 }).await;
     let fewer = wait_stable(&ecs, "d").await;
     assert_eq!((fewer.desired_count(), fewer.running_count()), (2, 2));
     // Back to ACTIVE: it gets one again.
     set_state(&ecs, &instance, ContainerInstanceStatus::Active).await;
-    crate::common::eventually(100, || async { describe_service(&ecs, "d").await.desired_count() == 3 }).await;
+    until("desiredCount 3", secs(10), || async { describe_service(&ecs, "d").await.desired_count() == 3 }).await;
     let back = wait_stable(&ecs, "d").await;
     assert_eq!(back.running_count(), 3);
     // An instance that joins gets one too.
     let identity = r#"{"instanceId": "i-0d0d0d0d0d0d0d0d0", "instanceType": "t3.medium", "availabilityZone": "us-east-1b", "region": "us-east-1"}"#;
     let joined = ecs.register_container_instance().instance_identity_document(identity).send().await.unwrap();
     let joined = joined.container_instance().unwrap().container_instance_arn().unwrap().to_owned();
-    crate::common::eventually(100, || async { describe_service(&ecs, "d").await.desired_count() == 4 }).await;
+    until("desiredCount 4", secs(10), || async { describe_service(&ecs, "d").await.desired_count() == 4 }).await;
     assert_eq!(wait_stable(&ecs, "d").await.running_count(), 4);
     let on_joined = ecs.list_tasks().container_instance(&joined).send().await.unwrap();
     assert_eq!(on_joined.task_arns().len(), 1);
@@ -626,7 +604,7 @@ async fn service_deployments_and_revisions_follow_the_rollouts_and_a_stop_rolls_
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    let first = register_sleeper(&ecs, "svc-history", "one").await;
+    let first = register(&ecs, Fargate, "svc-history", vec![sleeper("one")]).await;
     create(&ecs, "history", "svc-history", 1).await;
     let steady = wait_settled(&ecs, "history").await;
     let digits = steady.deployments()[0].id().unwrap().trim_start_matches("ecs-svc/").to_owned();
@@ -643,7 +621,7 @@ async fn service_deployments_and_revisions_follow_the_rollouts_and_a_stop_rolls_
     // A deployment that cannot finish (its image does not exist, no circuit breaker) stays
     // IN_PROGRESS until StopServiceDeployment rolls it back.
     let missing = ContainerDefinition::builder().name("main").image("berth-test/not-here:1").build();
-    register(&ecs, "svc-history", vec![missing]).await;
+    register(&ecs, Fargate, "svc-history", vec![missing]).await;
     ecs.update_service().service("history").task_definition("svc-history").send().await.unwrap();
     let listed = service_deployments(&ecs, "history").await;
     assert_eq!(listed.len(), 2);
@@ -658,18 +636,13 @@ async fn service_deployments_and_revisions_follow_the_rollouts_and_a_stop_rolls_
     ecs.stop_service_deployment().service_deployment_arn(&stuck).send().await.unwrap();
     let back = wait_settled(&ecs, "history").await;
     assert_eq!(back.task_definition(), Some(first.as_str()));
-    let mut status = None;
-    for _ in 0..100 {
+    let rolled_back = until("the stopped deployment to be ROLLBACK_SUCCESSFUL", secs(10), || async {
         let described = ecs.describe_service_deployments().service_deployment_arns(&stuck).send().await.unwrap();
         let d = described.service_deployments()[0].clone();
-        status = d.status().map(|s| s.as_str().to_owned());
-        if status.as_deref() == Some("ROLLBACK_SUCCESSFUL") {
-            assert_eq!(d.rollback().unwrap().service_revision_arn(), Some(revision.as_str()));
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(status.as_deref(), Some("ROLLBACK_SUCCESSFUL"));
+        if d.status().map(|s| s.as_str()) == Some("ROLLBACK_SUCCESSFUL") { Ok(d) } else { Err(d) }
+    })
+    .await;
+    assert_eq!(rolled_back.rollback().unwrap().service_revision_arn(), Some(revision.as_str()));
     let events = messages(&back);
     assert!(
         events.iter().any(|m| m == &format!("(service history) rolling back to deployment ecs-svc/{digits}.")),
@@ -689,7 +662,7 @@ async fn services_are_listed_by_their_service_connect_namespace() {
         .send()
         .await
         .unwrap();
-    register_sleeper(&ecs, "svc-ns", "x").await;
+    register(&ecs, Fargate, "svc-ns", vec![sleeper("x")]).await;
     for (name, namespace) in [("a", None), ("b", Some("other")), ("c", None)] {
         let mut connect = aws_sdk_ecs::types::ServiceConnectConfiguration::builder().enabled(name != "c");
         if let Some(ns) = namespace {
@@ -726,12 +699,15 @@ async fn task_set(ecs: &Client, id: &str) -> aws_sdk_ecs::types::TaskSet {
 
 /// Waits until the task set runs `n` tasks and is steady.
 async fn task_set_steady(ecs: &Client, id: &str, n: i32) {
-    let steady = crate::common::eventually(600, || async {
+    until(&format!("task set {id} to run {n} tasks"), secs(60), || async {
         let s = task_set(ecs, id).await;
-        s.running_count() == n && s.pending_count() == 0 && s.computed_desired_count() == n
+        if s.running_count() == n && s.pending_count() == 0 && s.computed_desired_count() == n {
+            Ok(())
+        } else {
+            Err(s)
+        }
     })
     .await;
-    assert!(steady, "task set {id} did not reach {n} tasks: {:?}", task_set(ecs, id).await);
 }
 
 #[tokio::test]
@@ -739,8 +715,8 @@ async fn an_external_controller_deploys_with_task_sets() {
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    let blue_td = register_sleeper(&ecs, "svc-ext", "blue").await;
-    let green_td = register_sleeper(&ecs, "svc-ext", "green").await;
+    let blue_td = register(&ecs, Fargate, "svc-ext", vec![sleeper("blue")]).await;
+    let green_td = register(&ecs, Fargate, "svc-ext", vec![sleeper("green")]).await;
     let created = ecs
         .create_service()
         .service_name("ext")
@@ -823,12 +799,11 @@ async fn an_external_controller_deploys_with_task_sets() {
     ecs.update_task_set().cluster("default").service("ext").task_set(&blue_id).scale(scale(0.0)).send().await.unwrap();
     let deleted = ecs.delete_task_set().cluster("default").service("ext").task_set(&blue_id).send().await.unwrap();
     assert_eq!(deleted.task_set().unwrap().status(), Some("DRAINING"));
-    let gone_set = crate::common::eventually(300, || async {
+    until("the deleted task set to go", secs(30), || async {
         let out = ecs.describe_task_sets().cluster("default").service("ext").send().await.unwrap();
-        out.task_sets().len() == 1
+        if out.task_sets().len() == 1 { Ok(()) } else { Err(out) }
     })
     .await;
-    assert!(gone_set, "the deleted task set stayed");
     let s = describe_service(&ecs, "ext").await;
     assert_eq!((s.running_count(), s.task_definition()), (2, Some(green_td.as_str())));
     let tasks = service_tasks(&ecs, "ext").await;
@@ -844,7 +819,7 @@ async fn an_unhealthy_task_is_left_alone_during_the_grace_period() {
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "svc-graced", vec![sickly()]).await;
+    register(&ecs, Fargate, "svc-graced", vec![sickly()]).await;
     ecs.create_service()
         .service_name("graced")
         .task_definition("svc-graced")
@@ -855,17 +830,19 @@ async fn an_unhealthy_task_is_left_alone_during_the_grace_period() {
         .send()
         .await
         .unwrap();
-    let unhealthy = crate::common::eventually(300, || async {
-        let Some(arn) = service_tasks(&ecs, "graced").await.first().cloned() else { return false };
-        crate::tasks::describe(&ecs, &arn).await.health_status().map(|h| h.as_str()) == Some("UNHEALTHY")
+    let first = until("the service's task to turn UNHEALTHY", secs(30), || async {
+        let arn = service_tasks(&ecs, "graced").await.first().cloned()?;
+        let health = describe(&ecs, &arn).await.health_status().map(|h| h.as_str().to_owned());
+        (health.as_deref() == Some("UNHEALTHY")).then_some(arn)
     })
     .await;
-    assert!(unhealthy, "the task never turned UNHEALTHY");
-    let first = service_tasks(&ecs, "graced").await[0].clone();
-    // Two scheduler passes later it is still the service's task, still RUNNING.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(service_tasks(&ecs, "graced").await, vec![first.clone()]);
-    assert_eq!(crate::tasks::describe(&ecs, &first).await.last_status(), Some("RUNNING"));
+    // For two scheduler passes and more it stays the service's task, RUNNING.
+    always("the unhealthy task is left alone", secs(3), || async {
+        let tasks = service_tasks(&ecs, "graced").await;
+        let status = describe(&ecs, &first).await.last_status().map(str::to_owned);
+        if tasks == [first.clone()] && status.as_deref() == Some("RUNNING") { Ok(()) } else { Err((tasks, status)) }
+    })
+    .await;
     delete(&ecs, "graced").await;
 }
 
@@ -883,7 +860,7 @@ async fn a_burst_of_task_changes_reconciles_its_service_a_bounded_number_of_time
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register_sleeper(&ecs, "burst", "x").await;
+    register(&ecs, Fargate, "burst", vec![sleeper("x")]).await;
     // Ten tasks starting, then stopping: each task change (PROVISIONING, PENDING, RUNNING, its
     // containers' ids, desired STOPPED, STOPPING, STOPPED, ...) tells the service's controller.
     create(&ecs, "burst", "burst", 10).await;
@@ -891,7 +868,7 @@ async fn a_burst_of_task_changes_reconciles_its_service_a_bounded_number_of_time
     let tasks = service_tasks(&ecs, "burst").await;
     ecs.update_service().service("burst").desired_count(0).send().await.unwrap();
     for arn in &tasks {
-        crate::tasks::wait_for(&ecs, arn, "STOPPED").await;
+        wait_for(&ecs, arn, "STOPPED").await;
     }
     let (triggers, reconciles, resyncs) = service_counters(&berth, "burst").await;
     eprintln!("service burst: {triggers} triggers, {reconciles} reconciles, {resyncs} resyncs");

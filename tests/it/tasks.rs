@@ -2,107 +2,21 @@
 //! non-essential exits, overrides, localhost between a task's containers, published ports,
 //! StopTask and stopTimeout, a missing image, validation, and kill -9 of berth while a task runs.
 
-use std::time::Duration;
-
 use aws_sdk_ecs::Client;
-use aws_sdk_ecs::types::{
-    AwsVpcConfiguration, Compatibility, ContainerDefinition, ContainerOverride, KeyValuePair, LaunchType,
-    NetworkConfiguration, NetworkMode, PortMapping, Task, TaskOverride,
-};
+use aws_sdk_ecs::types::{ContainerDefinition, ContainerOverride, KeyValuePair, LaunchType, TaskOverride};
 
-use aws_sdk_ecs::operation::register_task_definition::builders::RegisterTaskDefinitionFluentBuilder as RegisterDefinition;
-
-use crate::common::{BUSYBOX, Berth, code, docker, error};
+use crate::common::{Berth, code, error};
 use crate::containers::docker_cli;
-
-pub(crate) fn network() -> NetworkConfiguration {
-    NetworkConfiguration::builder()
-        .awsvpc_configuration(AwsVpcConfiguration::builder().subnets("subnet-berth").build().unwrap())
-        .build()
-}
-
-pub(crate) fn container(name: &str, command: &str) -> ContainerDefinition {
-    ContainerDefinition::builder().name(name).image(BUSYBOX).command("sh").command("-c").command(command).build()
-}
-
-/// A RegisterTaskDefinition of a Fargate `family` (awsvpc, 256 CPU units, 512 MiB) of
-/// `containers`, to add to and send.
-pub(crate) fn definition(ecs: &Client, family: &str, containers: Vec<ContainerDefinition>) -> RegisterDefinition {
-    ecs.register_task_definition()
-        .family(family)
-        .requires_compatibilities(Compatibility::Fargate)
-        .network_mode(NetworkMode::Awsvpc)
-        .cpu("256")
-        .memory("512")
-        .set_container_definitions(Some(containers))
-}
-
-pub(crate) async fn register(ecs: &Client, family: &str, containers: Vec<ContainerDefinition>) {
-    definition(ecs, family, containers).send().await.unwrap();
-}
-
-/// A container named `web` that serves `page` with busybox httpd on `port`, published.
-pub(crate) fn web(page: &str, port: i32) -> ContainerDefinition {
-    let mut web =
-        container("web", &format!("mkdir -p /www && echo {page} > /www/index.html && exec httpd -f -p {port} -h /www"));
-    web.port_mappings = Some(vec![PortMapping::builder().container_port(port).build()]);
-    web
-}
-
-pub(crate) async fn run(ecs: &Client, family: &str, overrides: Option<TaskOverride>) -> String {
-    let out = ecs
-        .run_task()
-        .task_definition(family)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(network())
-        .set_overrides(overrides)
-        .send()
-        .await
-        .unwrap();
-    assert!(out.failures().is_empty(), "{:?}", out.failures());
-    out.tasks()[0].task_arn().unwrap().to_owned()
-}
-
-pub(crate) async fn describe(ecs: &Client, arn: &str) -> Task {
-    ecs.describe_tasks().tasks(arn).send().await.unwrap().tasks()[0].clone()
-}
-
-/// Waits (bounded: 60 s) for the task's lastStatus.
-pub(crate) async fn wait_for(ecs: &Client, arn: &str, status: &str) -> Task {
-    for _ in 0..600 {
-        let task = describe(ecs, arn).await;
-        if task.last_status() == Some(status) {
-            return task;
-        }
-        if status == "RUNNING" && task.last_status() == Some("STOPPED") {
-            panic!("task stopped instead of running: {task:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("task {arn} did not reach {status}: {:?}", describe(ecs, arn).await);
-}
-
-/// StopTask, then waits (bounded) until the task is STOPPED and its containers are gone.
-pub(crate) async fn stop(ecs: &Client, arn: &str) -> Task {
-    ecs.stop_task().task(arn).send().await.unwrap();
-    let task = wait_for(ecs, arn, "STOPPED").await;
-    gone(arn).await;
-    task
-}
-
-/// No container of the task is left on the engine.
-pub(crate) async fn gone(arn: &str) {
-    let docker = docker().await;
-    let labels = std::collections::BTreeMap::from([("berth.task-arn".to_owned(), arn.to_owned())]);
-    assert!(docker.list(&labels).await.unwrap().is_empty(), "containers of {arn} left behind");
-}
+use crate::fixtures::{
+    Launch::Fargate, container, definition, describe, gone, network, register, run, secs, stop, until, wait_for, web,
+};
 
 #[tokio::test]
 async fn essential_container_exit_stops_the_task() {
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "exit3", vec![container("main", "sleep 0.5; exit 3")]).await;
+    register(&ecs, Fargate, "exit3", vec![container("main", "sleep 0.5; exit 3")]).await;
     let arn = run(&ecs, "exit3", None).await;
     let task = wait_for(&ecs, &arn, "STOPPED").await;
     assert_eq!(task.desired_status(), Some("STOPPED"));
@@ -138,7 +52,7 @@ async fn containers_share_localhost_ports_are_published_and_stop_task_works() {
         "for i in $(seq 100); do wget -q -O- http://127.0.0.1:8080/ && exit 0; sleep 0.1; done; exit 1",
     );
     probe.essential = Some(false);
-    register(&ecs, "web", vec![web, probe]).await;
+    register(&ecs, Fargate, "web", vec![web, probe]).await;
     let arn = run(&ecs, "web", None).await;
     let task = wait_for(&ecs, &arn, "RUNNING").await;
     assert_eq!(berth.client().describe_clusters().send().await.unwrap().clusters()[0].running_tasks_count(), 1);
@@ -152,17 +66,14 @@ async fn containers_share_localhost_ports_are_published_and_stop_task_works() {
     assert!(body.contains("hello-berth"), "{body}");
 
     // The sidecar's exit is recorded while the task keeps running.
-    let mut probe_exit = None;
-    for _ in 0..300 {
+    let probe_exit = until("the probe's exit", secs(30), || async {
         let t = describe(&ecs, &arn).await;
-        if let Some(code) = t.containers()[1].exit_code() {
-            probe_exit = Some(code);
-            assert_eq!(t.last_status(), Some("RUNNING"));
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(probe_exit, Some(0), "the probe reached the web server over localhost");
+        let code = t.containers()[1].exit_code();
+        assert!(code.is_none() || t.last_status() == Some("RUNNING"), "{t:?}");
+        code
+    })
+    .await;
+    assert_eq!(probe_exit, 0, "the probe reached the web server over localhost");
 
     // DeleteCluster refuses while the task runs.
     assert_eq!(code(ecs.delete_cluster().cluster("default").send().await), "ClusterContainsTasksException");
@@ -180,7 +91,7 @@ async fn overrides_reach_the_process() {
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "env", vec![container("main", "exit 1")]).await;
+    register(&ecs, Fargate, "env", vec![container("main", "exit 1")]).await;
     let overrides = TaskOverride::builder()
         .container_overrides(
             ContainerOverride::builder()
@@ -204,7 +115,7 @@ async fn run_stubborn(ecs: &Client, family: &str) -> String {
     ecs.create_cluster().send().await.unwrap();
     let mut stubborn = container("main", "trap '' TERM; sleep 1000 & wait");
     stubborn.stop_timeout = Some(2);
-    register(ecs, family, vec![stubborn]).await;
+    register(ecs, Fargate, family, vec![stubborn]).await;
     let arn = run(ecs, family, None).await;
     wait_for(ecs, &arn, "RUNNING").await;
     arn
@@ -249,7 +160,7 @@ async fn run_task_tags_are_stored_with_the_task() {
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
     let registered = |family: &'static str, tags: Vec<Tag>| {
-        definition(&ecs, family, vec![container("main", "exec sleep 1000")]).set_tags(Some(tags)).send()
+        definition(&ecs, Fargate, family, vec![container("main", "exec sleep 1000")]).set_tags(Some(tags)).send()
     };
     registered("tagged", vec![tag("team", "definition"), tag("tier", "web")]).await.unwrap();
     let run_tagged = |family: &'static str, tags: Vec<Tag>| {
@@ -291,7 +202,7 @@ async fn a_missing_image_fails_to_start() {
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
     let missing = ContainerDefinition::builder().name("main").image("berth-test/not-here:1").build();
-    register(&ecs, "missing", vec![missing]).await;
+    register(&ecs, Fargate, "missing", vec![missing]).await;
     let arn = run(&ecs, "missing", None).await;
     let task = wait_for(&ecs, &arn, "STOPPED").await;
     assert_eq!(task.stop_code().map(|c| c.as_str()), Some("TaskFailedToStart"));
@@ -304,7 +215,7 @@ async fn run_task_validation() {
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "v", vec![container("main", "true")]).await;
+    register(&ecs, Fargate, "v", vec![container("main", "true")]).await;
     // Launch type EC2 by default; awsvpc either way.
     let (code_, message) = error(ecs.run_task().task_definition("v").send().await);
     assert_eq!(code_, "InvalidParameterException");
@@ -359,7 +270,7 @@ async fn kill_9_while_running_keeps_the_task() {
     let mut berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "long", vec![container("main", "exec sleep 1000")]).await;
+    register(&ecs, Fargate, "long", vec![container("main", "exec sleep 1000")]).await;
     let arn = run(&ecs, "long", None).await;
     let before = wait_for(&ecs, &arn, "RUNNING").await;
     let runtime_id = before.containers()[0].runtime_id().unwrap().to_owned();
@@ -372,7 +283,7 @@ async fn kill_9_while_running_keeps_the_task() {
     let after = describe(&ecs, &arn).await;
     assert_eq!(after.last_status(), Some("RUNNING"));
     assert_eq!(after.containers()[0].runtime_id(), Some(runtime_id.as_str()));
-    let docker = docker().await;
+    let docker = crate::common::docker().await;
     let labels = std::collections::BTreeMap::from([("berth.task-arn".to_owned(), arn.clone())]);
     // The task's container and its holder: no duplicates.
     assert_eq!(docker.list(&labels).await.unwrap().len(), 2);
@@ -405,7 +316,7 @@ async fn a_failing_health_check_stops_the_task() {
     ecs.create_cluster().send().await.unwrap();
     let mut sick = container("main", "exec sleep 1000");
     sick.health_check = Some(health_check("exit 1"));
-    register(&ecs, "sick", vec![sick]).await;
+    register(&ecs, Fargate, "sick", vec![sick]).await;
     let arn = run(&ecs, "sick", None).await;
     let task = wait_for(&ecs, &arn, "STOPPED").await;
     assert_eq!(task.health_status().map(|h| h.as_str()), Some("UNHEALTHY"));
@@ -427,20 +338,15 @@ async fn healthy_dependencies_start_first() {
     // app fails at once unless db already serves: it must start after db is HEALTHY.
     let mut app = container("app", "wget -q -O- http://127.0.0.1:8080/ || exit 5; exec sleep 1000");
     app.depends_on = Some(vec![depends_on("db", ContainerCondition::Healthy)]);
-    register(&ecs, "healthy-dep", vec![db, app]).await;
+    register(&ecs, Fargate, "healthy-dep", vec![db, app]).await;
     let arn = run(&ecs, "healthy-dep", None).await;
     wait_for(&ecs, &arn, "RUNNING").await;
-    let mut healthy = None;
-    for _ in 0..300 {
+    let task = until("the task to be HEALTHY", secs(30), || async {
         let task = describe(&ecs, &arn).await;
         assert!(task.containers()[1].exit_code().is_none(), "app started before db was healthy: {task:?}");
-        if task.health_status().map(|h| h.as_str()) == Some("HEALTHY") {
-            healthy = Some(task);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let task = healthy.expect("the task became HEALTHY");
+        if task.health_status().map(|h| h.as_str()) == Some("HEALTHY") { Ok(task) } else { Err(task) }
+    })
+    .await;
     assert_eq!(task.containers()[0].health_status().map(|h| h.as_str()), Some("HEALTHY"));
     stop(&ecs, &arn).await;
 }
@@ -456,7 +362,7 @@ async fn success_and_complete_dependencies() {
     init.essential = Some(false);
     let mut app = container("app", "exec sleep 1000");
     app.depends_on = Some(vec![depends_on("init", ContainerCondition::Success)]);
-    register(&ecs, "needs-success", vec![init.clone(), app.clone()]).await;
+    register(&ecs, Fargate, "needs-success", vec![init.clone(), app.clone()]).await;
     let arn = run(&ecs, "needs-success", None).await;
     let task = wait_for(&ecs, &arn, "STOPPED").await;
     assert_eq!(task.stop_code().map(|c| c.as_str()), Some("TaskFailedToStart"));
@@ -466,22 +372,18 @@ async fn success_and_complete_dependencies() {
 
     // COMPLETE: any exit lets the app start.
     app.depends_on = Some(vec![depends_on("init", ContainerCondition::Complete)]);
-    register(&ecs, "needs-complete", vec![init, app]).await;
+    register(&ecs, Fargate, "needs-complete", vec![init, app]).await;
     let arn = run(&ecs, "needs-complete", None).await;
     wait_for(&ecs, &arn, "RUNNING").await;
     // The init container's exit is recorded while the task runs on.
-    let mut init_exit = None;
-    for _ in 0..100 {
+    let init_exit = until("the init container's exit", secs(10), || async {
         let task = describe(&ecs, &arn).await;
         assert!(task.containers()[1].runtime_id().is_some());
         assert_eq!(task.last_status(), Some("RUNNING"));
-        if let Some(code) = task.containers()[0].exit_code() {
-            init_exit = Some(code);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(init_exit, Some(3));
+        task.containers()[0].exit_code()
+    })
+    .await;
+    assert_eq!(init_exit, 3);
     stop(&ecs, &arn).await;
 }
 
@@ -492,7 +394,7 @@ async fn an_oom_kill_is_reported_as_ecs_does() {
     ecs.create_cluster().send().await.unwrap();
     let mut hog = container("hog", "head -c 100000000 /dev/zero | tail");
     hog.memory = Some(8);
-    register(&ecs, "hog", vec![hog]).await;
+    register(&ecs, Fargate, "hog", vec![hog]).await;
     let arn = run(&ecs, "hog", None).await;
     let task = wait_for(&ecs, &arn, "STOPPED").await;
     let c = &task.containers()[0];
@@ -507,7 +409,7 @@ async fn run_task_is_idempotent_with_a_client_token() {
     let berth = Berth::start().await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "once", vec![container("main", "exec sleep 1000")]).await;
+    register(&ecs, Fargate, "once", vec![container("main", "exec sleep 1000")]).await;
     let send = |count: i32| {
         ecs.run_task()
             .task_definition("once")
@@ -544,19 +446,15 @@ async fn stopped_tasks_are_forgotten_after_the_retention() {
     let berth = Berth::start_with(&[("BERTH_STOPPED_TASK_RETENTION", "1")]).await;
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register(&ecs, "brief", vec![container("main", "exit 0")]).await;
+    register(&ecs, Fargate, "brief", vec![container("main", "exit 0")]).await;
     let arn = run(&ecs, "brief", None).await;
     wait_for(&ecs, &arn, "STOPPED").await;
-    for _ in 0..100 {
+    let described = until("the stopped task to be forgotten after a 1 s retention", secs(10), || async {
         let described = ecs.describe_tasks().tasks(&arn).send().await.unwrap();
-        if described.tasks().is_empty() {
-            assert_eq!(described.failures()[0].reason(), Some("MISSING"));
-            let stopped =
-                ecs.list_tasks().desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped).send().await.unwrap();
-            assert!(stopped.task_arns().is_empty());
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the stopped task was still described 10 s after a 1 s retention");
+        if described.tasks().is_empty() { Ok(described) } else { Err(described) }
+    })
+    .await;
+    assert_eq!(described.failures()[0].reason(), Some("MISSING"));
+    let stopped = ecs.list_tasks().desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped).send().await.unwrap();
+    assert!(stopped.task_arns().is_empty());
 }

@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Output;
 
-use crate::common::{Berth, eventually};
+use crate::common::Berth;
+use crate::fixtures::{secs, until};
 
 /// Runs terraform in `dir`; panics with its output when it fails, unless `allowed` lists the
 /// exit code.
@@ -96,8 +97,11 @@ async fn assert_destroyed(ecs: &aws_sdk_ecs::Client, cluster: &str) {
     assert_eq!(clusters.clusters()[0].status(), Some("INACTIVE"));
     let docker = crate::common::docker().await;
     let labels = std::collections::BTreeMap::from([("berth.cluster".to_owned(), cluster.to_owned())]);
-    let empty = eventually(100, || async { docker.list(&labels).await.unwrap().is_empty() }).await;
-    assert!(empty, "berth containers of cluster {cluster} are left after destroy");
+    until(&format!("berth containers of cluster {cluster} to go after destroy"), secs(10), || async {
+        let left = docker.list(&labels).await.unwrap();
+        if left.is_empty() { Ok(()) } else { Err(left) }
+    })
+    .await;
 }
 
 /// A temporary directory holding a copy of the module at `path` (relative to the repository)
@@ -169,12 +173,13 @@ async fn terraform_applies_plans_clean_updates_in_place_and_destroys() {
     let stdout = String::from_utf8_lossy(&updated.stdout);
     assert!(stdout.contains("aws_ecs_service.web: Modifying..."), "{stdout}");
     assert!(!stdout.contains("aws_ecs_service.web: Destroying"), "the service was replaced:\n{stdout}");
-    let rolled = crate::common::eventually(600, || async {
+    until("the service to roll to the new revision", secs(60), || async {
         let s = ecs.describe_services().cluster("full").services("web").send().await.unwrap().services()[0].clone();
-        s.deployments().len() == 1 && s.running_count() == 3 && s.task_definition() != Some(first.as_str())
+        let rolled =
+            s.deployments().len() == 1 && s.running_count() == 3 && s.task_definition() != Some(first.as_str());
+        if rolled { Ok(()) } else { Err(s) }
     })
     .await;
-    assert!(rolled, "the service did not roll to the new revision");
 
     // destroy leaves nothing: no cluster, no task, no container.
     let destroy = with(&["destroy", "-auto-approve", "-input=false", "-no-color"], &vars("two", 3));
@@ -218,13 +223,19 @@ async fn terraform_example_serves_its_page() {
     let output = terraform(dir.path(), &["output", "-raw", "url"], &[]).await;
     assert_eq!(String::from_utf8_lossy(&output.stdout), format!("http://127.0.0.1:{port}/"));
     // RUNNING comes before httpd listens: ask again for a moment.
-    let served = eventually(100, || async { page().await == "hello from berth" }).await;
-    assert!(served, "the page is not served: {:?}", page().await);
+    until("the page to be served", secs(10), || async {
+        let body = page().await;
+        if body == "hello from berth" { Ok(()) } else { Err(body) }
+    })
+    .await;
 
     let change = run("apply", "changed");
     terraform(dir.path(), &change, &[]).await;
-    let rolled = eventually(200, || async { page().await == "changed" }).await;
-    assert!(rolled, "the page did not change after the new revision rolled out");
+    until("the page to change after the new revision rolled out", secs(20), || async {
+        let body = page().await;
+        if body == "changed" { Ok(()) } else { Err(body) }
+    })
+    .await;
 
     let destroy = run("destroy", "changed");
     terraform(dir.path(), &destroy, &[]).await;

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use berth::driver::ContainerState;
 
-use crate::common::{Berth, docker, eventually, http_get};
+use crate::common::{Berth, docker, http_get};
 use crate::containers::docker_cli;
-use crate::tasks::{container, describe, register, run, stop, wait_for, web};
+use crate::fixtures::{Launch::Fargate, container, describe, network, register, run, secs, stop, until, wait_for, web};
 
 /// The warm holders `berth` keeps, by the task ARN each is for.
 async fn warm_holders(berth: &Berth) -> BTreeMap<String, ContainerState> {
@@ -21,15 +21,12 @@ async fn warm_holders(berth: &Berth) -> BTreeMap<String, ContainerState> {
 
 /// Waits (bounded: 30 s) until `berth` keeps `count` started warm holders that are not `taken`'s.
 async fn wait_warm(berth: &Berth, count: usize, taken: &[&str]) -> BTreeMap<String, ContainerState> {
-    let ready = eventually(300, || async {
-        let warm = warm_holders(berth).await;
-        warm.iter().filter(|(arn, h)| h.running && !taken.contains(&arn.as_str())).count() == count
+    until(&format!("{count} started warm holders besides {taken:?}"), secs(30), || async {
+        let mut warm = warm_holders(berth).await;
+        warm.retain(|arn, _| !taken.contains(&arn.as_str()));
+        if warm.values().filter(|h| h.running).count() == count { Ok(warm) } else { Err(warm) }
     })
-    .await;
-    let mut warm = warm_holders(berth).await;
-    assert!(ready, "{count} warm holders besides {taken:?}: {warm:?}");
-    warm.retain(|arn, _| !taken.contains(&arn.as_str()));
-    warm
+    .await
 }
 
 /// Creates the default cluster, registers `family` (one sleeping container) and runs a task of
@@ -37,7 +34,7 @@ async fn wait_warm(berth: &Berth, count: usize, taken: &[&str]) -> BTreeMap<Stri
 async fn first_task(berth: &Berth, family: &str) -> (String, BTreeMap<String, ContainerState>) {
     let ecs = berth.client();
     ecs.create_cluster().send().await.unwrap();
-    register(&ecs, family, vec![container("main", "exec sleep 1000")]).await;
+    register(&ecs, Fargate, family, vec![container("main", "exec sleep 1000")]).await;
     let first = run(&ecs, family, None).await;
     wait_for(&ecs, &first, "RUNNING").await;
     let warm = wait_warm(berth, 2, &[&first]).await;
@@ -76,13 +73,15 @@ async fn the_next_fargate_task_takes_a_holder_started_before_it() {
     assert!(!refilled.contains_key(&first) && !refilled.contains_key(&second));
 
     // A task that publishes a port needs a holder of its own, and gets one.
-    register(&ecs, "warm-web", vec![web("warm", 80)]).await;
+    register(&ecs, Fargate, "warm-web", vec![web("warm", 80)]).await;
     let third = run(&ecs, "warm-web", None).await;
     assert!(!refilled.contains_key(&third), "a task publishing a port took a warm holder");
     let task = wait_for(&ecs, &third, "RUNNING").await;
     let port = u16::try_from(task.containers()[0].network_bindings()[0].host_port().unwrap()).unwrap();
-    let served = eventually(100, || async { http_get(port).await.is_some_and(|r| r.contains("warm")) }).await;
-    assert!(served, "the port of the task with its own holder answers");
+    until("the port of the task with its own holder to answer", secs(10), || async {
+        http_get(port).await.filter(|r| r.contains("warm")).ok_or("no page")
+    })
+    .await;
 
     for arn in [&first, &second, &third] {
         stop(&ecs, arn).await;
@@ -127,11 +126,10 @@ async fn a_killed_berths_idle_warm_holders_are_removed_when_the_next_starts() {
     // The next berth on the data dir removes the idle holders and keeps the running tasks'.
     let mut berth = Berth::start_in(dir.path()).await;
     let ecs = berth.client();
-    let removed = eventually(300, || async {
+    until("the killed berth's idle warm holders to be removed", secs(30), || async {
         idle.values().all(|holder| !docker_cli(&["inspect", &holder.id]).status.success())
     })
     .await;
-    assert!(removed, "the killed berth's idle warm holders are removed");
     for arn in [&first, &second] {
         assert_eq!(describe(&ecs, arn).await.last_status(), Some("RUNNING"));
         let id = arn.rsplit('/').next().unwrap();
@@ -154,7 +152,7 @@ async fn a_replayed_run_task_gives_back_the_holder_it_took() {
         ecs.run_task()
             .task_definition("warm-replay")
             .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
-            .network_configuration(crate::tasks::network())
+            .network_configuration(network())
             .set_client_token(token.map(str::to_owned))
             .send()
     };
