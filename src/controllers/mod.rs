@@ -6,6 +6,7 @@
 //! - [`capacity`]: cluster auto scaling of Auto Scaling group capacity providers, keyed by
 //!   cluster.
 //! - [`expiry`]: forgetting stopped tasks after `--stopped-task-retention`.
+//! - [`warm`]: the warm holders each cluster running Fargate-like tasks keeps, keyed by cluster.
 //!
 //! Woken by the store's after-commit notifications ([`crate::store::Change`]): handlers write
 //! desired state and return; a controller reads it back and makes it so, through the same
@@ -19,7 +20,6 @@
 //!   reconciling a key, and it must keep watching while berth has no other work.
 //! - The store's group commit of task definition registrations is part of the store's write
 //!   path (it answers the requests waiting on it), and ends when the store closes.
-//! - Warm holders are made by the runtime as tasks start (see [`crate::runtime::warm`]).
 
 pub mod capacity;
 pub mod expiry;
@@ -27,6 +27,7 @@ mod rollout;
 pub mod runtime;
 pub mod services;
 mod task_sets;
+pub mod warm;
 
 use std::fmt;
 use std::sync::Arc;
@@ -122,6 +123,8 @@ impl Controllers {
         let expiry = expiry::StoppedTasks::new(store.clone(), settings.stopped_task_retention);
         let every = expiry.period();
         this.spawn(store, expiry, Pace { resync: Some(every), ..Pace::default() });
+        let warm = warm::WarmHolders::new(api.tasks_handle());
+        this.spawn(store, warm, Pace { resync: Some(Duration::from_secs(10)), ..Pace::default() });
         this
     }
 

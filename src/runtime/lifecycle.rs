@@ -318,8 +318,14 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
             .collect();
         bindings.insert(r.index, json_bindings);
     }
+    // Keep the next such task of the cluster from waiting for its holder: asked before the task
+    // is stored RUNNING, so that the change wakes the warm-holders controller for a pool that is
+    // there.
+    if doc.get("containerInstanceArn").is_none() && fits_warm_holder(&mode, &containers) {
+        rt.want_warm_holders(key, labels.get(LABEL_TASK).map_or("", String::as_str));
+    }
     let at = now();
-    let updated = update(rt, key, |doc| {
+    update(rt, key, |doc| {
         if desired_stopped(Some(doc)) {
             return;
         }
@@ -340,11 +346,6 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
         }
     })
     .await;
-    // Keep the next such task of the cluster from waiting for its holder.
-    let reached = updated.is_some_and(|d| d.get("lastStatus").and_then(Value::as_str) == Some("RUNNING"));
-    if reached && doc.get("containerInstanceArn").is_none() && fits_warm_holder(&mode, &containers) {
-        rt.refill_warm(key, labels.get(LABEL_TASK).map_or("", String::as_str));
-    }
     Ok((docker, running))
 }
 

@@ -1,11 +1,14 @@
-//! Warm holders: started holders kept ready for a cluster's next Fargate-like tasks.
+//! Warm holders: started holders kept ready for a cluster's next Fargate-like tasks. This module
+//! keeps the books ([`Pools`]) and makes and removes the holders; the warm-holders controller
+//! ([`crate::controllers::warm`]) decides when, per cluster.
 //!
 //! Starting a task's holder is about half of a one-container task's start: Docker makes the
 //! network namespace, attaches it to berth's bridge and sets up its DNS, which takes about as
 //! long as starting the container itself. So once a Fargate-like task whose holder needs nothing
 //! of the task (no published ports, no hostname, DNS servers, /etc/hosts entries or net.*
 //! sysctls) has started in a cluster, berth keeps `--warm-holders` more holders started for that
-//! cluster, and RunTask hands the next such task one of them.
+//! cluster (the task asks for a pool, [`TaskRuntime::want_warm_holders`]; the controller fills it,
+//! [`TaskRuntime::refill_warm_holders`]), and RunTask hands the next such task one of them.
 //!
 //! A container's labels are fixed when it is created, and a holder's name the task it belongs to
 //! (`berth.task-arn`, `berth.cluster`, and its name `berth-<task id>-holder`). So each warm holder
@@ -16,11 +19,10 @@
 //! lately are dropped past [`MAX_CLUSTERS`]; DeleteCluster drops its cluster's.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use tracing::Instrument;
 
 use super::TaskRuntime;
 use super::{holder, spec};
@@ -51,9 +53,12 @@ struct State {
     /// Task ids given to RunTask whose task has not started yet.
     claimed: HashSet<String>,
     /// Task ids whose holder is being made, or removed by the refill that made it (its pool was
-    /// dropped meanwhile) or that dropped its pool: stopping berth waits for these before it
+    /// dropped meanwhile), or waiting in `doomed`: stopping berth waits for these before it
     /// removes berth's network, which a holder still being removed keeps in use.
     making: HashSet<String>,
+    /// Task ids of the waiting holders of pools dropped to make room, for the next refill to
+    /// remove.
+    doomed: Vec<String>,
     /// A counter for `Pool::used` and `Pool::epoch`.
     tick: u64,
     /// Set when berth stops: no more holders are made.
@@ -62,11 +67,13 @@ struct State {
 
 #[derive(Debug)]
 struct Pool {
+    /// The ARN of the cluster's tasks up to their id (`arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER`).
+    prefix: String,
     /// Task ids whose holder is started and waiting.
     ready: Vec<String>,
     /// How many of `State::making` are for this pool.
     making: usize,
-    /// When it was last refilled, for dropping the least recently used.
+    /// When a task last asked for it, for dropping the least recently used.
     used: u64,
     /// Tells this pool from an earlier one of the same cluster, dropped meanwhile: a holder made
     /// for a dropped pool is removed, not added.
@@ -79,6 +86,8 @@ struct Pool {
 pub struct Plan {
     /// The pool's epoch.
     pub epoch: u64,
+    /// The ARN prefix of the cluster's tasks.
+    pub prefix: String,
     /// Task ids to make holders for.
     pub ids: Vec<String>,
     /// Task ids of warm holders to remove.
@@ -110,35 +119,65 @@ impl Pools {
         self.state().claimed.remove(id)
     }
 
-    /// Holders `cluster` is short of: their task ids, now being made. Makes the cluster a pool
-    /// if it has none, dropping the least recently used one past [`MAX_CLUSTERS`].
-    pub fn plan(&self, region: &str, cluster: &str) -> Plan {
+    /// A Fargate-like task that can use a warm holder runs in `cluster`, whose tasks' ARNs start
+    /// with `prefix`: the cluster gets a pool if it has none (dropping the least recently used
+    /// one past [`MAX_CLUSTERS`], whose holders the next refill removes), and counts as used now.
+    pub fn want(&self, region: &str, cluster: &str, prefix: &str) {
         if self.per_cluster == 0 {
-            return Plan::default();
+            return;
         }
         let mut state = self.state();
         if state.closed {
-            return Plan::default();
+            return;
         }
         state.tick += 1;
         let tick = state.tick;
         let key = (region.to_owned(), cluster.to_owned());
-        let mut dropped = Vec::new();
         if !state.clusters.contains_key(&key) && state.clusters.len() >= MAX_CLUSTERS {
             let oldest = state.clusters.iter().min_by_key(|(_, p)| p.used).map(|(k, _)| k.clone());
             if let Some(pool) = oldest.and_then(|k| state.clusters.remove(&k)) {
-                dropped = pool.ready;
+                state.making.extend(pool.ready.iter().cloned());
+                state.doomed.extend(pool.ready);
             }
         }
-        let pool =
-            state.clusters.entry(key).or_insert_with(|| Pool { ready: Vec::new(), making: 0, used: tick, epoch: tick });
+        let pool = state.clusters.entry(key).or_insert_with(|| Pool {
+            prefix: prefix.to_owned(),
+            ready: Vec::new(),
+            making: 0,
+            used: tick,
+            epoch: tick,
+        });
         pool.used = tick;
-        let short = self.per_cluster.saturating_sub(pool.ready.len() + pool.making);
+    }
+
+    /// True while `cluster` has a pool.
+    pub fn has(&self, region: &str, cluster: &str) -> bool {
+        self.state().clusters.contains_key(&(region.to_owned(), cluster.to_owned()))
+    }
+
+    /// The clusters with a pool, as (region, cluster name).
+    pub fn clusters(&self) -> Vec<(String, String)> {
+        self.state().clusters.keys().cloned().collect()
+    }
+
+    /// Holders `cluster`'s pool is short of (none without a pool): their task ids, now being
+    /// made; and the holders of dropped pools, to remove.
+    pub fn plan(&self, region: &str, cluster: &str) -> Plan {
+        let mut state = self.state();
+        let dropped = std::mem::take(&mut state.doomed);
+        if state.closed {
+            return Plan { dropped, ..Plan::default() };
+        }
+        let per_cluster = self.per_cluster;
+        let Some(pool) = state.clusters.get_mut(&(region.to_owned(), cluster.to_owned())) else {
+            return Plan { dropped, ..Plan::default() };
+        };
+        let short = per_cluster.saturating_sub(pool.ready.len() + pool.making);
         pool.making += short;
-        let epoch = pool.epoch;
+        let (epoch, prefix) = (pool.epoch, pool.prefix.clone());
         let ids: Vec<String> = (0..short).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect();
-        state.making.extend(ids.iter().chain(&dropped).cloned());
-        Plan { epoch, ids, dropped }
+        state.making.extend(ids.iter().cloned());
+        Plan { epoch, prefix, ids, dropped }
     }
 
     /// The holder for `id` is made (`started`) or failed. True if it joined its pool; false if
@@ -196,7 +235,10 @@ impl Pools {
 
     /// Drops every pool; answers the task ids of the waiting holders, to remove.
     pub fn clear(&self) -> Vec<String> {
-        self.state().clusters.drain().flat_map(|(_, p)| p.ready).collect()
+        let mut state = self.state();
+        let mut ids = std::mem::take(&mut state.doomed);
+        ids.extend(state.clusters.drain().flat_map(|(_, p)| p.ready));
+        ids
     }
 
     /// Makes no more holders (berth is stopping).
@@ -232,48 +274,67 @@ impl TaskRuntime {
         if holder::fits_warm_holder(network_mode, containers) { self.warm.take(region, cluster) } else { None }
     }
 
-    /// Makes the holders `key`'s cluster is short of, in the background, one at a time so they
-    /// do not crowd the engine. `arn` is a task ARN of the cluster (the one that just started).
-    pub(super) fn refill_warm(self: &Arc<Self>, key: &TaskKey, arn: &str) {
-        let Some((prefix, _)) = arn.rsplit_once('/') else { return };
-        let prefix = prefix.to_owned();
-        let plan = self.warm.plan(&key.region, &key.cluster);
-        if plan.ids.is_empty() && plan.dropped.is_empty() {
-            return;
+    /// A task of `key`'s cluster whose holder a warm one could have been (`arn` is its ARN) is
+    /// starting: the cluster keeps warm holders from now on (see [`Pools::want`]).
+    pub(super) fn want_warm_holders(&self, key: &TaskKey, arn: &str) {
+        if let Some((prefix, _)) = arn.rsplit_once('/') {
+            self.warm.want(&key.region, &key.cluster, prefix);
         }
-        let runtime = self.clone();
-        let key = key.clone();
-        let span = tracing::info_span!("warm holders", cluster = %key.cluster, count = plan.ids.len());
-        tokio::spawn(
-            async move {
-                runtime.remove_warm_holders(&plan.dropped).await;
-                runtime.warm.removed(&plan.dropped);
-                let docker = runtime.docker_at(0).await;
-                for id in &plan.ids {
-                    // Not made once the pool is gone (cluster deleted, berth stopping or reset).
-                    let wanted = runtime.warm.wanted(&key.region, &key.cluster, plan.epoch);
-                    let started = match &docker {
-                        Ok(docker) if wanted => {
-                            match holder::start_warm_holder(&runtime, docker, &key.cluster, id, &prefix).await {
-                                Ok(()) => true,
-                                Err(e) => {
-                                    tracing::debug!(error = %e, "cannot make a warm holder");
-                                    false
-                                }
-                            }
+    }
+
+    /// Whether `cluster` keeps warm holders.
+    #[must_use]
+    pub fn keeps_warm_holders(&self, region: &str, cluster: &str) -> bool {
+        self.warm.has(region, cluster)
+    }
+
+    /// The clusters that keep warm holders, as (region, cluster name).
+    #[must_use]
+    pub fn warm_clusters(&self) -> Vec<(String, String)> {
+        self.warm.clusters()
+    }
+
+    /// Makes the holders `cluster` is short of, one at a time so they do not crowd the engine,
+    /// and removes those of pools dropped to make room. Answers false when one could not be
+    /// made (it is tried again on the next refill).
+    pub async fn refill_warm_holders(&self, region: &str, cluster: &str) -> bool {
+        let plan = self.warm.plan(region, cluster);
+        self.remove_warm_holders(&plan.dropped).await;
+        self.warm.removed(&plan.dropped);
+        if plan.ids.is_empty() {
+            return true;
+        }
+        let docker = self.docker_at(0).await;
+        let mut all_made = true;
+        for id in &plan.ids {
+            // Not made once the pool is gone (cluster deleted, berth stopping or reset).
+            let wanted = self.warm.wanted(region, cluster, plan.epoch);
+            let started = match &docker {
+                Ok(docker) if wanted => {
+                    match holder::start_warm_holder(self, docker, cluster, id, &plan.prefix).await {
+                        Ok(()) => true,
+                        Err(e) => {
+                            tracing::debug!(error = %e, "cannot make a warm holder");
+                            all_made = false;
+                            false
                         }
-                        _ => false,
-                    };
-                    if !runtime.warm.made(&key.region, &key.cluster, plan.epoch, id, started) {
-                        if let Ok(docker) = &docker {
-                            holder::remove_holder(docker, id).await;
-                        }
-                        runtime.warm.removed([id]);
                     }
                 }
+                Ok(_) => false,
+                Err(e) => {
+                    tracing::debug!(error = %e, "no engine to make warm holders on");
+                    all_made = false;
+                    false
+                }
+            };
+            if !self.warm.made(region, cluster, plan.epoch, id, started) {
+                if let Ok(docker) = &docker {
+                    holder::remove_holder(docker, id).await;
+                }
+                self.warm.removed([id]);
             }
-            .instrument(span),
-        );
+        }
+        all_made
     }
 
     /// Gives back the warm holders taken for `ids` of `cluster` when their tasks were not stored.
@@ -369,8 +430,11 @@ mod tests {
     #[test]
     fn a_pool_fills_to_its_size_and_hands_out_what_is_ready() {
         let pools = Pools::new(2);
-        assert_eq!(pools.take("r", "c"), None, "no pool before a refill");
+        assert_eq!(pools.plan("r", "c"), Plan::default(), "nothing to make before a task asks");
+        pools.want("r", "c", "p");
+        assert_eq!(pools.take("r", "c"), None, "nothing ready before a refill");
         let plan = pools.plan("r", "c");
+        assert_eq!(plan.prefix, "p");
         assert_eq!(plan.ids.len(), 2);
         assert!(pools.plan("r", "c").ids.is_empty(), "two are being made already");
         assert!(pools.made("r", "c", plan.epoch, &plan.ids[0], true));
@@ -389,8 +453,11 @@ mod tests {
     #[test]
     fn a_holder_made_for_a_dropped_pool_is_not_kept() {
         let pools = Pools::new(1);
+        pools.want("r", "c", "p");
         let plan = pools.plan("r", "c");
         assert!(pools.drop_cluster("r", "c").is_empty());
+        assert!(!pools.has("r", "c"));
+        pools.want("r", "c", "p");
         let again = pools.plan("r", "c");
         assert_ne!(plan.epoch, again.epoch);
         assert!(!pools.made("r", "c", plan.epoch, &plan.ids[0], true), "made for the dropped pool");
@@ -407,6 +474,7 @@ mod tests {
     #[test]
     fn holders_of_tasks_never_stored_go_back_to_their_pool() {
         let pools = Pools::new(2);
+        pools.want("r", "c", "p");
         let plan = pools.plan("r", "c");
         assert!(pools.wanted("r", "c", plan.epoch));
         for id in &plan.ids {
@@ -426,29 +494,40 @@ mod tests {
     fn the_least_recently_refilled_cluster_is_dropped_past_the_limit() {
         let pools = Pools::new(1);
         for i in 0..MAX_CLUSTERS {
+            pools.want("r", &format!("c{i}"), "p");
             let plan = pools.plan("r", &format!("c{i}"));
             assert!(plan.dropped.is_empty());
             assert!(pools.made("r", &format!("c{i}"), plan.epoch, &plan.ids[0], true));
         }
-        pools.plan("r", "c0"); // c0 used again: c1 is now the oldest
+        pools.want("r", "c0", "p"); // c0 used again: c1 is now the oldest
+        pools.want("r", "new", "p");
+        assert_eq!(pools.clusters().len(), MAX_CLUSTERS);
+        assert!(!pools.has("r", "c1"), "c1's pool was dropped");
+        assert_eq!(pools.making(), 1, "the dropped pool's holder waits to be removed");
         let plan = pools.plan("r", "new");
-        assert_eq!(plan.dropped.len(), 1);
+        assert_eq!(plan.dropped.len(), 1, "the next refill removes it");
         assert_eq!(pools.making(), 2, "the new pool's holder is being made, the dropped one removed");
         pools.removed(&plan.dropped);
         assert_eq!(pools.making(), 1);
-        assert_eq!(pools.take("r", "c1"), None, "c1's pool was dropped");
+        assert!(pools.plan("r", "c0").dropped.is_empty(), "removed once");
+        assert_eq!(pools.take("r", "c1"), None);
         assert!(pools.take("r", "c0").is_some());
     }
 
     #[test]
     fn no_holders_are_kept_when_turned_off_or_closed() {
         let pools = Pools::new(0);
+        pools.want("r", "c", "p");
+        assert!(!pools.has("r", "c"));
         assert_eq!(pools.plan("r", "c"), Plan::default());
         assert_eq!(pools.take("r", "c"), None);
         let pools = Pools::new(2);
+        pools.want("r", "c", "p");
         assert_eq!(pools.plan("r", "c").ids.len(), 2);
         pools.close();
+        pools.want("r", "other", "p");
         assert_eq!(pools.plan("r", "other"), Plan::default());
+        assert_eq!(pools.plan("r", "c"), Plan::default(), "nothing more is made once closed");
     }
 
     #[test]

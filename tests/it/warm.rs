@@ -71,6 +71,10 @@ async fn the_next_fargate_task_takes_a_holder_started_before_it() {
     assert_eq!(String::from_utf8_lossy(&mode.stdout).trim(), format!("container:{}", holder.id));
     let refilled = wait_warm(&berth, 2, &[&first, &second]).await;
     assert!(!refilled.contains_key(&first) && !refilled.contains_key(&second));
+    // The warm-holders controller keeps them, keyed by the cluster.
+    let stats = berth.raw("GET", "/_berth/controllers", &[], b"").await.json();
+    let reconciles = &stats["warm-holders"]["keys"]["us-east-1/default"]["reconciles"];
+    assert!(reconciles.as_u64().is_some_and(|n| n >= 2), "{stats}");
 
     // A task that publishes a port needs a holder of its own, and gets one.
     register(&ecs, Fargate, "warm-web", vec![web("warm", 80)]).await;

@@ -229,6 +229,12 @@ impl Api {
     pub fn tasks(&self) -> &TaskRuntime {
         &self.tasks
     }
+
+    /// The task runtime, shared (for the controllers that drive it).
+    #[must_use]
+    pub fn tasks_handle(&self) -> Arc<TaskRuntime> {
+        self.tasks.clone()
+    }
 }
 
 /// The ECS model, `api-models/ecs.json`.
