@@ -48,29 +48,41 @@ impl<T, D: Debug> Check for Result<T, D> {
     }
 }
 
-/// Polls `check` every 100 ms until it holds and answers what it answered then; after
-/// `timeout` the test fails with "timed out after ..s waiting for `what`" and the last thing
-/// the check saw. A check that sees something that can never turn out well panics itself.
-#[track_caller]
-pub fn until<F, Fut, C>(what: &str, timeout: Duration, mut check: F) -> impl Future<Output = C::Done>
+/// Polls `check` every 100 ms until it holds (`until_held`) or fails (otherwise), or `period`
+/// is over: answers its last outcome and when that was.
+async fn poll<F, Fut, C>(period: Duration, mut check: F, until_held: bool) -> (Result<C::Done, String>, Duration)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = C>,
     C: Check,
 {
-    let caller = std::panic::Location::caller();
-    let what = what.to_owned();
+    let start = Instant::now();
+    loop {
+        let outcome = check().await.outcome();
+        if outcome.is_ok() == until_held || start.elapsed() >= period {
+            return (outcome, start.elapsed());
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Polls `check` every 100 ms until it holds and answers what it answered then; after
+/// `timeout` the test fails with "timed out after ..s waiting for `what`" and the last thing
+/// the check saw. A check that sees something that can never turn out well panics itself.
+#[track_caller]
+pub fn until<F, Fut, C>(what: &str, timeout: Duration, check: F) -> impl Future<Output = C::Done>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = C>,
+    C: Check,
+{
+    let (caller, what) = (std::panic::Location::caller(), what.to_owned());
     async move {
-        let start = Instant::now();
-        loop {
-            let last = match check().await.outcome() {
-                Ok(done) => return done,
-                Err(last) => last,
-            };
-            if start.elapsed() >= timeout {
-                panic!("{caller}: timed out after {}s waiting for {what}; last: {last}", timeout.as_secs_f32());
+        match poll(timeout, check, true).await {
+            (Ok(done), _) => done,
+            (Err(last), _) => {
+                panic!("{caller}: timed out after {}s waiting for {what}; last: {last}", timeout.as_secs_f32())
             }
-            tokio::time::sleep(POLL).await;
         }
     }
 }
@@ -78,21 +90,16 @@ where
 /// Polls `check` every 100 ms for all of `period` and fails the test the first time it does
 /// not hold: for what must stay so (a task left alone, a stop that must wait).
 #[track_caller]
-pub fn always<F, Fut, C>(what: &str, period: Duration, mut check: F) -> impl Future<Output = ()>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = C>,
-    C: Check,
-{
+pub fn always<Fut: Future<Output: Check>>(
+    what: &str,
+    period: Duration,
+    check: impl FnMut() -> Fut,
+) -> impl Future<Output = ()> {
     let caller = std::panic::Location::caller();
     let what = what.to_owned();
     async move {
-        let start = Instant::now();
-        while start.elapsed() < period {
-            if let Err(seen) = check().await.outcome() {
-                panic!("{caller}: {what} stopped holding after {:.1}s; saw: {seen}", start.elapsed().as_secs_f32());
-            }
-            tokio::time::sleep(POLL).await;
+        if let (Err(seen), at) = poll(period, check, false).await {
+            panic!("{caller}: {what} stopped holding after {:.1}s; saw: {seen}", at.as_secs_f32());
         }
     }
 }
