@@ -16,8 +16,8 @@ use aws_sdk_ecs::types::{
 
 use crate::common::{BUSYBOX, docker};
 
-/// How often [`until`] looks again.
-const POLL: Duration = Duration::from_millis(100);
+/// How often [`until`] and [`always`] look again (often enough to sample a rolling update).
+const POLL: Duration = Duration::from_millis(50);
 
 /// What a check passed to [`until`] answers: done (with a value), or not yet (with what it saw).
 pub trait Check {
@@ -48,7 +48,7 @@ impl<T, D: Debug> Check for Result<T, D> {
     }
 }
 
-/// Polls `check` every 100 ms until it holds (`until_held`) or fails (otherwise), or `period`
+/// Polls `check` every 50 ms until it holds (`until_held`) or fails (otherwise), or `period`
 /// is over: answers its last outcome and when that was.
 async fn poll<F, Fut, C>(period: Duration, mut check: F, until_held: bool) -> (Result<C::Done, String>, Duration)
 where
@@ -66,7 +66,7 @@ where
     }
 }
 
-/// Polls `check` every 100 ms until it holds and answers what it answered then; after
+/// Polls `check` every 50 ms until it holds and answers what it answered then; after
 /// `timeout` the test fails with "timed out after ..s waiting for `what`" and the last thing
 /// the check saw. A check that sees something that can never turn out well panics itself.
 #[track_caller]
@@ -87,7 +87,7 @@ where
     }
 }
 
-/// Polls `check` every 100 ms for all of `period` and fails the test the first time it does
+/// Polls `check` every 50 ms for all of `period` and fails the test the first time it does
 /// not hold: for what must stay so (a task left alone, a stop that must wait).
 #[track_caller]
 pub fn always<Fut: Future<Output: Check>>(

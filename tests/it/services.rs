@@ -56,12 +56,12 @@ async fn stopped(ecs: &Client, arn: &str) {
 /// of it STOPPED and its containers gone.
 async fn delete(ecs: &Client, name: &str) {
     ecs.delete_service().service(name).force(true).send().await.unwrap();
-    inactive(ecs, name).await;
+    inactive(ecs, name, secs(60)).await;
 }
 
-/// Waits until the service is INACTIVE.
-async fn inactive(ecs: &Client, name: &str) {
-    until(&format!("service {name} to be INACTIVE"), secs(60), || async {
+/// Waits (at most `timeout`) until the service is INACTIVE.
+async fn inactive(ecs: &Client, name: &str, timeout: std::time::Duration) {
+    until(&format!("service {name} to be INACTIVE"), timeout, || async {
         let s = describe_service(ecs, name).await;
         if s.status() == Some("INACTIVE") { Ok(()) } else { Err(s) }
     })
@@ -218,7 +218,7 @@ async fn a_service_reaches_steady_state_replaces_a_dead_task_and_rolls_to_a_new_
     for arn in &tasks {
         stopped(&ecs, arn).await;
     }
-    inactive(&ecs, "web").await;
+    inactive(&ecs, "web", secs(30)).await;
     let listed = ecs.list_services().send().await.unwrap();
     assert!(listed.service_arns().is_empty());
 }
@@ -342,7 +342,7 @@ async fn service_errors_are_the_ones_aws_answers() {
     // A deleted service leaves ListServices at once; with no tasks to drain, the scheduler's
     // next pass turns it from DRAINING to INACTIVE.
     assert!(ecs.list_services().send().await.unwrap().service_arns().is_empty());
-    inactive(&ecs, "dup").await;
+    inactive(&ecs, "dup", secs(10)).await;
 }
 
 /// UpdateContainerInstancesState of one instance.
@@ -444,12 +444,12 @@ async fn a_task_failing_its_health_checks_is_replaced() {
     assert_eq!(task.stopped_reason(), Some("Task failed container health checks"));
     // The scheduler notices on its next pass, and starts a replacement.
     let failed = format!("(service sick) (task {}) failed container health checks.", first.rsplit('/').next().unwrap());
-    until("the scheduler to report the failed health checks", secs(10), || async {
+    until("the scheduler to report the failed health checks", secs(2), || async {
         let events = messages(&describe_service(&ecs, "sick").await);
         if events.contains(&failed) { Ok(()) } else { Err(events) }
     })
     .await;
-    let replacement = until("a replacement task", secs(10), || async {
+    let replacement = until("a replacement task", secs(2), || async {
         let now = service_tasks(&ecs, "sick").await;
         if now.len() == 1 && now[0] != first { Ok(now) } else { Err(now) }
     })
