@@ -123,7 +123,6 @@ impl App {
             .map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let instance = store.instance_id().await.map_err(|source| StartError::Store { path, source })?;
         let tasks = TaskRuntime::new(store.clone(), &config.docker_hosts, &instance, config.warm_holders);
-        tasks.resume().await;
         let sweeper = tasks.clone();
         let startup = vec![
             tokio::spawn(warn_of_missing_engines(tasks.clone())),

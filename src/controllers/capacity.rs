@@ -179,15 +179,17 @@ async fn scale_group(
             *chosen = pool.swap_remove(i);
             let reserved = awaiting.demand.clone();
             let chosen_now = chosen.clone();
+            // Placed, the task is the tasks controller's to start.
+            ctx.tasks.will_start([task.key.id.as_str()]);
             let settled = ctx
                 .store
                 .settle_awaiting_task(&task.key, Some((&row.id, &reserved)), |doc| launch::place_on(doc, &chosen_now))
-                .await?;
-            placed_on.insert(row.id.clone());
-            if let Some(doc) = settled {
-                let arn = doc.get("taskArn").and_then(Value::as_str).unwrap_or_default().to_owned();
-                ctx.tasks.spawn(task.key.clone(), arn);
+                .await;
+            if !matches!(settled, Ok(Some(_))) {
+                ctx.tasks.forget_starts([task.key.id.as_str()]);
             }
+            settled?;
+            placed_on.insert(row.id.clone());
         }
         waiting = unplaced;
         let busy_ids: std::collections::HashSet<String> = candidates

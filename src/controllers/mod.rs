@@ -7,6 +7,8 @@
 //!   cluster.
 //! - [`expiry`]: forgetting stopped tasks after `--stopped-task-retention`.
 //! - [`warm`]: the warm holders each cluster running Fargate-like tasks keeps, keyed by cluster.
+//! - [`tasks`]: each task's lifecycle on Docker, keyed by task; also woken by Docker's container
+//!   events, fed by one follower per engine (a trigger source, as the store's change feed is).
 //!
 //! Woken by the store's after-commit notifications ([`crate::store::Change`]): handlers write
 //! desired state and return; a controller reads it back and makes it so, through the same
@@ -15,9 +17,6 @@
 //! [`crate::app`].
 //!
 //! Not on this runtime, and why:
-//! - Each task's lifecycle ([`crate::runtime`]) is one actor per task, woken by Docker's wait
-//!   API for its containers and by StopTask: it follows one long-lived process rather than
-//!   reconciling a key, and it must keep watching while berth has no other work.
 //! - The store's group commit of task definition registrations is part of the store's write
 //!   path (it answers the requests waiting on it), and ends when the store closes.
 
@@ -27,6 +26,7 @@ mod rollout;
 pub mod runtime;
 pub mod services;
 mod task_sets;
+pub mod tasks;
 pub mod warm;
 
 use std::fmt;
@@ -125,12 +125,32 @@ impl Controllers {
         this.spawn(store, expiry, Pace { resync: Some(every), ..Pace::default() });
         let warm = warm::WarmHolders::new(api.tasks_handle());
         this.spawn(store, warm, Pace { resync: Some(Duration::from_secs(10)), ..Pace::default() });
+        // The tasks controller, fed by the store and by Docker's events of every engine.
+        let runtime = api.tasks_handle();
+        let (feed, events) = tokio::sync::mpsc::unbounded_channel();
+        for engine in 0..runtime.engine_count() {
+            let follow = runtime.clone().follow_events(engine, feed.clone(), this.shutdown.subscribe());
+            this.handles.push(("docker-events", tokio::spawn(follow)));
+        }
+        this.spawn_fed(store, tasks::Tasks::new(runtime), tasks::PACE, Some(events));
         this
     }
 
     fn spawn<R: Reconciler>(&mut self, store: &crate::store::Store, reconciler: R, pace: Pace) {
+        self.spawn_fed(store, reconciler, pace, None);
+    }
+
+    /// Starts `reconciler`, woken by the store's changes and by `feed`.
+    fn spawn_fed<R: Reconciler>(
+        &mut self,
+        store: &crate::store::Store,
+        reconciler: R,
+        pace: Pace,
+        feed: Option<runtime::Triggers<R::Key>>,
+    ) {
         let changes = store.watch();
-        let run = runtime::run(Arc::new(reconciler), changes, self.shutdown.subscribe(), pace, self.stats.clone());
+        let shutdown = self.shutdown.subscribe();
+        let run = runtime::run(Arc::new(reconciler), changes, feed, shutdown, pace, self.stats.clone());
         self.handles.push((R::NAME, tokio::spawn(run)));
     }
 

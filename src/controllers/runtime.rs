@@ -6,10 +6,12 @@
 //! [`Action::Requeue`] or [`Action::AwaitChange`]. The runtime owns everything else:
 //! - a keyed queue that dedupes: a key triggered again while it waits is reconciled once, after
 //!   a short debounce, so a burst of a hundred task changes of one service reconciles it once;
-//! - one reconcile at a time per controller, so never two of one key at once;
+//! - never two reconciles of one key at once, and at most [`Pace::concurrency`] of one
+//!   controller (one, unless it says otherwise), each on a tokio task of its own;
 //! - triggers from the store's after-commit notifications ([`crate::store::Change`]), mapped to
-//!   keys by the reconciler, and a periodic resync of every key (which also covers a watcher
-//!   that fell behind the feed);
+//!   keys by the reconciler, from a feed of its own when it has one (the tasks controller's:
+//!   Docker's container events, see [`Triggers`]), and a periodic resync of every key (which
+//!   also covers a watcher that fell behind a feed);
 //! - per-key exponential back-off when a reconcile fails with berth's own error;
 //! - graceful shutdown through a watch channel: the reconcile in flight finishes, the loop ends
 //!   before the next one, nothing is aborted mid-write;
@@ -17,15 +19,17 @@
 //!
 //! It calls nothing above the store: reconcilers bring their own context.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Display;
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use serde::Serialize;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -58,6 +62,10 @@ pub trait Reconciler: Send + Sync + 'static {
     /// The controller's name, in logs and counters.
     const NAME: &'static str;
 
+    /// Whether `GET /_berth/controllers` counts each key apart (not for keys without end, such
+    /// as tasks).
+    const COUNT_KEYS: bool = true;
+
     /// Every key that needs looking at now (the periodic resync).
     fn keys(&self) -> impl Future<Output = Result<Vec<Self::Key>>> + Send;
 
@@ -66,6 +74,12 @@ pub trait Reconciler: Send + Sync + 'static {
 
     /// Brings one key to its desired state.
     fn reconcile(&self, key: &Self::Key) -> impl Future<Output = Result<Action>> + Send;
+
+    /// Keys to reconcile once more when the controller is told to stop, before it does: work
+    /// a client was promised that must not wait for the next berth (a StopTask's stop).
+    fn before_stop(&self) -> Vec<Self::Key> {
+        Vec::new()
+    }
 }
 
 /// How a controller's loop is paced.
@@ -79,7 +93,13 @@ pub struct Pace {
     pub backoff: Duration,
     /// The longest retry delay.
     pub max_backoff: Duration,
+    /// How many keys may be reconciled at once (each key still one at a time).
+    pub concurrency: usize,
 }
+
+/// A feed of triggers besides the store's: a key to reconcile, or None after the feed may have
+/// missed some (it reconnected): resync every key.
+pub type Triggers<K> = mpsc::UnboundedReceiver<Option<K>>;
 
 impl Default for Pace {
     fn default() -> Self {
@@ -88,6 +108,7 @@ impl Default for Pace {
             debounce: Duration::from_millis(20),
             backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(30),
+            concurrency: 1,
         }
     }
 }
@@ -113,14 +134,19 @@ impl<K: Clone + Ord + Hash> Queue<K> {
         self.due.entry(key).or_insert(at);
     }
 
-    /// When the next key is due.
-    fn next(&self) -> Option<Instant> {
-        self.due.values().min().copied()
+    /// When the next key not in `busy` is due.
+    fn next(&self, busy: &HashSet<K>) -> Option<Instant> {
+        self.due.iter().filter(|(k, _)| !busy.contains(*k)).map(|(_, at)| *at).min()
     }
 
-    /// Takes a key that is due at `now`, the one due first.
-    fn pop_due(&mut self, now: Instant) -> Option<K> {
-        let key = self.due.iter().filter(|(_, at)| **at <= now).min_by_key(|(_, at)| **at).map(|(k, _)| k.clone())?;
+    /// Takes a key not in `busy` that is due at `now`, the one due first.
+    fn pop_due(&mut self, now: Instant, busy: &HashSet<K>) -> Option<K> {
+        let key = self
+            .due
+            .iter()
+            .filter(|(k, at)| **at <= now && !busy.contains(*k))
+            .min_by_key(|(_, at)| **at)
+            .map(|(k, _)| k.clone())?;
         self.due.remove(&key);
         Some(key)
     }
@@ -182,10 +208,13 @@ impl Stats {
 }
 
 /// Runs `reconciler` until `shutdown` turns true (or its sender goes): reconciles keys as the
-/// store's `changes` trigger them, as they ask to be requeued, and at each resync.
+/// store's `changes` and its own `triggers` (if any) bring them, as they ask to be requeued, and
+/// at each resync; then reconciles its [`Reconciler::before_stop`] keys and waits for the
+/// reconciles in flight.
 pub async fn run<R: Reconciler>(
     reconciler: Arc<R>,
     mut changes: broadcast::Receiver<Change>,
+    mut triggers: Option<Triggers<R::Key>>,
     mut shutdown: watch::Receiver<bool>,
     pace: Pace,
     stats: Arc<Stats>,
@@ -193,12 +222,16 @@ pub async fn run<R: Reconciler>(
     let mut queue = Queue::new();
     let mut next_resync = Some(Instant::now());
     let mut watching = true;
+    let mut flying: JoinSet<(R::Key, Outcome)> = JoinSet::new();
+    let mut busy: HashSet<R::Key> = HashSet::new();
+    let concurrency = pace.concurrency.max(1);
     stats.count(R::NAME, |_| {});
     loop {
         if *shutdown.borrow() {
             break;
         }
-        let wake = [queue.next(), next_resync].into_iter().flatten().min();
+        let free = busy.len() < concurrency;
+        let wake = [free.then(|| queue.next(&busy)).flatten(), next_resync].into_iter().flatten().min();
         tokio::select! {
             biased;
             changed = shutdown.changed() => {
@@ -206,24 +239,24 @@ pub async fn run<R: Reconciler>(
                     break;
                 }
             }
+            Some(done) = flying.join_next(), if !flying.is_empty() => {
+                if let Ok((key, outcome)) = done {
+                    busy.remove(&key);
+                    settle::<R>(&mut queue, key, outcome, &pace, &stats);
+                }
+            }
             change = changes.recv(), if watching => match change {
-                Ok(change) => match reconciler.keys_of(&change) {
-                    Wake::Keys(keys) => {
-                        stats.count(R::NAME, |c| {
-                            for key in &keys {
-                                c.triggers += 1;
-                                c.keys.entry(key.to_string()).or_default().triggers += 1;
-                            }
-                        });
-                        let at = Instant::now() + pace.debounce;
-                        for key in keys {
-                            queue.push(key, at);
-                        }
-                    }
-                    Wake::All => next_resync = Some(Instant::now()),
-                },
+                Ok(change) => {
+                    let wake = reconciler.keys_of(&change);
+                    trigger::<R>(&mut queue, &mut next_resync, wake, &pace, &stats);
+                }
                 Err(broadcast::error::RecvError::Lagged(_)) => next_resync = Some(Instant::now()),
                 Err(broadcast::error::RecvError::Closed) => watching = false,
+            },
+            fed = next_trigger(&mut triggers), if triggers.is_some() => match fed {
+                Some(Some(key)) => trigger::<R>(&mut queue, &mut next_resync, Wake::Keys(vec![key]), &pace, &stats),
+                Some(None) => next_resync = Some(Instant::now()),
+                None => triggers = None,
             },
             () = sleep_until(wake) => {
                 let now = Instant::now();
@@ -235,16 +268,64 @@ pub async fn run<R: Reconciler>(
                         Err(e) => tracing::warn!(controller = R::NAME, error = %e, "cannot list keys to resync; retrying"),
                     }
                 }
-                while let Some(key) = queue.pop_due(now) {
-                    if *shutdown.borrow() {
-                        break;
-                    }
-                    reconcile_one(&*reconciler, &mut queue, key, &pace, &stats).await;
+                while busy.len() < concurrency
+                    && !*shutdown.borrow()
+                    && let Some(key) = queue.pop_due(now, &busy)
+                {
+                    busy.insert(key.clone());
+                    flying.spawn(reconcile_one(reconciler.clone(), key));
                 }
             }
         }
     }
+    for key in reconciler.before_stop() {
+        if busy.insert(key.clone()) {
+            flying.spawn(reconcile_one(reconciler.clone(), key));
+        }
+    }
+    while let Some(done) = flying.join_next().await {
+        if let Ok((key, outcome)) = done {
+            settle::<R>(&mut queue, key, outcome, &pace, &stats);
+        }
+    }
     tracing::debug!(controller = R::NAME, "stopped");
+}
+
+/// What one reconcile came to: its answer, or the panic it ended in.
+type Outcome = std::result::Result<Result<Action>, String>;
+
+async fn next_trigger<K>(triggers: &mut Option<Triggers<K>>) -> Option<Option<K>> {
+    match triggers {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Queues the keys a trigger wakes (after the debounce), or a resync now.
+fn trigger<R: Reconciler>(
+    queue: &mut Queue<R::Key>,
+    next_resync: &mut Option<Instant>,
+    wake: Wake<R::Key>,
+    pace: &Pace,
+    stats: &Stats,
+) {
+    match wake {
+        Wake::Keys(keys) => {
+            stats.count(R::NAME, |c| {
+                for key in &keys {
+                    c.triggers += 1;
+                    if R::COUNT_KEYS {
+                        c.keys.entry(key.to_string()).or_default().triggers += 1;
+                    }
+                }
+            });
+            let at = Instant::now() + pace.debounce;
+            for key in keys {
+                queue.push(key, at);
+            }
+        }
+        Wake::All => *next_resync = Some(Instant::now()),
+    }
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -254,33 +335,48 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-async fn reconcile_one<R: Reconciler>(
-    reconciler: &R,
-    queue: &mut Queue<R::Key>,
-    key: R::Key,
-    pace: &Pace,
-    stats: &Stats,
-) {
+/// One reconcile of `key`, on a tokio task of its own; a panic is reported as its outcome.
+async fn reconcile_one<R: Reconciler>(reconciler: Arc<R>, key: R::Key) -> (R::Key, Outcome) {
     let span = tracing::info_span!("reconcile", controller = R::NAME, key = %key);
-    let result = reconciler.reconcile(&key).instrument(span.clone()).await;
-    let failed = result.is_err();
+    let outcome = std::panic::AssertUnwindSafe(reconciler.reconcile(&key).instrument(span))
+        .catch_unwind()
+        .await
+        .map_err(|panic| {
+            panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default()
+        });
+    (key, outcome)
+}
+
+/// Counts a finished reconcile of `key` and queues what it asked for (a retry after an error).
+fn settle<R: Reconciler>(queue: &mut Queue<R::Key>, key: R::Key, outcome: Outcome, pace: &Pace, stats: &Stats) {
+    let failed = !matches!(outcome, Ok(Ok(_)));
     stats.count(R::NAME, |c| {
         c.reconciles += 1;
         c.errors += u64::from(failed);
-        c.keys.entry(key.to_string()).or_default().reconciles += 1;
+        if R::COUNT_KEYS {
+            c.keys.entry(key.to_string()).or_default().reconciles += 1;
+        }
     });
-    match result {
-        Ok(Action::Requeue(after)) => {
+    let error = match outcome {
+        Ok(Ok(Action::Requeue(after))) => {
             queue.succeeded(&key);
             queue.push(key, Instant::now() + after);
+            return;
         }
-        Ok(Action::AwaitChange) => queue.succeeded(&key),
-        Err(e) => {
-            let delay = queue.failed(&key, pace);
-            span.in_scope(|| tracing::warn!(error = %e, retry_in = ?delay, "reconcile failed"));
-            queue.push(key, Instant::now() + delay);
+        Ok(Ok(Action::AwaitChange)) => {
+            queue.succeeded(&key);
+            return;
         }
-    }
+        Ok(Err(e)) => e.to_string(),
+        Err(panic) => format!("panicked: {panic}"),
+    };
+    let delay = queue.failed(&key, pace);
+    tracing::warn!(controller = R::NAME, key = %key, error = %error, retry_in = ?delay, "reconcile failed");
+    queue.push(key, Instant::now() + delay);
 }
 
 #[cfg(test)]
@@ -296,6 +392,11 @@ mod tests {
         failures: AtomicU32,
         /// How long one reconcile takes.
         work: Duration,
+        /// Reconciles in flight now, and the most seen at once.
+        flying: AtomicU32,
+        most: AtomicU32,
+        /// Keys to reconcile before stopping.
+        at_stop: Vec<u32>,
     }
 
     impl Reconciler for Counting {
@@ -314,8 +415,15 @@ mod tests {
             }
         }
 
+        fn before_stop(&self) -> Vec<u32> {
+            self.at_stop.clone()
+        }
+
         async fn reconcile(&self, key: &u32) -> Result<Action> {
+            let flying = self.flying.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(flying, Ordering::SeqCst);
             tokio::time::sleep(self.work).await;
+            self.flying.fetch_sub(1, Ordering::SeqCst);
             if let Ok(mut done) = self.done.lock() {
                 *done.entry(*key).or_default() += 1;
             }
@@ -341,15 +449,17 @@ mod tests {
         stop: watch::Sender<bool>,
         handle: tokio::task::JoinHandle<()>,
         stats: Arc<Stats>,
+        feed: mpsc::UnboundedSender<Option<u32>>,
     }
 
     fn start(reconciler: Counting, pace: Pace) -> Running {
         let reconciler = Arc::new(reconciler);
         let (changes, rx) = broadcast::channel(1024);
         let (stop, stopped) = watch::channel(false);
+        let (feed, triggers) = mpsc::unbounded_channel();
         let stats = Arc::new(Stats::default());
-        let handle = tokio::spawn(run(reconciler.clone(), rx, stopped, pace, stats.clone()));
-        Running { reconciler, changes, stop, handle, stats }
+        let handle = tokio::spawn(run(reconciler.clone(), rx, Some(triggers), stopped, pace, stats.clone()));
+        Running { reconciler, changes, stop, handle, stats, feed }
     }
 
     fn quiet() -> Pace {
@@ -435,5 +545,60 @@ mod tests {
         // Key 1 was being reconciled: it finished. Key 2 was queued: it was not started.
         assert_eq!(done(&running.reconciler, 1), 1);
         assert_eq!(done(&running.reconciler, 2), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn keys_run_side_by_side_up_to_the_concurrency() {
+        let pace = Pace { concurrency: 3, ..quiet() };
+        let running = start(Counting { work: Duration::from_millis(500), ..Counting::default() }, pace);
+        for key in 1..=5 {
+            running.changes.send(service(key)).unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!((1..=5).map(|k| done(&running.reconciler, k)).sum::<u32>(), 3, "three at once");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!((1..=5).all(|k| done(&running.reconciler, k) == 1));
+        assert_eq!(running.reconciler.most.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_key_is_never_reconciled_twice_at_once() {
+        let pace = Pace { concurrency: 8, ..quiet() };
+        let running = start(Counting { work: Duration::from_millis(500), ..Counting::default() }, pace);
+        running.changes.send(service(1)).unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Triggered again while it is reconciled, from the store and from the feed: once more,
+        // after the first.
+        running.changes.send(service(1)).unwrap();
+        running.feed.send(Some(1)).unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(running.reconciler.most.load(Ordering::SeqCst), 1);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(done(&running.reconciler, 1), 2);
+        assert_eq!(running.reconciler.most.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_feed_triggers_keys_and_asks_for_resyncs() {
+        let reconciler = Counting { failures: AtomicU32::new(1), ..Counting::default() };
+        let running = start(reconciler, quiet());
+        running.feed.send(Some(4)).unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(done(&running.reconciler, 4), 1);
+        // The one resync at start found key 13; a None from the feed resyncs again.
+        assert_eq!(running.stats.snapshot()["counting"].resyncs, 1);
+        running.feed.send(None).unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(running.stats.snapshot()["counting"].resyncs, 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_keys_owed_at_stop_are_reconciled_before_it_stops() {
+        let running = start(Counting { at_stop: vec![9], ..Counting::default() }, quiet());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(done(&running.reconciler, 9), 0);
+        running.stop.send(true).unwrap();
+        running.handle.await.unwrap();
+        assert_eq!(done(&running.reconciler, 9), 1);
     }
 }

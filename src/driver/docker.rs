@@ -464,6 +464,36 @@ impl Docker {
         matches!(tokio::time::timeout(late * 2, events.next()).await, Ok(Some(Ok(_))))
     }
 
+    /// Follows the engine's events of berth's containers that end (`die`) or change health
+    /// (`health_status`), from `since` (unix seconds, so that a reconnect misses none the engine
+    /// still keeps) on, for as long as the engine answers.
+    pub fn container_events(
+        &self,
+        since: i64,
+    ) -> impl futures_util::Stream<Item = Result<super::ContainerEvent>> + Send + 'static {
+        use futures_util::StreamExt;
+        let options = EventsOptions {
+            since: Some(since.to_string()),
+            until: None,
+            filters: Some(HashMap::from([
+                ("type".to_owned(), vec!["container".to_owned()]),
+                ("label".to_owned(), vec![format!("{LABEL_MANAGED}=true")]),
+                ("event".to_owned(), vec!["die".to_owned(), "health_status".to_owned()]),
+            ])),
+        };
+        let this = self.clone();
+        self.client.events(Some(options)).map(move |event| {
+            let event = event.map_err(|e| this.error(e))?;
+            let actor = event.actor.unwrap_or_default();
+            Ok(super::ContainerEvent {
+                action: event.action.unwrap_or_default(),
+                id: actor.id.unwrap_or_default(),
+                attributes: actor.attributes.unwrap_or_default(),
+                time: event.time.unwrap_or_default(),
+            })
+        })
+    }
+
     /// Waits until a container with a health check is in a health state other than `known`
     /// (healthy, unhealthy, or exited). Follows Docker's event stream for that container (no
     /// polling); the state is read once after subscribing, so a change that came first is not

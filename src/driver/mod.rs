@@ -9,7 +9,7 @@
 mod docker;
 pub mod holder;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub use docker::{Docker, default_host};
 
@@ -268,6 +268,19 @@ pub struct PortBinding {
     pub host_ip: String,
     /// The bound host port.
     pub host_port: u16,
+}
+
+/// One of Docker's events of a container (see [`Docker::container_events`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerEvent {
+    /// What happened: `die`, `health_status: healthy`, ...
+    pub action: String,
+    /// The container's id.
+    pub id: String,
+    /// The container's labels (and its name and image).
+    pub attributes: HashMap<String, String>,
+    /// When, in unix seconds.
+    pub time: i64,
 }
 
 /// What Docker says of a container.

@@ -8,14 +8,14 @@
 //! What the task's containers look like is [`super::spec`]'s (pure); its holder is
 //! [`super::holder`]'s, its volumes [`super::volumes`]' and the wait for a container's
 //! dependencies [`super::dependencies`]'. It may call those, the Docker driver, the store and the
-//! warm holders' bookkeeping ([`super::warm`]); [`super::TaskRuntime`] calls [`drive`] and
+//! warm holders' bookkeeping ([`super::warm`]). The tasks controller
+//! ([`crate::controllers::tasks`]) calls [`reconcile`]; [`super::TaskRuntime`] calls
 //! [`remove_task_containers`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
 use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
 
@@ -54,65 +54,197 @@ pub(super) fn failed(reason: impl Into<String>) -> Failure {
     Failure { code: "TaskFailedToStart", reason: reason.into() }
 }
 
-/// Drives a task to completion. `resumed` is the stored task when berth restarted.
+/// What the tasks controller is to do with a task after [`reconcile`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Nothing until its next change (a store write, a Docker event of its containers).
+    Settled,
+    /// Look again after this long: its Docker engine does not answer.
+    Retry(Duration),
+}
+
+/// How long a task whose Docker engine does not answer waits before it is looked at again.
+const ENGINE_RETRY: Duration = Duration::from_secs(2);
+
+/// Brings a task one step nearer its desired status, from what the store and Docker say now:
+/// starts a task its launch handed over ([`TaskRuntime::will_start`]), looks at a RUNNING task's
+/// containers (an exit, a health change, its holder gone), and stops what is to stop. Called by
+/// the tasks controller, never twice at once for one task; everything it learns is stored, so a
+/// berth started again on the data dir picks each task up where it was.
 ///
 /// A RUNNING task whose Docker engine stops answering stays RUNNING, as a task does on AWS
-/// while its instance's agent is disconnected: berth waits for the engine to answer again,
-/// then picks the task up as after a restart (a StopTask meanwhile takes effect then).
-pub async fn drive(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Arc<Notify>, resumed: Option<Doc>) {
-    let mut outcome = match resumed {
-        None => start(rt, key, stop).await,
-        Some(doc) => {
-            if doc.get("lastStatus").and_then(Value::as_str) == Some("RUNNING") {
-                wait_for_engine(rt, engine_of(rt, key, Some(&doc)).await).await;
+/// while its instance's agent is disconnected: it is looked at again every [`ENGINE_RETRY`]
+/// until the engine answers (a StopTask meanwhile takes effect then).
+///
+/// # Errors
+/// When the store cannot be read.
+pub async fn reconcile(rt: &Arc<TaskRuntime>, key: &TaskKey) -> crate::store::Result<Next> {
+    let Some(doc) = rt.store().get_task(key).await? else {
+        rt.forget_start(&key.id);
+        rt.stopped(key);
+        return Ok(Next::Settled);
+    };
+    let last = doc.get("lastStatus").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let stopping = desired_stopped(Some(&doc));
+    match last.as_str() {
+        "STOPPED" => {
+            rt.stopped(key);
+            Ok(Next::Settled)
+        }
+        "PROVISIONING" if !stopping && rt.take_start(&key.id) => {
+            let stop = rt.register(&key.id);
+            let started = start(rt, key, &stop).await;
+            rt.unregister(&key.id);
+            match started {
+                Ok((docker, running)) => {
+                    // A StopTask that came while it started.
+                    if desired_stopped(rt.store().get_task(key).await?.as_ref()) {
+                        finish(rt, key, Some(&docker), &running).await;
+                    }
+                }
+                Err((failure, docker)) => {
+                    update(rt, key, |doc| set_stop(doc, failure.code, &failure.reason)).await;
+                    finish(rt, key, docker.as_ref(), &[]).await;
+                }
             }
-            resume(rt, key, doc).await
+            Ok(Next::Settled)
+        }
+        "RUNNING" if !stopping => observe(rt, key, &doc).await,
+        // Stopping; or left before it ran by a berth that stopped (its launch handed it to that
+        // berth, not this one); or left stopping by one.
+        _ => {
+            rt.forget_start(&key.id);
+            let before_running = matches!(last.as_str(), "PROVISIONING" | "PENDING" | "ACTIVATING");
+            let engine = engine_of(rt, key, Some(&doc)).await;
+            let docker = match rt.docker_at(engine).await {
+                Ok(docker) if docker.ping().await => Some(docker),
+                // Containers that may still run wait for their engine to answer.
+                _ if !before_running => return Ok(engine_lost(rt, key, engine)),
+                _ => None,
+            };
+            rt.engine_back(&key.id);
+            if before_running {
+                let reason = "Task stopped: berth restarted before the task was running.";
+                update(rt, key, |doc| set_stop(doc, "TaskFailedToStart", reason)).await;
+            }
+            let running = match task_definition(rt, key, &doc).await {
+                Ok(definition) if !before_running => known_running(&doc, &definition),
+                _ => Vec::new(),
+            };
+            finish(rt, key, docker.as_ref(), &running).await;
+            Ok(Next::Settled)
+        }
+    }
+}
+
+/// Looks at a RUNNING task's containers and records what changed: a container's exit or
+/// health, and the task's end when an essential container exited or turned UNHEALTHY (a
+/// standalone task's) or its holder went. Writes nothing when nothing changed, so that its own
+/// writes do not bring it back for nothing.
+async fn observe(rt: &Arc<TaskRuntime>, key: &TaskKey, doc: &Doc) -> crate::store::Result<Next> {
+    let engine = engine_of(rt, key, Some(doc)).await;
+    let Ok(docker) = rt.docker_at(engine).await else { return Ok(engine_lost(rt, key, engine)) };
+    let definition = match task_definition(rt, key, doc).await {
+        Ok(definition) => definition,
+        Err(failure) => {
+            update(rt, key, |doc| set_stop(doc, failure.code, &failure.reason)).await;
+            finish(rt, key, Some(&docker), &[]).await;
+            return Ok(Next::Settled);
         }
     };
-    loop {
-        let (docker, running) = match outcome {
-            Ok(started) => started,
-            Err((failure, docker)) => {
-                update(rt, key, |doc| set_stop(doc, failure.code, &failure.reason)).await;
-                finish(rt, key, docker.as_ref(), &[]).await;
-                return;
-            }
-        };
-        if watch(rt, key, stop, &docker, &running).await == Watched::Ended {
-            finish(rt, key, Some(&docker), &running).await;
-            return;
+    let running = known_running(doc, &definition);
+    let mut exited = Vec::new();
+    let mut health = Vec::new();
+    for r in &running {
+        match docker.inspect(&r.id).await {
+            Err(crate::driver::Error::Unavailable { .. }) => return Ok(engine_lost(rt, key, engine)),
+            Err(_) => exited.push(r),
+            Ok(state) if !state.running => exited.push(r),
+            Ok(state) if r.health_check => match state.health.as_deref() {
+                Some("healthy") => health.push((r, Health::Healthy)),
+                Some("unhealthy") => health.push((r, Health::Unhealthy)),
+                _ => {}
+            },
+            Ok(_) => {}
         }
-        let engine = engine_of(rt, key, rt.store().get_task(key).await.ok().flatten().as_ref()).await;
+    }
+    // The holder owns the task's network namespace and its published ports: if it goes, the
+    // task cannot go on (Fargate's pause container is just as essential).
+    let holder_gone = if definition.get("networkMode").and_then(Value::as_str) == Some("awsvpc") {
+        match docker.inspect(&holder_name(&key.id)).await {
+            Err(crate::driver::Error::Unavailable { .. }) => return Ok(engine_lost(rt, key, engine)),
+            Err(_) => true,
+            Ok(state) => !state.running,
+        }
+    } else {
+        false
+    };
+    rt.engine_back(&key.id);
+
+    // A service's task that turns UNHEALTHY is the service scheduler's to replace (after the
+    // service's health check grace period); a standalone one stops here.
+    let of_service = doc.get("startedBy").and_then(Value::as_str).is_some_and(|by| by.starts_with("ecs-svc/"));
+    let known = |index: usize| {
+        doc.get("containers").and_then(|cs| cs.get(index)).and_then(|c| str_of(c, "healthStatus")).map(str::to_owned)
+    };
+    let mut ended = false;
+    for (r, state) in health {
+        let status = if state == Health::Healthy { "HEALTHY" } else { "UNHEALTHY" };
+        if known(r.index).as_deref() != Some(status) {
+            record_health(rt, key, &running, r.index, state).await;
+        }
+        if state == Health::Unhealthy && r.essential && !of_service {
+            update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", super::UNHEALTHY_REASON)).await;
+            ended = true;
+        }
+    }
+    for r in exited {
+        record_exit(rt, key, &docker, r, true).await;
+        if r.essential {
+            let reason = "Essential container in task exited";
+            update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", reason)).await;
+            ended = true;
+        }
+    }
+    if holder_gone {
+        let reason = "Task stopped: the container holding its network namespace exited";
+        update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", reason)).await;
+        ended = true;
+    }
+    if ended {
+        finish(rt, key, Some(&docker), &running).await;
+    }
+    Ok(Next::Settled)
+}
+
+/// The task's engine does not answer: it is looked at again later (warned of once per loss).
+fn engine_lost(rt: &TaskRuntime, key: &TaskKey, engine: usize) -> Next {
+    if rt.engine_lost(&key.id) {
         tracing::warn!(task = %key.id, host = %rt.docker_host_name(engine), "lost the task's Docker engine; waiting for it");
-        wait_for_engine(rt, engine).await;
-        let Some(doc) = rt.store().get_task(key).await.ok().flatten() else { return };
-        outcome = resume(rt, key, doc).await;
     }
+    Next::Retry(ENGINE_RETRY)
 }
 
-/// Waits until Docker engine `engine` answers (checking every two seconds).
-async fn wait_for_engine(rt: &TaskRuntime, engine: usize) {
-    loop {
-        if let Ok(docker) = rt.docker_at(engine).await
-            && docker.ping().await
-        {
-            return;
+/// The containers of a task that have not stopped, as its stored document and task definition
+/// say.
+fn known_running(doc: &Doc, definition: &Doc) -> Vec<Running> {
+    let definitions: &[Value] =
+        definition.get("containerDefinitions").and_then(Value::as_array).map_or(&[], Vec::as_slice);
+    let containers: &[Value] = doc.get("containers").and_then(Value::as_array).map_or(&[], Vec::as_slice);
+    let mut running = Vec::new();
+    for (index, c) in containers.iter().enumerate() {
+        if str_of(c, "lastStatus") == Some("STOPPED") {
+            continue;
         }
-        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let Some(id) = str_of(c, "runtimeId") else { continue };
+        let def = definitions.get(index);
+        let essential = def.and_then(|d| d.get("essential")).and_then(Value::as_bool).unwrap_or(true);
+        let stop_timeout =
+            def.and_then(|d| d.get("stopTimeout")).and_then(Value::as_i64).unwrap_or(DEFAULT_STOP_TIMEOUT);
+        let health_check = def.is_some_and(|d| d.get("healthCheck").is_some());
+        running.push(Running { index, id: id.to_owned(), essential, stop_timeout, health_check });
     }
-}
-
-/// How [`watch`] ended.
-#[derive(Debug, PartialEq, Eq)]
-enum Watched {
-    /// The task is to stop (an essential container ended, or a stop request).
-    Ended,
-    /// The engine stopped answering: what the containers do is unknown.
-    EngineLost,
-}
-
-fn unavailable<T>(result: &crate::driver::Result<T>) -> bool {
-    matches!(result, Err(crate::driver::Error::Unavailable { .. }))
+    running
 }
 
 /// Applies an edit to the stored task; logs (and otherwise ignores) a store failure or a task
@@ -349,42 +481,6 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
     Ok((docker, running))
 }
 
-/// Picks a task up again after a restart of berth.
-async fn resume(rt: &Arc<TaskRuntime>, key: &TaskKey, doc: Doc) -> Result<Started, (Failure, Option<Docker>)> {
-    let engine = engine_of(rt, key, Some(&doc)).await;
-    let docker = rt
-        .docker_at(engine)
-        .await
-        .map_err(|e| (failed(format!("berth restarted and cannot reach its task: {e}")), None))?;
-    let fail = |reason: &str| (Failure { code: "TaskFailedToStart", reason: reason.to_owned() }, Some(docker.clone()));
-    if doc.get("lastStatus").and_then(Value::as_str) != Some("RUNNING") {
-        return Err(fail("Task stopped: berth restarted before the task was running."));
-    }
-    let definition = task_definition(rt, key, &doc).await.map_err(|f| (f, Some(docker.clone())))?;
-    let definitions: Vec<Value> =
-        definition.get("containerDefinitions").and_then(Value::as_array).cloned().unwrap_or_default();
-    let mut running = Vec::new();
-    let containers = doc.get("containers").and_then(Value::as_array).cloned().unwrap_or_default();
-    for (index, c) in containers.iter().enumerate() {
-        if str_of(c, "lastStatus") == Some("STOPPED") {
-            continue;
-        }
-        let Some(id) = str_of(c, "runtimeId") else { continue };
-        let alive = docker.inspect(id).await.is_ok_and(|s| s.running);
-        let def = definitions.get(index);
-        let essential = def.and_then(|d| d.get("essential")).and_then(Value::as_bool).unwrap_or(true);
-        if !alive && essential {
-            return Err(fail("Essential container in task exited"));
-        }
-        let stop_timeout =
-            def.and_then(|d| d.get("stopTimeout")).and_then(Value::as_i64).unwrap_or(DEFAULT_STOP_TIMEOUT);
-        let health_check = def.is_some_and(|d| d.get("healthCheck").is_some());
-        running.push(Running { index, id: id.to_owned(), essential, stop_timeout, health_check });
-    }
-    tracing::info!(task = %key.id, containers = running.len(), "resumed after restart");
-    Ok((docker, running))
-}
-
 async fn task_definition(rt: &TaskRuntime, key: &TaskKey, doc: &Doc) -> Result<Doc, Failure> {
     let arn = doc.get("taskDefinitionArn").and_then(Value::as_str).unwrap_or_default();
     let Some((family, revision)) = task_definition_parts(arn) else {
@@ -430,99 +526,6 @@ fn attach_eni(doc: &mut Doc, ip: &str) {
             json!({"name": "privateIPv4Address", "value": ip}),
         ]);
     }
-}
-
-/// Waits for the task to end: an essential container exiting, or a stop request. A
-/// non-essential container's exit is recorded and the task goes on.
-async fn watch(rt: &TaskRuntime, key: &TaskKey, stop: &Arc<Notify>, docker: &Docker, running: &[Running]) -> Watched {
-    let mut waits: FuturesUnordered<_> = running
-        .iter()
-        .map(|r| {
-            let docker = docker.clone();
-            let id = r.id.clone();
-            let position = r.index;
-            async move {
-                let result = docker.wait(&id).await;
-                (position, result)
-            }
-        })
-        .collect();
-    let mut health: FuturesUnordered<_> = running
-        .iter()
-        .filter(|r| r.health_check)
-        .map(|r| health_change(docker.clone(), r.index, r.id.clone(), None))
-        .collect();
-    // The holder owns the task's network namespace and its published ports: if it goes, the
-    // task cannot go on (Fargate's pause container is just as essential).
-    let holder_name = holder_name(&key.id);
-    let has_holder = docker.inspect(&holder_name).await.is_ok();
-    let holder = async { if has_holder { docker.wait(&holder_name).await } else { std::future::pending().await } };
-    tokio::pin!(holder);
-    let stored = rt.store().get_task(key).await.ok().flatten();
-    // A service's task that turns UNHEALTHY is the service scheduler's to replace (after the
-    // service's health check grace period); a standalone one stops here.
-    let of_service = stored
-        .as_ref()
-        .and_then(|d| d.get("startedBy"))
-        .and_then(Value::as_str)
-        .is_some_and(|by| by.starts_with("ecs-svc/"));
-    if desired_stopped(stored.as_ref()) {
-        return Watched::Ended;
-    }
-    loop {
-        tokio::select! {
-            waited = &mut holder => {
-                if unavailable(&waited) {
-                    return Watched::EngineLost;
-                }
-                update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", "Task stopped: the container holding its network namespace exited")).await;
-                return Watched::Ended;
-            }
-            Some((index, result)) = health.next(), if !health.is_empty() => {
-                let Some(r) = running.iter().find(|r| r.index == index) else { continue };
-                let state = match result {
-                    Ok(h @ (Health::Healthy | Health::Unhealthy)) => h,
-                    // Exits are the waits' to report.
-                    Ok(Health::Exited) => continue,
-                    Err(e) => {
-                        tracing::warn!(task = %key.id, error = %e, "lost track of a container's health");
-                        continue;
-                    }
-                };
-                record_health(rt, key, running, r.index, state).await;
-                if state == Health::Unhealthy && r.essential && !of_service {
-                    update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", super::UNHEALTHY_REASON)).await;
-                    return Watched::Ended;
-                }
-                health.push(health_change(docker.clone(), r.index, r.id.clone(), Some(state)));
-            }
-            next = waits.next() => {
-                let Some((index, result)) = next else { return Watched::Ended };
-                if unavailable(&result) {
-                    return Watched::EngineLost;
-                }
-                if let Err(e) = result {
-                    tracing::warn!(task = %key.id, error = %e, "lost track of a container");
-                }
-                let Some(r) = running.iter().find(|r| r.index == index) else { continue };
-                record_exit(rt, key, docker, r, true).await;
-                if r.essential {
-                    update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", "Essential container in task exited")).await;
-                    return Watched::Ended;
-                }
-            }
-            () = stop.notified() => return Watched::Ended,
-        }
-    }
-}
-
-async fn health_change(
-    docker: Docker,
-    index: usize,
-    id: String,
-    known: Option<Health>,
-) -> (usize, crate::driver::Result<Health>) {
-    (index, docker.wait_health(&id, known).await)
 }
 
 /// Records a container's health and the task's, as ECS computes it: UNHEALTHY if an essential
@@ -638,6 +641,7 @@ async fn finish(rt: &TaskRuntime, key: &TaskKey, docker: Option<&Docker>, runnin
         doc.insert("connectivity".into(), json!("DISCONNECTED"));
     })
     .await;
+    rt.stopped(key);
 }
 
 /// Removes every container labelled with the task's ARN (its containers and its holder, all at

@@ -1,6 +1,8 @@
-//! The scheduler: drives each task's containers on Docker to the task's desired status and
-//! records what it observes. One tokio task per ECS task runs [`lifecycle::drive`]; it is woken by
-//! container exits (Docker's wait API) and by StopTask, never by polling.
+//! The task runtime: drives each task's containers on Docker to the task's desired status and
+//! records what it observes. The tasks controller ([`crate::controllers::tasks`]) runs
+//! [`lifecycle::reconcile`] for a task when the task changes in the store (RunTask stored it,
+//! StopTask asked it to stop) and when Docker reports one of its containers ending or changing
+//! health ([`TaskRuntime::follow_events`] feeds those to it); never by polling.
 //!
 //! [`lifecycle`] takes a task through its states; [`spec`] maps its container definitions to
 //! Docker container specs (pure); [`holder`] makes the containers that hold awsvpc tasks' network
@@ -14,12 +16,12 @@ pub mod spec;
 pub mod volumes;
 pub mod warm;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::Notify;
-use tracing::Instrument;
+use futures_util::StreamExt;
+use tokio::sync::{Notify, mpsc, watch};
 
 use crate::driver::Docker;
 use crate::store::{Store, TaskKey};
@@ -47,8 +49,15 @@ pub struct TaskRuntime {
     engines: Vec<Engine>,
     /// The name of berth's bridge network on each engine.
     network: String,
-    /// Stop signals of the tasks being driven, by task ARN.
+    /// Stop signals of the tasks being started now, by task id (a StopTask ends a start's wait
+    /// for a container's dependencies).
     stops: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Ids of the tasks launched by this berth and not started yet (see [`Self::will_start`]).
+    to_start: Mutex<HashSet<String>>,
+    /// Tasks whose desired status became STOPPED in this berth and that have not stopped yet.
+    stop_requested: Mutex<HashSet<TaskKey>>,
+    /// Ids of the tasks whose Docker engine did not answer when last looked at.
+    lost: Mutex<HashSet<String>>,
     /// Held from reading container instances to storing the tasks placed on them.
     placement: tokio::sync::Mutex<()>,
     /// The engines' last known liveness and when it was checked (see [`Self::engines_up`]).
@@ -110,6 +119,9 @@ impl TaskRuntime {
             engines,
             network: format!("berth-{instance}"),
             stops: Mutex::new(HashMap::new()),
+            to_start: Mutex::new(HashSet::new()),
+            lost: Mutex::new(HashSet::new()),
+            stop_requested: Mutex::new(HashSet::new()),
             placement: tokio::sync::Mutex::new(()),
             liveness: tokio::sync::Mutex::new(None),
             instance: instance.to_owned(),
@@ -200,57 +212,123 @@ impl TaskRuntime {
             .unwrap_or_else(crate::driver::default_host)
     }
 
-    /// Starts driving a task that was just stored with lastStatus PROVISIONING.
-    pub fn spawn(self: &Arc<Self>, key: TaskKey, arn: String) {
-        let stop = self.register(&arn);
-        let runtime = self.clone();
-        let span = tracing::info_span!("task", arn = %arn);
-        tokio::spawn(
-            async move {
-                lifecycle::drive(&runtime, &key, &stop, None).await;
-                runtime.unregister(&arn);
-            }
-            .instrument(span),
-        );
+    /// The tasks of `ids` are about to be stored PROVISIONING by a launch of this berth (not
+    /// waiting for capacity): the tasks controller starts them once they are. Called before
+    /// the write, so that the change it brings finds them handed over.
+    pub fn will_start<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
+        lock(&self.to_start).extend(ids.into_iter().map(str::to_owned));
     }
 
-    /// Wakes the driver of a task whose desired status became STOPPED.
-    pub fn signal_stop(&self, arn: &str) {
-        if let Some(stop) = self.stops.lock().ok().and_then(|s| s.get(arn).cloned()) {
-            stop.notify_one();
+    /// The tasks of `ids`, handed over by [`Self::will_start`], were not stored after all.
+    pub fn forget_starts<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
+        let mut to_start = lock(&self.to_start);
+        for id in ids {
+            to_start.remove(id);
         }
     }
 
-    /// Resumes every task a previous run of berth left unfinished: RUNNING tasks whose
-    /// containers still run are watched again (same ARN, no new containers); the others are
-    /// stopped with a reason.
-    pub async fn resume(self: &Arc<Self>) {
-        let unfinished = match self.store.unfinished_tasks().await {
-            Ok(tasks) => tasks,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot list unfinished tasks to resume");
-                return;
-            }
-        };
-        for (key, doc) in unfinished {
-            let arn = doc.get("taskArn").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
-            let stop = self.register(&arn);
-            let runtime = self.clone();
-            let span = tracing::info_span!("task", arn = %arn, resumed = true);
-            tokio::spawn(
-                async move {
-                    lifecycle::drive(&runtime, &key, &stop, Some(doc)).await;
-                    runtime.unregister(&arn);
+    /// True once for a task to start (see [`Self::will_start`]).
+    fn take_start(&self, id: &str) -> bool {
+        lock(&self.to_start).remove(id)
+    }
+
+    /// The task `id` will not be started (it is stopping or gone): nor will the warm holder it
+    /// may have taken wait for it.
+    fn forget_start(&self, id: &str) {
+        lock(&self.to_start).remove(id);
+        self.warm.claimed(id);
+    }
+
+    /// Records that task `id`'s engine does not answer; true the first time.
+    fn engine_lost(&self, id: &str) -> bool {
+        lock(&self.lost).insert(id.to_owned())
+    }
+
+    /// Task `id`'s engine answers.
+    fn engine_back(&self, id: &str) {
+        lock(&self.lost).remove(id);
+    }
+
+    /// The desired status of task `arn` became STOPPED: ends a start's wait for its containers'
+    /// dependencies (the store's change brings the task to the tasks controller once the start
+    /// is over), and counts the task among those berth stops before it exits.
+    pub fn signal_stop(&self, arn: &str) {
+        let Some(key) = task_key(arn) else { return };
+        if let Some(stop) = lock(&self.stops).get(&key.id).cloned() {
+            stop.notify_one();
+        }
+        lock(&self.stop_requested).insert(key);
+    }
+
+    /// The tasks asked to stop that have not stopped yet (see [`Self::signal_stop`]).
+    #[must_use]
+    pub fn stops_requested(&self) -> Vec<TaskKey> {
+        lock(&self.stop_requested).iter().cloned().collect()
+    }
+
+    /// Task `key` stopped, or is gone.
+    fn stopped(&self, key: &TaskKey) {
+        lock(&self.stop_requested).remove(key);
+    }
+
+    /// Feeds `feed` with the tasks whose containers on engine `engine` end or change health,
+    /// as Docker's event stream reports them, until `shutdown` turns true: a trigger source of
+    /// the tasks controller (as the store's change feed is). When the engine stops answering,
+    /// it connects again every two seconds, asks for the events it missed, and sends None
+    /// (resync every task).
+    pub async fn follow_events(
+        self: Arc<Self>,
+        engine: usize,
+        feed: mpsc::UnboundedSender<Option<TaskKey>>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut since = unix_now();
+        let mut reconnect = false;
+        while !*shutdown.borrow() {
+            let docker = match self.docker_at(engine).await {
+                Ok(docker) if docker.ping().await => Some(docker),
+                _ => None,
+            };
+            if let Some(docker) = docker {
+                if reconnect && feed.send(None).is_err() {
+                    return;
                 }
-                .instrument(span),
-            );
+                reconnect = true;
+                let mut events = Box::pin(docker.container_events(since));
+                loop {
+                    let event = tokio::select! {
+                        _ = shutdown.changed() => return,
+                        event = events.next() => event,
+                    };
+                    match event {
+                        Some(Ok(event)) => {
+                            since = since.max(event.time);
+                            let key = event.attributes.get(spec::LABEL_TASK).and_then(|arn| task_key(arn));
+                            if let Some(key) = key
+                                && feed.send(Some(key)).is_err()
+                            {
+                                return;
+                            }
+                        }
+                        Some(Err(e)) => {
+                            tracing::debug!(host = %docker.host(), error = %e, "Docker's event stream ended");
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+            }
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                () = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+            }
         }
     }
 
     /// Stops this berth's unfinished tasks and removes their containers (`POST /_berth/reset`).
     /// Containers of other berth instances on the same engine are left alone.
     pub async fn remove_all(&self) {
-        let signals: Vec<Arc<Notify>> = self.stops.lock().map(|s| s.values().cloned().collect()).unwrap_or_default();
+        let signals: Vec<Arc<Notify>> = lock(&self.stops).values().cloned().collect();
         for stop in signals {
             stop.notify_one();
         }
@@ -290,23 +368,51 @@ impl TaskRuntime {
         }
     }
 
-    fn register(&self, arn: &str) -> Arc<Notify> {
+    fn register(&self, id: &str) -> Arc<Notify> {
         let stop = Arc::new(Notify::new());
-        if let Ok(mut stops) = self.stops.lock() {
-            stops.insert(arn.to_owned(), stop.clone());
-        }
+        lock(&self.stops).insert(id.to_owned(), stop.clone());
         stop
     }
 
-    fn unregister(&self, arn: &str) {
-        if let Ok(mut stops) = self.stops.lock() {
-            stops.remove(arn);
-        }
+    fn unregister(&self, id: &str) {
+        lock(&self.stops).remove(id);
     }
 
     /// The store.
     #[must_use]
     pub fn store(&self) -> &Store {
         &self.store
+    }
+}
+
+/// Locks `m`; the sets it guards stay consistent even if a holder of the lock panicked.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Now, in unix seconds.
+fn unix_now() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(now.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The task an ARN names (`arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID`).
+fn task_key(arn: &str) -> Option<TaskKey> {
+    let arn = crate::domain::arn::Arn::parse(arn).filter(|a| a.service == "ecs" && a.resource_type == "task")?;
+    let (cluster, id) = arn.resource_id.split_once('/')?;
+    Some(TaskKey { region: arn.region.to_owned(), cluster: cluster.to_owned(), id: id.to_owned() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_keys_come_from_task_arns_only() {
+        let key = task_key("arn:aws:ecs:eu-west-1:123456789012:task/prod/0123abcd").unwrap();
+        assert_eq!((key.region.as_str(), key.cluster.as_str(), key.id.as_str()), ("eu-west-1", "prod", "0123abcd"));
+        assert_eq!(task_key("arn:aws:ecs:eu-west-1:123456789012:task/0123abcd"), None);
+        assert_eq!(task_key("arn:aws:ecs:eu-west-1:123456789012:service/prod/web"), None);
+        assert_eq!(task_key("not an arn"), None);
     }
 }

@@ -14,6 +14,8 @@ pub enum Change {
         region: String,
         /// Its cluster's name.
         cluster: String,
+        /// Its id.
+        id: String,
         /// The service it belongs to (a task set's service too).
         service: Option<String>,
         /// True while it waits in PROVISIONING for capacity.

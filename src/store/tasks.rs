@@ -10,7 +10,7 @@ use super::client_tokens::{Claim, ClientToken};
 use super::{Doc, Result, Store, doc_text, parse_doc};
 
 /// A stored task's keys (the rest is in the document).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TaskKey {
     /// The region.
     pub region: String,
@@ -18,6 +18,12 @@ pub struct TaskKey {
     pub cluster: String,
     /// The task id.
     pub id: String,
+}
+
+impl std::fmt::Display for TaskKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.region, self.cluster, self.id)
+    }
 }
 
 /// What DescribeClusters counts for a cluster.
@@ -512,7 +518,13 @@ async fn doc_in(
 
 /// The notification of a change to the task `key`.
 fn task_change(key: &TaskKey, service: Option<String>, awaiting: bool) -> super::Change {
-    super::Change::Task { region: key.region.clone(), cluster: key.cluster.clone(), service, awaiting }
+    super::Change::Task {
+        region: key.region.clone(),
+        cluster: key.cluster.clone(),
+        id: key.id.clone(),
+        service,
+        awaiting,
+    }
 }
 
 /// The family of a task's task definition ARN (`.../task-definition/FAMILY:REV`).

@@ -38,6 +38,14 @@ async fn essential_container_exit_stops_the_task() {
     let stopped = ecs.list_tasks().desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped).send().await.unwrap();
     assert_eq!(stopped.task_arns(), [arn]);
     assert!(ecs.list_tasks().send().await.unwrap().task_arns().is_empty());
+    // The tasks controller drove it: woken by its stored changes and by Docker's `die` event
+    // (the feed), a few reconciles in all; tasks are not counted one by one.
+    let stats = berth.raw("GET", "/_berth/controllers", &[], b"").await.json();
+    let tasks = &stats["tasks"];
+    let reconciles = tasks["reconciles"].as_u64().unwrap_or(0);
+    assert!((2..=12).contains(&reconciles), "{stats}");
+    assert_eq!(tasks["errors"], 0, "{stats}");
+    assert!(tasks["keys"].as_object().is_some_and(|k| k.is_empty()), "{stats}");
 }
 
 #[tokio::test]

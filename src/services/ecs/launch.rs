@@ -569,11 +569,16 @@ pub(crate) async fn launch(
             }
         }
     }
+    // The tasks controller starts the stored tasks, but not those that wait for capacity (the
+    // capacity controller places them first).
+    let starting = || created.iter().filter(|t| t.awaiting.is_none()).map(|t| t.key.id.as_str());
+    ctx.tasks.will_start(starting());
     let claim = match ctx.store.insert_tasks(&created, token).await {
         Ok(None) => None,
         stored => {
             // Not stored (a replay of an earlier request's token, or a failed write): the warm
             // holders some of these tasks took go back.
+            ctx.tasks.forget_starts(starting());
             let ids = created.iter().map(|t| t.key.id.as_str());
             ctx.tasks.give_back_warm_holders(ctx.region(), &cluster.name, ids).await;
             stored?
@@ -582,15 +587,7 @@ pub(crate) async fn launch(
     if claim.is_some() {
         return Ok(Launched { tasks: Vec::new(), failures: Vec::new(), claim });
     }
-    let mut tasks = Vec::with_capacity(created.len());
-    for NewTask { key, doc, awaiting, .. } in created {
-        // A task that waits for capacity is the capacity controller's (the store tells it).
-        if awaiting.is_none() {
-            let arn = doc.get("taskArn").and_then(Value::as_str).unwrap_or_default().to_owned();
-            ctx.tasks.spawn(key, arn);
-        }
-        tasks.push(doc);
-    }
+    let tasks = created.into_iter().map(|NewTask { doc, .. }| doc).collect();
     Ok(Launched { tasks, failures, claim: None })
 }
 
