@@ -24,6 +24,7 @@ pub mod capacity;
 pub mod expiry;
 mod rollout;
 pub mod runtime;
+mod service_plan;
 pub mod services;
 mod task_sets;
 pub mod tasks;

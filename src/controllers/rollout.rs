@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::services::*;
+use super::service_plan::*;
 use crate::domain::deployment::{self};
 use crate::domain::now;
 use crate::error::Result;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use super::rollout::bookkeeping;
-use super::services::*;
+use super::service_plan::*;
 use crate::domain::{now, str_of};
 use crate::error::Result;
 use crate::services::ecs::services::{add_events, computed_desired_count};

@@ -8,8 +8,8 @@
 use serde_json::{Map, Value};
 use tokio::sync::Notify;
 
-use super::lifecycle::{Failure, Running, failed};
 use super::spec::str_of;
+use super::task::{Failure, Running, failed};
 use crate::domain::list_of;
 use crate::driver::{Docker, Health};
 

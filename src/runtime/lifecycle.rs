@@ -25,6 +25,7 @@ use super::holder::{adopt_warm_holder, fits_warm_holder, holder_name, holder_spe
 use super::spec::{
     LABEL_CLUSTER, LABEL_TASK, TaskLimits, container_spec, netns_settings, port_specs, start_order, str_of,
 };
+use super::task::{Failure, Running, failed};
 use super::volumes::prepare_volumes;
 use crate::domain::arn::task_definition_parts;
 use crate::domain::now;
@@ -33,26 +34,6 @@ use crate::store::{Doc, TaskKey};
 
 /// The default seconds between SIGTERM and SIGKILL, as ECS's.
 const DEFAULT_STOP_TIMEOUT: i64 = 30;
-
-/// One running container of the task.
-#[derive(Debug, Clone)]
-pub(super) struct Running {
-    pub(super) index: usize,
-    pub(super) id: String,
-    essential: bool,
-    stop_timeout: i64,
-    health_check: bool,
-}
-
-/// Why a task ends before it ran: the stop code and reason recorded on the task.
-pub(super) struct Failure {
-    pub(super) code: &'static str,
-    pub(super) reason: String,
-}
-
-pub(super) fn failed(reason: impl Into<String>) -> Failure {
-    Failure { code: "TaskFailedToStart", reason: reason.into() }
-}
 
 /// What the tasks controller is to do with a task after [`reconcile`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,12 +7,14 @@
 //! [`lifecycle`] takes a task through its states; [`spec`] maps its container definitions to
 //! Docker container specs (pure); [`holder`] makes the containers that hold awsvpc tasks' network
 //! namespaces, and [`warm`] keeps some started ahead; [`volumes`] creates a task's volumes and
-//! [`dependencies`] waits for a container's dependencies before it starts.
+//! [`dependencies`] waits for a container's dependencies before it starts; `task` holds what
+//! those share (a task's running containers, why it failed).
 
 pub mod dependencies;
 pub mod holder;
 pub mod lifecycle;
 pub mod spec;
+mod task;
 pub mod volumes;
 pub mod warm;
 

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::lifecycle::{Failure, failed};
 use super::spec::{LABEL_CLUSTER, LABEL_TASK, Volumes, str_of};
+use super::task::{Failure, failed};
 use crate::domain::list_of;
 use crate::driver::{Docker, MountKind, VolumeSpec};
 use crate::store::{Doc, TaskKey};

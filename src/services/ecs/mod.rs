@@ -13,6 +13,7 @@ pub(crate) mod container_instances;
 pub(crate) mod launch;
 mod paging;
 pub(crate) mod placement;
+mod service_deployment_ops;
 pub(crate) mod service_deployments;
 mod service_settings;
 pub(crate) mod services;
@@ -144,10 +145,10 @@ operations! {
     DeleteTaskSet => task_sets::delete_task_set,
     DescribeTaskSets => task_sets::describe_task_sets,
     UpdateServicePrimaryTaskSet => task_sets::update_service_primary_task_set,
-    ListServiceDeployments => service_deployments::list_service_deployments,
-    DescribeServiceDeployments => service_deployments::describe_service_deployments,
-    DescribeServiceRevisions => service_deployments::describe_service_revisions,
-    StopServiceDeployment => service_deployments::stop_service_deployment,
+    ListServiceDeployments => service_deployment_ops::list_service_deployments,
+    DescribeServiceDeployments => service_deployment_ops::describe_service_deployments,
+    DescribeServiceRevisions => service_deployment_ops::describe_service_revisions,
+    StopServiceDeployment => service_deployment_ops::stop_service_deployment,
     RunTask => tasks::run_task,
     StartTask => tasks::start_task,
     StopTask => tasks::stop_task,

@@ -6,7 +6,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::launch::{self, Capacity};
-use super::services::deployment_id;
 use super::{Ctx, task_definitions};
 use crate::domain::{now, str_of};
 use crate::error::Result;
@@ -246,4 +245,10 @@ pub(super) fn uses_fargate(ctx: &Ctx<'_>, cluster: &NamedRow, doc: &Doc) -> Resu
     let strategy: Option<Vec<Value>> = doc.get("capacityProviderStrategy").and_then(Value::as_array).cloned();
     let options = launch::capacity_options(ctx, cluster, str_of(doc, "launchType"), strategy.as_deref())?;
     Ok(options.iter().any(|(c, _)| matches!(c, Capacity::Fargate(_))))
+}
+
+/// A deployment id as ECS makes them: `ecs-svc/` and 19 digits.
+pub(super) fn deployment_id() -> String {
+    let n = uuid::Uuid::new_v4().as_u64_pair().0 % 9_000_000_000_000_000_000 + 1_000_000_000_000_000_000;
+    format!("ecs-svc/{n}")
 }

@@ -25,12 +25,6 @@ fn service_not_found() -> crate::error::ApiError {
     aws_error!(ServiceNotFoundException, "Service not found.")
 }
 
-/// A deployment id as ECS makes them: `ecs-svc/` and 19 digits.
-pub(super) fn deployment_id() -> String {
-    let n = uuid::Uuid::new_v4().as_u64_pair().0 % 9_000_000_000_000_000_000 + 1_000_000_000_000_000_000;
-    format!("ecs-svc/{n}")
-}
-
 /// The service a reference (name or ARN) names in a cluster, in any status.
 pub(super) async fn find(ctx: &Ctx<'_>, cluster: &NamedRow, reference: &str) -> Result<Option<ServiceRow>> {
     let name = if reference.starts_with("arn:") {
