@@ -31,10 +31,35 @@ pub fn list_of<'a>(m: &'a serde_json::Map<String, serde_json::Value>, key: &str)
     m.get(key).and_then(serde_json::Value::as_array).map_or(&[], Vec::as_slice)
 }
 
-/// The string at `key` of a JSON object, if it is one.
+/// The string at `key` of a JSON object (a document or a value), if it is one.
 #[must_use]
-pub fn str_of<'a>(m: &'a serde_json::Map<String, serde_json::Value>, key: &str) -> Option<&'a str> {
-    m.get(key).and_then(serde_json::Value::as_str)
+pub fn str_of<'a>(m: &'a impl Fields, key: &str) -> Option<&'a str> {
+    m.field(key).and_then(serde_json::Value::as_str)
+}
+
+/// A JSON object's fields, whether held as a document ([`serde_json::Map`]) or as a value
+/// (anything but an object has none).
+pub trait Fields {
+    /// The value at `key`.
+    fn field(&self, key: &str) -> Option<&serde_json::Value>;
+}
+
+impl Fields for serde_json::Map<String, serde_json::Value> {
+    fn field(&self, key: &str) -> Option<&serde_json::Value> {
+        self.get(key)
+    }
+}
+
+impl<T: Fields + ?Sized> Fields for &T {
+    fn field(&self, key: &str) -> Option<&serde_json::Value> {
+        (**self).field(key)
+    }
+}
+
+impl Fields for serde_json::Value {
+    fn field(&self, key: &str) -> Option<&serde_json::Value> {
+        self.get(key)
+    }
 }
 
 /// True for a valid ECS resource name: 1 to 255 letters, numbers, hyphens and underscores

@@ -22,9 +22,7 @@ pub const LABEL_TASK: &str = "berth.task-arn";
 pub(super) const LABEL_CONTAINER: &str = "berth.container-name";
 pub(super) const LABEL_CLUSTER: &str = "berth.cluster";
 
-pub(super) fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str)
-}
+pub(super) use crate::domain::str_of;
 
 /// Container indexes in an order where every container starts after those it depends on.
 pub(super) fn start_order(containers: &[Map<String, Value>]) -> Vec<usize> {

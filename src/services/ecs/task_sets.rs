@@ -14,13 +14,9 @@ use super::launch::{self, Capacity};
 use super::services::{self, computed_desired_count, is_external};
 use super::tags::{Tag, check_tags, store_tags, tags_json};
 use super::{Ctx, clusters, task_definitions};
-use crate::domain::now;
+use crate::domain::{now, str_of};
 use crate::error::Result;
 use crate::store::{NamedRow, ServiceRow};
-
-fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str)
-}
 
 /// The ACTIVE EXTERNAL service a task set call names.
 async fn service(ctx: &Ctx<'_>, cluster: &str, reference: &str) -> Result<(NamedRow, ServiceRow)> {
