@@ -108,9 +108,11 @@ pub async fn reconcile(rt: &Arc<TaskRuntime>, key: &TaskKey) -> crate::store::Re
                 let reason = "Task stopped: berth restarted before the task was running.";
                 update(rt, key, |doc| set_stop(doc, "TaskFailedToStart", reason)).await;
             }
-            let running = match task_definition(rt, key, &doc).await {
-                Ok(definition) if !before_running => known_running(&doc, &definition),
-                _ => Vec::new(),
+            // A task stopped before it ran has no containers recorded to stop one by one.
+            let running = if before_running {
+                Vec::new()
+            } else {
+                task_definition(rt, key, &doc).await.map(|d| known_running(&doc, &d)).unwrap_or_default()
             };
             finish(rt, key, docker.as_ref(), &running).await;
             Ok(Next::Settled)
@@ -168,31 +170,28 @@ async fn observe(rt: &Arc<TaskRuntime>, key: &TaskKey, doc: &Doc) -> crate::stor
     let known = |index: usize| {
         doc.get("containers").and_then(|cs| cs.get(index)).and_then(|c| str_of(c, "healthStatus")).map(str::to_owned)
     };
-    let mut ended = false;
+    // Why the task ends, the first reason found (health, then exits, then the holder).
+    let mut end: Option<&str> = None;
     for (r, state) in health {
         let status = if state == Health::Healthy { "HEALTHY" } else { "UNHEALTHY" };
         if known(r.index).as_deref() != Some(status) {
             record_health(rt, key, &running, r.index, state).await;
         }
         if state == Health::Unhealthy && r.essential && !of_service {
-            update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", super::UNHEALTHY_REASON)).await;
-            ended = true;
+            end = end.or(Some(super::UNHEALTHY_REASON));
         }
     }
     for r in exited {
         record_exit(rt, key, &docker, r, true).await;
         if r.essential {
-            let reason = "Essential container in task exited";
-            update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", reason)).await;
-            ended = true;
+            end = end.or(Some("Essential container in task exited"));
         }
     }
     if holder_gone {
-        let reason = "Task stopped: the container holding its network namespace exited";
-        update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", reason)).await;
-        ended = true;
+        end = end.or(Some("Task stopped: the container holding its network namespace exited"));
     }
-    if ended {
+    if let Some(reason) = end {
+        update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", reason)).await;
         finish(rt, key, Some(&docker), &running).await;
     }
     Ok(Next::Settled)
