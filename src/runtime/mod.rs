@@ -337,10 +337,8 @@ impl TaskRuntime {
         let Ok(unfinished) = self.store.unfinished_tasks().await else { return };
         for engine in 0..self.engines.len() {
             if let Ok(docker) = self.docker_at(engine).await {
-                for (_, doc) in &unfinished {
-                    if let Some(arn) = doc.get("taskArn").and_then(serde_json::Value::as_str) {
-                        lifecycle::remove_task_containers(&docker, arn).await;
-                    }
+                for (_, arn) in &unfinished {
+                    lifecycle::remove_task_containers(&docker, arn).await;
                 }
             }
         }

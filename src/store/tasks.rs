@@ -391,19 +391,15 @@ impl Store {
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn unfinished_tasks(&self) -> Result<Vec<(TaskKey, Doc)>> {
-        let rows = sqlx::query(
-            "SELECT region, cluster, id, doc FROM tasks WHERE last_status != 'STOPPED' AND awaiting IS NULL",
+    pub async fn unfinished_tasks(&self) -> Result<Vec<(TaskKey, String)>> {
+        // Keys and ARNs only: a resync after a burst reads every unfinished task, and parsing
+        // ten thousand documents to drop them cost tens of MiB and a stalled controller loop.
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT region, cluster, id, arn FROM tasks WHERE last_status != 'STOPPED' AND awaiting IS NULL",
         )
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let key =
-                    TaskKey { region: r.try_get("region")?, cluster: r.try_get("cluster")?, id: r.try_get("id")? };
-                Ok((key, parse_doc(r.try_get("doc")?)?))
-            })
-            .collect()
+        Ok(rows.into_iter().map(|(region, cluster, id, arn)| (TaskKey { region, cluster, id }, arn)).collect())
     }
 }
 
@@ -477,10 +473,12 @@ impl Store {
         cluster: &str,
         service: &str,
         stopped_after: f64,
-    ) -> Result<Vec<(TaskKey, Doc)>> {
+    ) -> Result<Vec<ServiceTask>> {
         let rows = sqlx::query(
-            "SELECT id, doc FROM tasks WHERE region = ? AND cluster = ? AND service = ? \
-             AND (last_status != 'STOPPED' OR CAST(json_extract(doc, '$.stoppedAt') AS REAL) > ?)",
+            "SELECT t.id, t.doc, p.expires_at FROM tasks t LEFT JOIN task_protection p \
+             ON p.region = t.region AND p.cluster = t.cluster AND p.id = t.id \
+             WHERE t.region = ? AND t.cluster = ? AND t.service = ? \
+             AND (t.last_status != 'STOPPED' OR CAST(json_extract(t.doc, '$.stoppedAt') AS REAL) > ?)",
         )
         .bind(region)
         .bind(cluster)
@@ -491,10 +489,121 @@ impl Store {
         rows.iter()
             .map(|r| {
                 let key = TaskKey { region: region.to_owned(), cluster: cluster.to_owned(), id: r.try_get("id")? };
-                Ok((key, parse_doc(r.try_get("doc")?)?))
+                Ok(ServiceTask { key, doc: parse_doc(r.try_get("doc")?)?, protected_until: r.try_get("expires_at")? })
             })
             .collect()
     }
+
+    /// Protects a cluster's tasks among `ids` until `until` (seconds since the epoch), or ends
+    /// their protection (None), in one transaction; the tasks' service scheduler hears of it.
+    /// Answers the tasks that exist as [`Store::task_protection`] reads them, by id. Only tasks
+    /// of a service that are not stopping are protected (the others are answered, unchanged).
+    ///
+    /// # Errors
+    /// On a database failure; then nothing changed.
+    pub async fn protect_tasks(
+        &self,
+        region: &str,
+        cluster: &str,
+        ids: &[&str],
+        until: Option<f64>,
+    ) -> Result<HashMap<String, TaskProtection>> {
+        let mut tx = self.write.begin().await?;
+        let mut found = HashMap::new();
+        for id in ids {
+            let Some(mut task) = protection_in(&mut tx, region, cluster, id).await? else { continue };
+            if task.service.is_some() && !task.stopping {
+                let write = match until {
+                    Some(until) => sqlx::query(
+                        "INSERT INTO task_protection (region, cluster, id, expires_at) VALUES (?, ?, ?, ?) \
+                         ON CONFLICT (region, cluster, id) DO UPDATE SET expires_at = excluded.expires_at",
+                    )
+                    .bind(region)
+                    .bind(cluster)
+                    .bind(id)
+                    .bind(until),
+                    None => sqlx::query("DELETE FROM task_protection WHERE region = ? AND cluster = ? AND id = ?")
+                        .bind(region)
+                        .bind(cluster)
+                        .bind(id),
+                };
+                write.execute(&mut *tx).await?;
+                task.until = until;
+            }
+            found.insert((*id).to_owned(), task);
+        }
+        tx.commit().await?;
+        for (id, task) in &found {
+            if task.service.is_some() {
+                let key = TaskKey { region: region.to_owned(), cluster: cluster.to_owned(), id: id.clone() };
+                self.changed(task_change(&key, task.service.clone(), false));
+            }
+        }
+        Ok(found)
+    }
+
+    /// A cluster's tasks among `ids` that exist, by id, with their protection.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn task_protection(
+        &self,
+        region: &str,
+        cluster: &str,
+        ids: &[&str],
+    ) -> Result<HashMap<String, TaskProtection>> {
+        let mut conn = self.read.acquire().await?;
+        let mut found = HashMap::new();
+        for id in ids {
+            if let Some(task) = protection_in(&mut conn, region, cluster, id).await? {
+                found.insert((*id).to_owned(), task);
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// A task's protection as UpdateTaskProtection and GetTaskProtection answer it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskProtection {
+    /// The task's ARN.
+    pub arn: String,
+    /// The service it belongs to, if any (only a service's tasks can be protected).
+    pub service: Option<String>,
+    /// Until when it is protected (seconds since the epoch; possibly past), if it was.
+    pub until: Option<f64>,
+    /// Its desired status is STOPPED: it can no longer be protected.
+    pub stopping: bool,
+}
+
+async fn protection_in(
+    conn: &mut sqlx::SqliteConnection,
+    region: &str,
+    cluster: &str,
+    id: &str,
+) -> Result<Option<TaskProtection>> {
+    let found: Option<(String, Option<String>, Option<f64>, bool)> = sqlx::query_as(
+        "SELECT t.arn, t.service, p.expires_at, t.desired_status = 'STOPPED' FROM tasks t LEFT JOIN task_protection p \
+         ON p.region = t.region AND p.cluster = t.cluster AND p.id = t.id \
+         WHERE t.region = ? AND t.cluster = ? AND t.id = ?",
+    )
+    .bind(region)
+    .bind(cluster)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(found.map(|(arn, service, until, stopping)| TaskProtection { arn, service, until, stopping }))
+}
+
+/// A service's task as its scheduler reads it.
+#[derive(Debug, Clone)]
+pub struct ServiceTask {
+    /// Its keys.
+    pub key: TaskKey,
+    /// The task.
+    pub doc: Doc,
+    /// Until when it is protected from scale-in (seconds since the epoch), if it was protected.
+    pub protected_until: Option<f64>,
 }
 
 /// A task's document inside a write transaction, if the task exists and meets `condition` (an
