@@ -37,6 +37,8 @@ pub(super) struct Member {
     /// RUNNING, UNHEALTHY and past the service's health check grace period: to be replaced.
     pub(super) unhealthy: bool,
     pub(super) started_at: f64,
+    /// Under task scale-in protection (UpdateTaskProtection) that has not expired.
+    pub(super) protected: bool,
 }
 
 /// What one pass decided, applied to the service document afterwards.
@@ -116,6 +118,7 @@ pub(super) fn replicas<'m>(members: &'m [Member], primary_id: &str) -> (Vec<&'m 
             draining: m.draining,
             started_at: m.started_at,
             instance: m.instance.clone(),
+            protected: m.protected,
         })
         .collect();
     (live, replicas)

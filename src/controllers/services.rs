@@ -121,7 +121,8 @@ pub(super) async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow, settle: f64) -> Re
     let mut members = Vec::new();
     let mut checks = HashMap::new();
     let grace = row.doc.get("healthCheckGracePeriodSeconds").and_then(Value::as_f64).unwrap_or(0.0);
-    for (key, doc) in tasks {
+    let at = now();
+    for crate::store::ServiceTask { key, doc, protected_until } in tasks {
         let arn = str_of(&doc, "taskArn").unwrap_or_default().to_owned();
         let deployment = str_of(&doc, "startedBy").unwrap_or_default().to_owned();
         let last = str_of(&doc, "lastStatus").unwrap_or_default().to_owned();
@@ -159,6 +160,7 @@ pub(super) async fn reconcile(ctx: &Ctx<'_>, row: ServiceRow, settle: f64) -> Re
             instance: instance.to_owned(),
             provider: str_of(&doc, "capacityProviderName").map(str::to_owned),
             started_at: doc.get("startedAt").and_then(Value::as_f64).unwrap_or(0.0),
+            protected: protected_until.is_some_and(|until| until > at),
             last,
         });
     }

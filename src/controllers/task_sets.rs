@@ -43,8 +43,9 @@ pub(super) async fn reconcile_task_sets(
             mine.sort_by(|a, b| {
                 (a.last == "RUNNING").cmp(&(b.last == "RUNNING")).then(b.started_at.total_cmp(&a.started_at))
             });
+            // Protected tasks stay until their protection ends.
             let extra = mine.len() - want;
-            for m in mine.into_iter().take(extra) {
+            for m in mine.into_iter().filter(|m| !m.protected).take(extra) {
                 to_stop.push((m, format!("Scaling activity initiated by (deployment {id})")));
             }
         } else if mine.len() < want && may_start {

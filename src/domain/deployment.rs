@@ -19,6 +19,9 @@ pub struct Replica {
     pub started_at: f64,
     /// Its container instance (EC2), or empty.
     pub instance: String,
+    /// Under task scale-in protection: neither scale-in nor a deployment stops it (until its
+    /// protection ends; the scheduler then sees it unprotected).
+    pub protected: bool,
 }
 
 /// Why the scheduler stops a task, as its stoppedReason words it.
@@ -66,14 +69,18 @@ pub struct ReplicaStep {
 ///   desired count, when that is more) and `may_start` (no start when the circuit breaker failed
 ///   the deployment or a start is already under way);
 /// - older deployments' tasks and those on DRAINING instances stop while the healthy ones stay
-///   at or above `minimumHealthyPercent` ([`stop_within_minimum`]).
+///   at or above `minimumHealthyPercent` ([`stop_within_minimum`]);
+/// - protected tasks stop for none of these: an unprotected one goes in a protected one's place
+///   when there is one, else the service runs more tasks than desired (or an older deployment's
+///   task) until the protection ends, as ECS does.
 #[must_use]
 pub fn replica_step(live: &[Replica], desired: usize, bounds: Bounds, may_start: bool) -> ReplicaStep {
     let mut stop = Vec::new();
     let keepers: Vec<usize> = (0..live.len()).filter(|&i| live[i].primary && !live[i].draining).collect();
-    let replaceable: Vec<usize> = (0..live.len()).filter(|&i| !live[i].primary || live[i].draining).collect();
+    let replaceable: Vec<usize> =
+        (0..live.len()).filter(|&i| (!live[i].primary || live[i].draining) && !live[i].protected).collect();
     if keepers.len() > desired {
-        let mut extra = keepers.clone();
+        let mut extra: Vec<usize> = keepers.iter().copied().filter(|&i| !live[i].protected).collect();
         extra.sort_by(|&a, &b| {
             live[a].healthy.cmp(&live[b].healthy).then(live[b].started_at.total_cmp(&live[a].started_at))
         });
@@ -132,7 +139,7 @@ pub struct DaemonStep {
 /// instances stop; of the PRIMARY's on one instance, one stays; an instance with none of any
 /// deployment gets one (when `may_start`); older deployments' tasks are replaced within
 /// `minimumHealthyPercent` of the instance count (`min_healthy`), their instance getting its new
-/// task once they have gone.
+/// task once they have gone. Protected tasks on an ACTIVE instance are stopped for none of this.
 #[must_use]
 pub fn daemon_step(live: &[Replica], active: &[String], min_healthy: usize, may_start: bool) -> DaemonStep {
     let mut stop: Vec<(usize, StopReason)> = (0..live.len())
@@ -143,14 +150,16 @@ pub fn daemon_step(live: &[Replica], active: &[String], min_healthy: usize, may_
     let mut start_on = Vec::new();
     for (a, instance) in active.iter().enumerate() {
         let here: Vec<usize> = (0..live.len()).filter(|&i| live[i].instance == *instance).collect();
-        let mut current = here.iter().copied().filter(|&i| live[i].primary);
-        let keeps = current.next().is_some();
-        stop.extend(current.map(|i| (i, StopReason::Scaling)));
+        // A protected one is the one that stays, when there is one.
+        let mut current: Vec<usize> = here.iter().copied().filter(|&i| live[i].primary).collect();
+        current.sort_by_key(|&i| !live[i].protected);
+        let keeps = !current.is_empty();
+        stop.extend(current.into_iter().skip(1).filter(|&i| !live[i].protected).map(|i| (i, StopReason::Scaling)));
         let old: Vec<usize> = here.iter().copied().filter(|&i| !live[i].primary).collect();
         if !keeps && old.is_empty() && may_start {
             start_on.push(a);
         }
-        replaceable.extend(old);
+        replaceable.extend(old.into_iter().filter(|&i| !live[i].protected));
     }
     stop_within_minimum(live, replaceable, min_healthy, &mut stop);
     DaemonStep { stop, start_on }
@@ -180,14 +189,24 @@ mod tests {
     use super::*;
 
     fn replica(primary: bool, running: bool, healthy: bool, draining: bool) -> Replica {
-        Replica { primary, running, healthy: healthy && running, draining, started_at: 0.0, instance: String::new() }
+        Replica {
+            primary,
+            running,
+            healthy: healthy && running,
+            draining,
+            started_at: 0.0,
+            instance: String::new(),
+            protected: false,
+        }
     }
 
     fn any_replica() -> impl Strategy<Value = Replica> {
-        (any::<bool>(), any::<bool>(), any::<bool>(), prop::bool::weighted(0.2), 0.0..100.0f64, 0..4u8).prop_map(
-            |(primary, running, healthy, draining, started_at, instance)| Replica {
+        let flags = (any::<bool>(), any::<bool>(), any::<bool>(), prop::bool::weighted(0.2), prop::bool::weighted(0.2));
+        (flags, 0.0..100.0f64, 0..4u8).prop_map(
+            |((primary, running, healthy, draining, protected), started_at, instance)| Replica {
                 started_at,
                 instance: format!("i-{instance}"),
+                protected,
                 ..replica(primary, running, healthy, draining)
             },
         )
@@ -227,6 +246,25 @@ mod tests {
         let live = vec![replica(false, true, true, false), replica(false, true, true, false)];
         let step = replica_step(&live, 2, bounds(2, 100, 50), true);
         assert_eq!(step, ReplicaStep { stop: vec![(0, StopReason::Scaling)], start: 0 });
+    }
+
+    #[test]
+    fn protected_tasks_outlive_scale_in_and_deployments() {
+        let protect = |r: Replica| Replica { protected: true, ..r };
+        // Scale-in from 3 to 1: the two unprotected go, the protected newest stays.
+        let live = vec![
+            replica(true, true, true, false),
+            Replica { started_at: 9.0, ..protect(replica(true, true, true, false)) },
+            replica(true, true, true, false),
+        ];
+        let step = replica_step(&live, 1, bounds(1, 200, 100), true);
+        assert_eq!(step, ReplicaStep { stop: vec![(0, StopReason::Scaling), (2, StopReason::Scaling)], start: 0 });
+        // Scale-in to 0 with only protected tasks: none goes.
+        let live = vec![protect(replica(true, true, true, false))];
+        assert_eq!(replica_step(&live, 0, bounds(0, 200, 100), true), ReplicaStep::default());
+        // A deployment: the protected old task stays beside its healthy replacement.
+        let live = vec![protect(replica(false, true, true, false)), replica(true, true, true, false)];
+        assert_eq!(replica_step(&live, 1, bounds(1, 200, 0), true), ReplicaStep::default());
     }
 
     #[test]
@@ -275,9 +313,14 @@ mod tests {
             let b = bounds(desired, max_percent, min_percent);
             let step = replica_step(&live, desired, b, may_start);
             prop_assert!(unique(&step.stop, live.len()));
+            prop_assert!(step.stop.iter().all(|(i, _)| !live[*i].protected), "a protected task stopped");
             // Never below the healthy minimum (nor below what was healthy, when that was less).
             let healthy_before = live.iter().filter(|r| r.healthy).count();
-            prop_assert!(healthy_left(&live, &step.stop) >= b.min_healthy.min(healthy_before));
+            // (Protected tasks that are not healthy may stay in place of healthy ones a scale-in
+            // stops: scale-in follows protection, as on ECS.)
+            if live.iter().all(|r| !r.protected) {
+                prop_assert!(healthy_left(&live, &step.stop) >= b.min_healthy.min(healthy_before));
+            }
             // Starts only towards desired, and only within maximumPercent of live tasks.
             let primaries = live.iter().filter(|r| r.primary && !r.draining).count();
             prop_assert!(step.start <= desired.saturating_sub(primaries));
@@ -297,7 +340,8 @@ mod tests {
             // ECS cannot roll when, once rounded, neither bound leaves room (100% and 100% with
             // old tasks to replace: no room to start one more, none may stop first).
             prop_assume!(b.max_total > desired || b.min_healthy < desired);
-            let mut live: Vec<Replica> = live.into_iter().map(|r| Replica { instance: String::new(), ..r }).collect();
+            let mut live: Vec<Replica> =
+                live.into_iter().map(|r| Replica { instance: String::new(), protected: false, ..r }).collect();
             for _ in 0..4 * desired + 8 {
                 let step = replica_step(&live, desired, b, true);
                 let mut stopped: Vec<usize> = step.stop.iter().map(|(i, _)| *i).collect();
@@ -328,7 +372,8 @@ mod tests {
             let stopped = |i: usize| step.stop.iter().any(|(s, _)| *s == i);
             for (a, instance) in active.iter().enumerate() {
                 let primaries = (0..live.len()).filter(|&i| !stopped(i) && live[i].primary && live[i].instance == *instance).count();
-                prop_assert!(primaries <= 1, "{} of the primary's left on {}", primaries, instance);
+                let protected = (0..live.len()).filter(|&i| live[i].protected && live[i].primary && live[i].instance == *instance).count();
+                prop_assert!(primaries <= protected.max(1), "{} of the primary's left on {}", primaries, instance);
                 let starts = step.start_on.iter().filter(|&&s| s == a).count();
                 let any_here = live.iter().any(|r| r.instance == *instance);
                 prop_assert!(starts <= 1 && (starts == 0 || (!any_here && may_start)));
@@ -336,6 +381,8 @@ mod tests {
             for (i, r) in live.iter().enumerate() {
                 if !active.contains(&r.instance) {
                     prop_assert!(stopped(i));
+                } else if r.protected {
+                    prop_assert!(!stopped(i), "a protected task on an active instance stopped");
                 }
             }
         }

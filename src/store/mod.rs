@@ -46,7 +46,9 @@ pub use metrics::{MetricPoint, MetricRow};
 pub use named::{Named, NamedRow};
 pub use services::ServiceRow;
 pub use task_definitions::{FamilyStatus, TaskDefinitionKey};
-pub use tasks::{AwaitingTask, ClusterCounts, InstanceTask, NewTask, Reservation, TaskFilter, TaskKey};
+pub use tasks::{
+    AwaitingTask, ClusterCounts, InstanceTask, NewTask, Reservation, ServiceTask, TaskFilter, TaskKey, TaskProtection,
+};
 
 /// A JSON object as stored in a `doc` column.
 pub type Doc = Map<String, Value>;
@@ -266,6 +268,7 @@ mod tests {
         (9, "3a9a4b2f351983cb"),
         (10, "e1ced4a40f838c96"),
         (11, "9699c86c0ca5006d"),
+        (12, "c7262d053aa4ddf4"),
     ];
 
     /// berth refuses a data dir whose applied migration changed since ("migration N was

@@ -23,6 +23,7 @@ mod readme;
 mod services;
 mod tags;
 mod task_definitions;
+mod task_protection;
 mod tasks;
 mod terraform;
 mod warm;

@@ -7,6 +7,8 @@ use aws_sdk_ecs::types::{
     AutoScalingGroupProvider, CapacityProviderField, ClusterField, ContainerDefinition, Tag, TaskDefinitionField,
 };
 
+use serde_json::json;
+
 use crate::common::{Berth, code, error, unique};
 
 fn tag(key: &str, value: &str) -> Tag {
@@ -160,6 +162,54 @@ async fn capacity_provider_tags() {
     );
 }
 
+/// Task sets are taggable like any ECS resource: at CreateTaskSet, then with TagResource and
+/// UntagResource, read with ListTagsForResource and DescribeTaskSets' TAGS; a deleted one is gone.
+#[tokio::test]
+async fn task_set_tags() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let td = json!({"family": "tagged-set", "containerDefinitions": [{"name": "a", "image": "i", "memory": 64}]});
+    berth.call("RegisterTaskDefinition", &td.to_string()).await;
+    let service = json!({"serviceName": "ext", "taskDefinition": "tagged-set", "desiredCount": 0,
+        "deploymentController": {"type": "EXTERNAL"}});
+    assert_eq!(berth.call("CreateService", &service.to_string()).await.status, 200);
+    let created = ecs
+        .create_task_set()
+        .cluster("default")
+        .service("ext")
+        .task_definition("tagged-set")
+        .tags(tag("team", "blue"))
+        .send()
+        .await
+        .unwrap();
+    let set = created.task_set().unwrap();
+    let arn = set.task_set_arn().unwrap().to_owned();
+    // Neither a launch type nor a strategy, and the cluster has no default: EC2, as AWS answers.
+    assert_eq!(set.launch_type().map(|l| l.as_str()), Some("EC2"));
+    assert_eq!(tags_of(&ecs, &arn).await, pairs(&[("team", "blue")]));
+    ecs.tag_resource().resource_arn(&arn).tags(tag("tier", "web")).send().await.unwrap();
+    ecs.untag_resource().resource_arn(&arn).tag_keys("team").send().await.unwrap();
+    assert_eq!(tags_of(&ecs, &arn).await, pairs(&[("tier", "web")]));
+    let described = ecs
+        .describe_task_sets()
+        .cluster("default")
+        .service("ext")
+        .include(aws_sdk_ecs::types::TaskSetField::Tags)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.task_sets()[0].tags(), [tag("tier", "web")]);
+
+    ecs.delete_task_set().cluster("default").service("ext").task_set(&arn).send().await.unwrap();
+    crate::fixtures::until("the deleted task set to go", crate::fixtures::secs(30), || async {
+        let out = ecs.describe_task_sets().cluster("default").service("ext").send().await.unwrap();
+        if out.task_sets().is_empty() { Ok(()) } else { Err(out) }
+    })
+    .await;
+    assert_eq!(code(ecs.list_tags_for_resource().resource_arn(&arn).send().await), "ResourceNotFoundException");
+}
+
 #[tokio::test]
 async fn reserved_prefix_and_limits() {
     let berth = Berth::start().await;
@@ -269,8 +319,8 @@ async fn missing_and_malformed_resources() {
         "arn:aws:ecs:us-east-1:000000000000:cluster/never".to_owned(),
         "arn:aws:ecs:us-east-1:000000000000:capacity-provider/cp-never".to_owned(),
         "arn:aws:ecs:us-east-1:000000000000:task-definition/never:1".to_owned(),
-        // Kinds berth does not have yet: none of them exists.
         "arn:aws:ecs:us-east-1:000000000000:service/c/s".to_owned(),
+        "arn:aws:ecs:us-east-1:000000000000:task-set/c/s/ecs-svc/1234567890123456789".to_owned(),
         "arn:aws:ecs:us-east-1:000000000000:task/c/0123456789abcdef".to_owned(),
         "arn:aws:ecs:us-east-1:000000000000:container-instance/c/0123456789abcdef".to_owned(),
         // An existing cluster's ARN with another account, or another region than the call's.

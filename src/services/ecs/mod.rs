@@ -19,6 +19,7 @@ mod service_settings;
 pub(crate) mod services;
 mod tags;
 pub(crate) mod task_definitions;
+mod task_protection;
 mod task_sets;
 mod tasks;
 
@@ -144,6 +145,8 @@ operations! {
     UpdateTaskSet => task_sets::update_task_set,
     DeleteTaskSet => task_sets::delete_task_set,
     DescribeTaskSets => task_sets::describe_task_sets,
+    UpdateTaskProtection => task_protection::update_task_protection,
+    GetTaskProtection => task_protection::get_task_protection,
     UpdateServicePrimaryTaskSet => task_sets::update_service_primary_task_set,
     ListServiceDeployments => service_deployment_ops::list_service_deployments,
     DescribeServiceDeployments => service_deployment_ops::describe_service_deployments,

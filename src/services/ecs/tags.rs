@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::Ctx;
 use crate::domain::arn::{Arn, family_revision};
+use crate::domain::str_of;
 use crate::error::Result;
 use crate::store::Named;
 
@@ -110,8 +111,13 @@ async fn existing_resource(ctx: &Ctx<'_>, arn: &str) -> Result<()> {
                 .is_some_and(|row| row.arn == arn && row.status != "INACTIVE"),
             None => false,
         },
-        // Task sets (the EXTERNAL deployment controller) are not built yet: none exist.
-        "task-set" => false,
+        // task-set/<cluster>/<service>/ecs-svc/<digits>: a task set the service still has.
+        "task-set" => match parsed.resource_id.splitn(3, '/').collect::<Vec<_>>()[..] {
+            [cluster, service, _] => ctx.store.get_service(ctx.region(), cluster, service).await?.is_some_and(|row| {
+                crate::domain::list_of(&row.doc, "taskSets").iter().any(|set| str_of(set, "taskSetArn") == Some(arn))
+            }),
+            _ => false,
+        },
         other => {
             return Err(aws_error!(InvalidParameterException, "Resources of type '{other}' cannot be tagged."));
         }

@@ -144,10 +144,15 @@ pub(super) async fn create_task_set(ctx: &Ctx<'_>, input: CreateTaskSetInput) ->
         set["externalId"] = json!(external);
         set["startedBy"] = json!(external);
     }
+    // The capacity the set runs on, as resolved: a launch type, else a strategy (the request's
+    // or the cluster's default), so that an unspecified one reads as what it became.
     match (&launch_type, &strategy) {
         (Some(lt), _) => set["launchType"] = json!(lt),
         (None, Some(items)) => set["capacityProviderStrategy"] = json!(items),
-        (None, None) => {}
+        (None, None) => match cluster.doc.get("defaultCapacityProviderStrategy").and_then(Value::as_array) {
+            Some(items) if !items.is_empty() => set["capacityProviderStrategy"] = json!(items),
+            _ => set["launchType"] = json!("EC2"),
+        },
     }
     if fargate {
         set["platformVersion"] = json!(input.platform_version.as_deref().unwrap_or("LATEST"));
