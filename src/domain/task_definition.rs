@@ -66,7 +66,31 @@ fn fargate_problem(doc: &Map<String, Value>) -> Option<String> {
     if !list_of(doc, "placementConstraints").is_empty() {
         return unsupported("placementConstraints");
     }
+    // AWS's wording for these two (older than the "Fargate compatible" one above).
+    if let Some(mode) = str_of(doc, "pidMode").filter(|m| *m != "task") {
+        return Some(format!(
+            "Tasks using the Fargate launch type do not support pidMode '{mode}'. The supported value for pidMode is 'task'."
+        ));
+    }
+    if doc.get("ipcMode").is_some_and(|m| !m.is_null()) {
+        return Some("Tasks using the Fargate launch type do not support ipcMode.".to_owned());
+    }
     None
+}
+
+/// Fargate's ephemeral storage bounds (GiB): AWS refuses a size outside them at registration.
+const EPHEMERAL_STORAGE_GIB: std::ops::RangeInclusive<i64> = 21..=200;
+
+/// The request's `ephemeralStorage`, if it is outside [`EPHEMERAL_STORAGE_GIB`]: AWS's message.
+fn ephemeral_storage_problem(request: &Map<String, Value>) -> Option<String> {
+    let size = request.get("ephemeralStorage")?.get("sizeInGiB")?.as_i64()?;
+    if size < *EPHEMERAL_STORAGE_GIB.start() {
+        Some(format!("EphemeralStorage size should be at least {}", EPHEMERAL_STORAGE_GIB.start()))
+    } else if size > *EPHEMERAL_STORAGE_GIB.end() {
+        Some(format!("EphemeralStorage size should be at most {}", EPHEMERAL_STORAGE_GIB.end()))
+    } else {
+        None
+    }
 }
 
 /// Fargate's valid task sizes: CPU units and the memory (MiB) each allows.
@@ -298,6 +322,9 @@ pub fn normalize(request: &Map<String, Value>) -> Result<Map<String, Value>> {
     if fargate && let Some(problem) = fargate_problem(request) {
         return Err(client(problem));
     }
+    if let Some(problem) = ephemeral_storage_problem(request) {
+        return Err(client(problem));
+    }
     if !any_essential {
         return Err(client("Task definition doesn't have any essential container."));
     }
@@ -522,6 +549,19 @@ mod tests {
         );
         assert!(matches!(base(json!({"networkMode": "awsvpc", "cpu": "256", "memory": "4096"})),
             Err(Rejection::Client(m)) if m.contains("No Fargate configuration")));
+        let sized = json!({"networkMode": "awsvpc", "cpu": "256", "memory": "512"});
+        let with = |extra: Value| {
+            let mut all = sized.clone();
+            all.as_object_mut().unwrap().extend(request(extra));
+            base(all)
+        };
+        assert!(matches!(with(json!({"pidMode": "host"})), Err(Rejection::Client(m)) if m.contains("pidMode 'host'")));
+        assert!(with(json!({"pidMode": "task"})).is_ok());
+        assert!(matches!(with(json!({"ipcMode": "task"})), Err(Rejection::Client(m)) if m.contains("ipcMode")));
+        for (size, ok) in [(20, false), (21, true), (200, true), (201, false)] {
+            let result = with(json!({"ephemeralStorage": {"sizeInGiB": size}}));
+            assert_eq!(result.is_ok(), ok, "{size} GiB: {result:?}");
+        }
         let doc = base(json!({"networkMode": "awsvpc", "cpu": ".25 vCPU", "memory": "0.5 GB"})).unwrap();
         assert_eq!(doc["cpu"], "256");
         assert_eq!(doc["memory"], "512");

@@ -234,6 +234,21 @@ async fn validation_errors() {
             "only support adding the 'SYS_PTRACE' kernel capability",
         ),
         (
+            json!({"family": "f", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512", "pidMode": "host", "containerDefinitions": [{"name": "a", "image": "i"}]}),
+            "ClientException",
+            "Tasks using the Fargate launch type do not support pidMode 'host'. The supported value for pidMode is 'task'.",
+        ),
+        (
+            json!({"family": "f", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512", "ipcMode": "host", "containerDefinitions": [{"name": "a", "image": "i"}]}),
+            "ClientException",
+            "Tasks using the Fargate launch type do not support ipcMode.",
+        ),
+        (
+            json!({"family": "f", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512", "ephemeralStorage": {"sizeInGiB": 20}, "containerDefinitions": [{"name": "a", "image": "i"}]}),
+            "ClientException",
+            "EphemeralStorage size should be at least 21",
+        ),
+        (
             json!({"family": "f", "containerDefinitions": [{"name": "a", "image": "i", "memory": 64, "portMappings": [{"containerPort": "80"}]}]}),
             "SerializationException",
             "containerDefinitions[0].portMappings[0].containerPort",
