@@ -74,11 +74,8 @@ async fn targets_methods_and_sizes() {
     wrong_service.assert_error(400, "UnknownOperationException");
     let message = berth.call("LaunchRockets", "{}").await.assert_error(400, "UnknownOperationException");
     assert!(message.contains("LaunchRockets"));
-    let message = berth
-        .call("GetTaskProtection", r#"{"cluster": "default"}"#)
-        .await
-        .assert_error(400, "UnsupportedFeatureException");
-    assert!(message.contains("GetTaskProtection is not implemented by berth yet"), "{message}");
+    let message = berth.call("DiscoverPollEndpoint", "{}").await.assert_error(400, "UnsupportedFeatureException");
+    assert!(message.contains("DiscoverPollEndpoint is not implemented by berth yet"), "{message}");
     berth.raw("GET", "/", &[], b"").await.assert_error(400, "UnknownOperationException");
     assert_eq!(berth.raw("GET", "/elsewhere", &[], b"").await.status, 404);
     let wrong_type = berth

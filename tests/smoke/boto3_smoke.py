@@ -49,7 +49,7 @@ except ecs.exceptions.ClusterNotFoundException:
     pass
 
 try:
-    ecs.get_task_protection(cluster="default")
+    ecs.discover_poll_endpoint()
     raise AssertionError("expected an error for an operation berth does not implement")
 except botocore.exceptions.ClientError as e:
     assert "not implemented by berth" in e.response["Error"]["Message"], e.response
