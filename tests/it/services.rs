@@ -92,18 +92,24 @@ async fn create(ecs: &Client, name: &str, family: &str, desired: i32) -> Service
         .clone()
 }
 
-/// The service's tasks that are RUNNING and meant to keep running.
-async fn healthy_count(ecs: &Client, name: &str) -> usize {
+/// The ARNs of the service's tasks that are RUNNING and meant to keep running.
+pub(crate) async fn running_tasks(ecs: &Client, name: &str) -> Vec<String> {
     let arns = service_tasks(ecs, name).await;
     if arns.is_empty() {
-        return 0;
+        return arns;
     }
     let described = ecs.describe_tasks().set_tasks(Some(arns)).send().await.unwrap();
     described
         .tasks()
         .iter()
         .filter(|t| t.last_status() == Some("RUNNING") && t.desired_status() == Some("RUNNING"))
-        .count()
+        .filter_map(|t| t.task_arn().map(str::to_owned))
+        .collect()
+}
+
+/// How many of the service's tasks are RUNNING and meant to keep running.
+async fn healthy_count(ecs: &Client, name: &str) -> usize {
+    running_tasks(ecs, name).await.len()
 }
 
 /// Waits until the service's task list has settled to `n` tasks, none of them `gone`.

@@ -3,26 +3,11 @@
 //! and a deployment until its protection expires; an unprotected sibling goes instead), and the
 //! API's answers for tasks it cannot protect.
 
-use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::LaunchType;
 
 use crate::common::{Berth, code, error};
 use crate::fixtures::{Launch::Fargate, always, describe, network, register, run, secs, sleeper, until, wait_for};
-use crate::services::{describe_service, wait_stable};
-
-async fn running_tasks(ecs: &Client, service: &str) -> Vec<String> {
-    let arns = ecs.list_tasks().service_name(service).send().await.unwrap().task_arns().to_vec();
-    if arns.is_empty() {
-        return arns;
-    }
-    let described = ecs.describe_tasks().set_tasks(Some(arns)).send().await.unwrap();
-    described
-        .tasks()
-        .iter()
-        .filter(|t| t.last_status() == Some("RUNNING") && t.desired_status() == Some("RUNNING"))
-        .filter_map(|t| t.task_arn().map(str::to_owned))
-        .collect()
-}
+use crate::services::{describe_service, running_tasks, wait_stable};
 
 #[tokio::test]
 async fn a_protected_task_outlives_scale_in_and_a_deployment_until_it_expires() {

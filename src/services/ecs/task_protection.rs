@@ -42,13 +42,14 @@ pub(super) async fn update_task_protection(ctx: &Ctx<'_>, input: UpdateTaskProte
     }
     let cluster = clusters::active_cluster(ctx, Some(&input.cluster)).await?;
     let ids = ids(&cluster, &input.tasks);
-    let mut found = ctx.store.task_protection(ctx.region(), &cluster.name, &known(&ids)).await?;
-    let mut blocked = HashSet::new();
-    let until = if input.protection_enabled {
-        blocked = beyond_desired(ctx, &cluster, &ids, &found).await?;
-        Some(now() + 60.0 * minutes as f64)
+    // Only protecting can be refused, and only that needs the tasks read first: the write
+    // answers the tasks it was given.
+    let (mut found, blocked, until) = if input.protection_enabled {
+        let found = ctx.store.task_protection(ctx.region(), &cluster.name, &known(&ids)).await?;
+        let blocked = beyond_desired(ctx, &cluster, &ids, &found).await?;
+        (found, blocked, Some(now() + 60.0 * minutes as f64))
     } else {
-        None
+        (HashMap::new(), HashSet::new(), None)
     };
     let protect: Vec<&str> = known(&ids).into_iter().filter(|id| !blocked.contains(*id)).collect();
     found.extend(ctx.store.protect_tasks(ctx.region(), &cluster.name, &protect, until).await?);
