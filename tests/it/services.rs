@@ -54,7 +54,7 @@ async fn stopped(ecs: &Client, arn: &str) {
 
 /// DeleteService with force, then waits (bounded) until the service is INACTIVE: every task
 /// of it STOPPED and its containers gone.
-async fn delete(ecs: &Client, name: &str) {
+pub(crate) async fn delete(ecs: &Client, name: &str) {
     ecs.delete_service().service(name).force(true).send().await.unwrap();
     inactive(ecs, name, secs(60)).await;
 }

@@ -6,8 +6,10 @@
 use aws_sdk_ecs::types::LaunchType;
 
 use crate::common::{Berth, code, error};
-use crate::fixtures::{Launch::Fargate, always, describe, network, register, run, secs, sleeper, until, wait_for};
-use crate::services::{describe_service, running_tasks, wait_stable};
+use crate::fixtures::{
+    Launch::Fargate, always, describe, network, register, run, secs, sleeper, stop, until, wait_for,
+};
+use crate::services::{delete, describe_service, running_tasks, wait_stable};
 
 #[tokio::test]
 async fn a_protected_task_outlives_scale_in_and_a_deployment_until_it_expires() {
@@ -88,6 +90,7 @@ async fn a_protected_task_outlives_scale_in_and_a_deployment_until_it_expires() 
     let after = ecs.get_task_protection().cluster("default").tasks(&kept).send().await.unwrap();
     assert!(after.protected_tasks().is_empty(), "{after:?}");
     assert_eq!(after.failures()[0].reason(), Some("TASK_NOT_VALID"));
+    delete(&ecs, "guarded").await;
 }
 
 #[tokio::test]
@@ -132,4 +135,5 @@ async fn protection_answers_for_tasks_it_cannot_protect() {
         .call("UpdateTaskProtection", r#"{"cluster": "default", "tasks": ["x"]}"#)
         .await
         .assert_error(400, "InvalidParameterException");
+    stop(&ecs, &lone).await;
 }
