@@ -74,8 +74,10 @@ async fn targets_methods_and_sizes() {
     wrong_service.assert_error(400, "UnknownOperationException");
     let message = berth.call("LaunchRockets", "{}").await.assert_error(400, "UnknownOperationException");
     assert!(message.contains("LaunchRockets"));
-    let message = berth.call("DiscoverPollEndpoint", "{}").await.assert_error(400, "UnsupportedFeatureException");
-    assert!(message.contains("DiscoverPollEndpoint is not implemented by berth yet"), "{message}");
+    let express = r#"{"serviceArn": "arn:aws:ecs:us-east-1:000000000000:service/default/x"}"#;
+    let message =
+        berth.call("DescribeExpressGatewayService", express).await.assert_error(400, "UnsupportedFeatureException");
+    assert!(message.contains("DescribeExpressGatewayService is not implemented by berth yet"), "{message}");
     berth.raw("GET", "/", &[], b"").await.assert_error(400, "UnknownOperationException");
     assert_eq!(berth.raw("GET", "/elsewhere", &[], b"").await.status, 404);
     let wrong_type = berth

@@ -339,6 +339,22 @@ async fn service_errors_are_the_ones_aws_answers() {
         .send()
         .await;
     assert_eq!(error(both).0, "InvalidParameterException");
+    let placed = ecs
+        .create_service()
+        .service_name("placed")
+        .task_definition("svc-errors")
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(network())
+        .placement_strategy(
+            aws_sdk_ecs::types::PlacementStrategy::builder()
+                .r#type(aws_sdk_ecs::types::PlacementStrategyType::Binpack)
+                .field("memory")
+                .build(),
+        )
+        .send()
+        .await;
+    let fargate_places = "Placement strategies are not supported with FARGATE launch type.";
+    assert_eq!(error(placed), ("InvalidParameterException".into(), fargate_places.into()));
     // The cluster cannot go while it has services.
     let busy = ecs.delete_cluster().cluster("default").send().await;
     assert_eq!(error(busy).0, "ClusterContainsServicesException");

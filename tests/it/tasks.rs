@@ -3,12 +3,16 @@
 //! StopTask and stopTimeout, a missing image, validation, and kill -9 of berth while a task runs.
 
 use aws_sdk_ecs::Client;
-use aws_sdk_ecs::types::{ContainerDefinition, ContainerOverride, KeyValuePair, LaunchType, TaskOverride};
+use aws_sdk_ecs::types::{
+    ContainerDefinition, ContainerOverride, KeyValuePair, LaunchType, PlacementConstraint, PlacementConstraintType,
+    PlacementStrategy, PlacementStrategyType, TaskOverride,
+};
 
 use crate::common::{Berth, code, error};
 use crate::containers::docker_cli;
 use crate::fixtures::{
-    Launch::Fargate, container, definition, describe, gone, network, register, run, secs, stop, until, wait_for, web,
+    Launch::Fargate, container, definition, describe, gone, network, register, run, secs, sleeper, stop, until,
+    wait_for, web,
 };
 
 #[tokio::test]
@@ -268,6 +272,20 @@ async fn run_task_validation() {
         ),
         "InvalidParameterException"
     );
+    // Fargate places tasks itself: constraints are refused first, then strategies.
+    let fargate =
+        || ecs.run_task().task_definition("v").launch_type(LaunchType::Fargate).network_configuration(network());
+    let distinct = PlacementConstraint::builder().r#type(PlacementConstraintType::DistinctInstance).build();
+    let spread = PlacementStrategy::builder().r#type(PlacementStrategyType::Spread).field("instanceId").build();
+    for (request, wanted) in [
+        (
+            fargate().placement_constraints(distinct).placement_strategy(spread.clone()),
+            "Placement constraints are not supported with FARGATE launch type.",
+        ),
+        (fargate().placement_strategy(spread), "Placement strategies are not supported with FARGATE launch type."),
+    ] {
+        assert_eq!(error(request.send().await), ("InvalidParameterException".to_owned(), wanted.to_owned()));
+    }
     assert_eq!(code(ecs.stop_task().task("0123456789abcdef").send().await), "InvalidParameterException");
     let described = ecs.describe_tasks().tasks("0123456789abcdef").send().await.unwrap();
     assert_eq!(described.failures()[0].reason(), Some("MISSING"));
@@ -465,4 +483,55 @@ async fn stopped_tasks_are_forgotten_after_the_retention() {
     assert_eq!(described.failures()[0].reason(), Some("MISSING"));
     let stopped = ecs.list_tasks().desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped).send().await.unwrap();
     assert!(stopped.task_arns().is_empty());
+}
+
+#[tokio::test]
+async fn execute_command_answers_every_error_before_a_session() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, Fargate, "pair", vec![sleeper("a"), container("side", "exec sleep 1000")]).await;
+    let run_pair = |exec: bool| {
+        ecs.run_task()
+            .task_definition("pair")
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(network())
+            .enable_execute_command(exec)
+    };
+    let plain = run_pair(false).send().await.unwrap().tasks()[0].task_arn().unwrap().to_owned();
+    let enabled = run_pair(true).send().await.unwrap().tasks()[0].task_arn().unwrap().to_owned();
+    assert!(wait_for(&ecs, &enabled, "RUNNING").await.enable_execute_command());
+    wait_for(&ecs, &plain, "RUNNING").await;
+    let exec = |task: &str| ecs.execute_command().task(task).command("ls").interactive(true);
+
+    let not_enabled = "The execute command failed because execute command was not enabled when the task was run or the execute command agent isn\u{2019}t running. Wait and try again or run a new task with execute command enabled and try again.";
+    let invalid = |message: &str| ("InvalidParameterException".to_owned(), message.to_owned());
+    assert_eq!(error(exec(&plain).container("main").send().await), invalid(not_enabled));
+    assert_eq!(
+        error(exec(&enabled).interactive(false).send().await),
+        invalid("Interactive is the only mode supported currently.")
+    );
+    assert_eq!(error(exec("0123456789abcdef").send().await), invalid("task length should be one of [32,36]"));
+    let missing = "arn:aws:ecs:us-east-1:000000000000:task/default/0123456789abcdef0123456789abcdef";
+    assert_eq!(error(exec(missing).send().await), invalid("The referenced task was not found."));
+    assert_eq!(code(exec(&enabled).cluster("nowhere").send().await), "ClusterNotFoundException");
+    let (code_, message) = error(exec(&enabled).send().await);
+    assert_eq!(code_, "InvalidParameterException");
+    assert!(message.contains("2 containers"), "{message}");
+    let (code_, message) = error(exec(&enabled).container("ghost").send().await);
+    assert_eq!(code_, "InvalidParameterException");
+    assert!(message.contains("ghost"), "{message}");
+    // Everything is in order: berth says plainly that it opens no session.
+    let (code_, message) = error(exec(&enabled).container("side").send().await);
+    assert_eq!(code_, "UnsupportedFeatureException");
+    assert!(message.contains("ExecuteCommand is not implemented by berth yet"), "{message}");
+    // A stopped task's agent is not running.
+    stop(&ecs, &enabled).await;
+    assert_eq!(error(exec(&enabled).container("side").send().await), invalid(not_enabled));
+    stop(&ecs, &plain).await;
+
+    let polled = ecs.discover_poll_endpoint().container_instance("anything").send().await.unwrap();
+    assert_eq!(polled.endpoint(), Some("https://ecs-a-1.us-east-1.amazonaws.com/"));
+    assert_eq!(polled.telemetry_endpoint(), Some("https://ecs-t-1.us-east-1.amazonaws.com/"));
+    assert_eq!(polled.service_connect_endpoint(), Some("https://ecs-sc-1.us-east-1.amazonaws.com/"));
 }

@@ -48,8 +48,11 @@ try:
 except ecs.exceptions.ClusterNotFoundException:
     pass
 
+polled = ecs.discover_poll_endpoint()
+assert polled["endpoint"] == "https://ecs-a-1.us-east-1.amazonaws.com/", polled
+
 try:
-    ecs.discover_poll_endpoint()
+    ecs.describe_express_gateway_service(serviceArn="arn:aws:ecs:us-east-1:000000000000:service/default/x")
     raise AssertionError("expected an error for an operation berth does not implement")
 except botocore.exceptions.ClientError as e:
     assert "not implemented by berth" in e.response["Error"]["Message"], e.response

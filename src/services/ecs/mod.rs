@@ -6,10 +6,12 @@
 //! output shape as JSON. Handlers know nothing of HTTP, SQL or Docker.
 
 mod account_settings;
+mod agent;
 mod attributes;
 pub(crate) mod capacity_providers;
 pub(crate) mod clusters;
 pub(crate) mod container_instances;
+mod execute_command;
 pub(crate) mod launch;
 mod paging;
 pub(crate) mod placement;
@@ -157,7 +159,14 @@ operations! {
     StopTask => tasks::stop_task,
     DescribeTasks => tasks::describe_tasks,
     ListTasks => tasks::list_tasks,
+    ExecuteCommand => execute_command::execute_command,
+    DiscoverPollEndpoint => agent::discover_poll_endpoint,
 }
+
+/// Operations that answer but do not do all AWS does yet, with what they lack; the coverage
+/// table does not count them as implemented.
+const PARTLY: &[(&str, &str)] =
+    &[("ExecuteCommand", "every error AWS answers before a session opens; no ECS Exec session yet")];
 
 /// A Describe call's `failures` entry for a reference that names nothing: the reference itself
 /// when it is an ARN, else the ARN the name would have.
@@ -265,11 +274,16 @@ impl Service for Api {
 pub fn coverage_table() -> String {
     let model = model();
     let names: Vec<&str> = model.operation_names().collect();
-    let done = names.iter().filter(|n| IMPLEMENTED.contains(n)).count();
+    let partly = |name: &str| PARTLY.iter().find(|(op, _)| *op == name).map(|(_, what)| *what);
+    let done = names.iter().filter(|n| IMPLEMENTED.contains(n) && partly(n).is_none()).count();
     let mut out =
         format!("{done} of {} ECS operations are implemented.\n\n| Operation | berth |\n|---|---|\n", names.len());
     for name in names {
-        let mark = if IMPLEMENTED.contains(&name) { "yes" } else { "not yet" };
+        let mark = match (IMPLEMENTED.contains(&name), partly(name)) {
+            (true, Some(what)) => format!("partly: {what}"),
+            (true, None) => "yes".to_owned(),
+            (false, _) => "not yet".to_owned(),
+        };
         out.push_str(&format!("| {name} | {mark} |\n"));
     }
     out

@@ -16,6 +16,27 @@ fn field<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
     v.get(name).and_then(Value::as_str)
 }
 
+/// Fargate places tasks itself: a FARGATE task or service that names placement constraints or
+/// strategies is refused, constraints first, with AWS's messages.
+///
+/// # Errors
+/// InvalidParameterException when either list is non-empty.
+pub fn refuse_on_fargate(constraints: Option<&[Value]>, strategies: Option<&[Value]>) -> Result<()> {
+    if constraints.is_some_and(|c| !c.is_empty()) {
+        return Err(aws_error!(
+            InvalidParameterException,
+            "Placement constraints are not supported with FARGATE launch type."
+        ));
+    }
+    if strategies.is_some_and(|s| !s.is_empty()) {
+        return Err(aws_error!(
+            InvalidParameterException,
+            "Placement strategies are not supported with FARGATE launch type."
+        ));
+    }
+    Ok(())
+}
+
 /// The task definition's constraints (memberOf) and the request's.
 ///
 /// # Errors

@@ -206,12 +206,7 @@ pub(super) async fn apply_settings(
     if fargate {
         doc.entry("platformVersion").or_insert(json!("LATEST"));
         doc.insert("platformFamily".into(), json!("Linux"));
-        if constraints.is_some_and(|c| !c.is_empty()) || strategies.is_some_and(|s| !s.is_empty()) {
-            return Err(aws_error!(
-                InvalidParameterException,
-                "Task placement constraints and strategies are not supported for services with launch type FARGATE."
-            ));
-        }
+        super::placement::refuse_on_fargate(constraints.as_deref(), strategies.as_deref())?;
     }
     if td.is_empty() {
         // An EXTERNAL service without a task definition: its task sets bring theirs.

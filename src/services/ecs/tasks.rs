@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::launch::{self, Blueprint, Capacity, LaunchRequest};
 use super::tags::{Tag, check_tags, tags_json};
-use super::{Ctx, Output, clusters, paging, task_definitions};
+use super::{Ctx, Output, clusters, paging, placement, task_definitions};
 use crate::error::{ApiError, Result};
 use crate::store::{ClientToken, NamedRow, TaskFilter, TaskKey};
 
@@ -120,11 +120,8 @@ async fn launch(ctx: &Ctx<'_>, input: RunTaskInput, chosen: Option<Vec<String>>)
             "Task definition does not support launch_type {launch_type}."
         ));
     }
-    if fargate && (input.placement_constraints.is_some() || input.placement_strategy.is_some()) {
-        return Err(aws_error!(
-            InvalidParameterException,
-            "Task placement constraints and strategies are not supported for tasks with launch type FARGATE."
-        ));
+    if fargate {
+        placement::refuse_on_fargate(input.placement_constraints.as_deref(), input.placement_strategy.as_deref())?;
     }
     // The request minus its token (serialising typed input cannot fail).
     let fingerprint = serde_json::to_string(&input).unwrap_or_default();
