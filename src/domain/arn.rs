@@ -38,6 +38,12 @@ impl Scope<'_> {
         format!("{}{revision}", self.task_definition_prefix(family))
     }
 
+    /// The ARN of a daemon task definition revision without the revision number (it ends in ':').
+    #[must_use]
+    pub fn daemon_task_definition_prefix(&self, family: &str) -> String {
+        self.arn(&format!("daemon-task-definition/{family}:"))
+    }
+
     /// The ARN of a task definition revision without the revision number (it ends in ':').
     #[must_use]
     pub fn task_definition_prefix(&self, family: &str) -> String {

@@ -31,6 +31,21 @@ pub const TASK_CPU_RANGE: std::ops::RangeInclusive<u32> = 128..=196_608;
 /// AWS's limit of containers per task definition.
 pub const MAX_CONTAINERS: usize = 10;
 
+/// RegisterDaemonTaskDefinition's rules: a daemon task definition is checked as a task
+/// definition of the same family, containers, size and volumes is (names, images, memory,
+/// dependencies), and stored with the defaults AWS fills in. The caller keeps only the members
+/// of the daemon shapes.
+///
+/// # Errors
+/// The task definition rule the request breaks.
+pub fn normalize_daemon(request: &Map<String, Value>) -> Result<Map<String, Value>> {
+    const CARRIED: [&str; 7] =
+        ["family", "containerDefinitions", "cpu", "memory", "volumes", "taskRoleArn", "executionRoleArn"];
+    let as_task: Map<String, Value> =
+        request.iter().filter(|(k, _)| CARRIED.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    normalize(&as_task)
+}
+
 /// The first thing in a task definition that Fargate does not support, in AWS's words ("Fargate
 /// compatible task definitions do not support <parameter>"), or None.
 fn fargate_problem(doc: &Map<String, Value>) -> Option<String> {

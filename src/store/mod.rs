@@ -18,6 +18,7 @@ mod cache;
 mod changes;
 mod client_tokens;
 mod container_instances;
+mod daemon_task_definitions;
 mod logs;
 mod metrics;
 mod named;
@@ -41,6 +42,7 @@ pub use attributes::{AttributeFilter, AttributeRow};
 pub use changes::{Change, Changes};
 pub use client_tokens::{Claim, ClientToken};
 pub use container_instances::InstanceRow;
+pub use daemon_task_definitions::DaemonDefinitionFilter;
 pub use logs::LogGroupRow;
 pub use metrics::{MetricPoint, MetricRow};
 pub use named::{Named, NamedRow};
@@ -269,6 +271,7 @@ mod tests {
         (10, "e1ced4a40f838c96"),
         (11, "9699c86c0ca5006d"),
         (12, "c7262d053aa4ddf4"),
+        (13, "5bc814af3ef0cc39"),
     ];
 
     /// berth refuses a data dir whose applied migration changed since ("migration N was

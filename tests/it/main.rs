@@ -15,6 +15,7 @@ mod clients;
 mod clusters;
 mod container_instances;
 mod containers;
+mod daemons;
 mod driver;
 mod durability;
 mod placement;

@@ -163,11 +163,45 @@ async fn reset_wipes_everything() {
 #[tokio::test]
 async fn reset_leaves_every_table_empty() {
     let berth = Berth::start().await;
-    berth.call("CreateCluster", r#"{"clusterName": "again"}"#).await;
-    let body = json!({"family": "again", "containerDefinitions": [{"name": "a", "image": "i", "memory": 64}]});
-    berth.call("RegisterTaskDefinition", &body.to_string()).await;
-    let service = json!({"cluster": "again", "serviceName": "kept", "taskDefinition": "again", "desiredCount": 0});
-    assert_eq!(berth.call("CreateService", &service.to_string()).await.status, 200);
+    let ok = |response: crate::common::Response| {
+        assert_eq!(response.status, 200, "{}", response.body);
+        response.json()
+    };
+    // One of every resource berth stores; the check below proves every table got a row.
+    ok(berth.call("CreateCluster", r#"{"clusterName": "again", "tags": [{"key": "k", "value": "v"}]}"#).await);
+    let family = json!({"family": "again", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256", "memory": "512",
+        "containerDefinitions": [{"name": "a", "image": crate::common::BUSYBOX, "command": ["sleep", "600"]}]});
+    ok(berth.call("RegisterTaskDefinition", &family.to_string()).await);
+    let daemon = json!({"family": "d", "containerDefinitions": [{"name": "a", "image": "i", "memory": 64}]});
+    ok(berth.call("RegisterDaemonTaskDefinition", &daemon.to_string()).await);
+    let provider = json!({"name": "asg", "autoScalingGroupProvider": {
+        "autoScalingGroupArn": "arn:aws:autoscaling:us-east-1:000000000000:autoScalingGroup:1:autoScalingGroupName/asg"}});
+    ok(berth.call("CreateCapacityProvider", &provider.to_string()).await);
+    ok(berth.call("PutAccountSetting", r#"{"name": "containerInsights", "value": "enabled"}"#).await);
+    let instance = ok(berth.call("RegisterContainerInstance", r#"{"cluster": "again"}"#).await);
+    let instance = instance["containerInstance"]["containerInstanceArn"].as_str().unwrap().to_owned();
+    let attribute = json!({"cluster": "again", "attributes": [{"name": "a", "value": "b", "targetId": instance}]});
+    ok(berth.call("PutAttributes", &attribute.to_string()).await);
+    let network = json!({"awsvpcConfiguration": {"subnets": ["subnet-1"]}});
+    let service = json!({"cluster": "again", "serviceName": "kept", "taskDefinition": "again", "desiredCount": 1,
+        "launchType": "FARGATE", "networkConfiguration": network});
+    ok(berth.call("CreateService", &service.to_string()).await);
+    let run = json!({"cluster": "again", "taskDefinition": "again", "launchType": "FARGATE",
+        "networkConfiguration": network, "clientToken": "once"});
+    ok(berth.call("RunTask", &run.to_string()).await);
+    let listed = r#"{"cluster": "again", "serviceName": "kept"}"#;
+    let service_task = crate::fixtures::until("the service's task", crate::fixtures::secs(30), || async {
+        let tasks = berth.call("ListTasks", listed).await.json();
+        match tasks["taskArns"][0].as_str() {
+            Some(arn) => Ok(arn.to_owned()),
+            None => Err(tasks),
+        }
+    })
+    .await;
+    let protect = json!({"cluster": "again", "tasks": [service_task], "protectionEnabled": true});
+    let protected = ok(berth.call("UpdateTaskProtection", &protect.to_string()).await);
+    assert_eq!(protected["failures"], json!([]), "{protected}");
     let logs = [("X-Amz-Target", "Logs_20140328.CreateLogGroup"), ("Content-Type", "application/x-amz-json-1.1")];
     assert_eq!(berth.raw("POST", "/", &logs, br#"{"logGroupName": "g"}"#).await.status, 200);
     let cw = [
@@ -176,8 +210,6 @@ async fn reset_leaves_every_table_empty() {
     ];
     let metric = br#"{"Namespace": "App", "MetricData": [{"MetricName": "m", "Value": 1}]}"#;
     assert_eq!(berth.raw("POST", "/", &cw, metric).await.status, 200);
-
-    assert_eq!(berth.raw("POST", "/_berth/reset", &[], b"").await.status, 200);
 
     let db = berth.data_dir().join(berth::store::DB_FILE);
     let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db).read_only(true);
@@ -190,14 +222,27 @@ async fn reset_leaves_every_table_empty() {
     .await
     .unwrap();
     assert!(tables.len() > 10, "the schema's tables: {tables:?}");
+    let count = |table: &str| {
+        let pool = pool.clone();
+        let sql = format!("SELECT COUNT(*) FROM \"{table}\"");
+        async move { sqlx::query_scalar::<_, i64>(&sql).fetch_one(&pool).await.unwrap() }
+    };
     for table in &tables {
-        let rows: i64 =
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM \"{table}\"")).fetch_one(&pool).await.unwrap();
+        assert!(count(table).await > 0, "table {table} is empty before the reset: this test must create its resource");
+    }
+
+    assert_eq!(berth.raw("POST", "/_berth/reset", &[], b"").await.status, 200);
+
+    for table in &tables {
+        let rows = count(table).await;
         assert_eq!(rows, 0, "table {table} keeps {rows} rows after a reset");
     }
-    berth.call("CreateCluster", r#"{"clusterName": "again"}"#).await;
-    let services = berth.call("ListServices", r#"{"cluster": "again"}"#).await.json();
+    crate::fixtures::gone(&service_task).await;
+    ok(berth.call("CreateCluster", r#"{"clusterName": "again"}"#).await);
+    let services = ok(berth.call("ListServices", r#"{"cluster": "again"}"#).await);
     assert_eq!(services["serviceArns"], json!([]), "{services}");
+    let tasks = ok(berth.call("ListTasks", r#"{"cluster": "again"}"#).await);
+    assert_eq!(tasks["taskArns"], json!([]), "{tasks}");
 }
 
 /// Every operation of the model, fed junk: only 200 or 400 may come back.

@@ -11,6 +11,7 @@ mod attributes;
 pub(crate) mod capacity_providers;
 pub(crate) mod clusters;
 pub(crate) mod container_instances;
+pub(crate) mod daemon_task_definitions;
 mod execute_command;
 pub(crate) mod launch;
 mod paging;
@@ -117,6 +118,10 @@ operations! {
     ListTaskDefinitionFamilies => task_definitions::list_task_definition_families,
     DeregisterTaskDefinition => task_definitions::deregister_task_definition,
     DeleteTaskDefinitions => task_definitions::delete_task_definitions,
+    RegisterDaemonTaskDefinition => daemon_task_definitions::register_daemon_task_definition,
+    DescribeDaemonTaskDefinition => daemon_task_definitions::describe_daemon_task_definition,
+    ListDaemonTaskDefinitions => daemon_task_definitions::list_daemon_task_definitions,
+    DeleteDaemonTaskDefinition => daemon_task_definitions::delete_daemon_task_definition,
     CreateCapacityProvider => capacity_providers::create_capacity_provider,
     DescribeCapacityProviders => capacity_providers::describe_capacity_providers,
     UpdateCapacityProvider => capacity_providers::update_capacity_provider,

@@ -96,6 +96,14 @@ async fn existing_resource(ctx: &Ctx<'_>, arn: &str) -> Result<()> {
             }
             _ => false,
         },
+        "daemon-task-definition" => match family_revision(parsed.resource_id) {
+            Some((family, revision))
+                if ctx.scope.daemon_task_definition_prefix(family) + &revision.to_string() == arn =>
+            {
+                ctx.store.get_daemon_task_definition(ctx.region(), family, Some(revision)).await?.is_some()
+            }
+            _ => false,
+        },
         "task" => ctx.store.get_task_by_arn(arn).await?.is_some(),
         "container-instance" => match parsed.resource_id.split_once('/') {
             Some((cluster, id)) => {

@@ -26,8 +26,14 @@ impl Reference {
     /// of this region.
     #[must_use]
     pub fn parse(ctx: &Ctx<'_>, s: &str) -> Option<Self> {
+        Self::parse_of(ctx, s, "task-definition")
+    }
+
+    /// Parses a reference to a revision of a resource with families: ARNs of `resource_type`.
+    #[must_use]
+    pub fn parse_of(ctx: &Ctx<'_>, s: &str, resource_type: &str) -> Option<Self> {
         let body = if s.starts_with("arn:") {
-            let arn = Arn::parse(s).filter(|a| a.service == "ecs" && a.resource_type == "task-definition")?;
+            let arn = Arn::parse(s).filter(|a| a.service == "ecs" && a.resource_type == resource_type)?;
             if arn.region != ctx.region() || arn.account != ctx.scope.account {
                 return None;
             }
