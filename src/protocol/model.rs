@@ -182,6 +182,9 @@ pub struct Shape {
     pattern: Option<String>,
     #[serde(default)]
     document: bool,
+    /// Values of the shape (and of everything inside it) never appear in messages.
+    #[serde(default)]
+    sensitive: bool,
     #[serde(default)]
     exception: bool,
     #[serde(default)]
@@ -228,11 +231,56 @@ fn serialization(message: String) -> ApiError {
     ApiError::new(Code::SerializationException, message)
 }
 
-fn invalid(code: Code, path: &Path<'_>, constraint: impl fmt::Display) -> ApiError {
+/// A constraint violation in AWS's words: `Value 'x' at 'path' failed to satisfy constraint:
+/// ...`, with `Value null` for a missing member and no value at all for a sensitive one.
+fn invalid(code: Code, path: &Path<'_>, value: Shown<'_>, constraint: impl fmt::Display) -> ApiError {
+    let value = match value {
+        Shown::Null => " null".to_owned(),
+        Shown::Hidden => String::new(),
+        Shown::Value(v) => format!(" '{}'", ValueText(v)),
+    };
     ApiError::new(
         code,
-        format!("1 validation error detected: Value at '{path}' failed to satisfy constraint: {constraint}"),
+        format!("1 validation error detected: Value{value} at '{path}' failed to satisfy constraint: {constraint}"),
     )
+}
+
+/// How a violation's message shows the value.
+#[derive(Clone, Copy)]
+enum Shown<'a> {
+    /// The member is missing.
+    Null,
+    /// The value is sensitive.
+    Hidden,
+    Value(&'a Value),
+}
+
+impl<'a> Shown<'a> {
+    fn of(value: &'a Value, secret: bool) -> Self {
+        if secret { Shown::Hidden } else { Shown::Value(value) }
+    }
+}
+
+/// A value as AWS's messages print it: strings bare, lists as `[a, b]`.
+struct ValueText<'a>(&'a Value);
+
+impl fmt::Display for ValueText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Value::String(s) => f.write_str(s),
+            Value::Array(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}", ValueText(item))?;
+                }
+                f.write_str("]")
+            }
+            other => write!(f, "{other}"),
+        }
+    }
 }
 
 /// `embedded_model!("ecs", Validation::one(Code::InvalidParameterException))`: the
@@ -354,7 +402,7 @@ impl Model {
     /// `InvalidParameterException` for a missing required member or a violated constraint.
     pub fn check_input(&self, operation: &Operation, body: &Value) -> Result<(), ApiError> {
         match &operation.input {
-            Some(input) => self.check(&input.shape, body, &Path::Root, true),
+            Some(input) => self.check(&input.shape, body, &Path::Root, true, false),
             None => Ok(()),
         }
     }
@@ -366,15 +414,23 @@ impl Model {
     /// The first mismatch, as a `SerializationException` describing it.
     pub fn check_output(&self, operation: &Operation, body: &Value) -> Result<(), ApiError> {
         match &operation.output {
-            Some(output) => self.check(&output.shape, body, &Path::Root, false),
+            Some(output) => self.check(&output.shape, body, &Path::Root, false, false),
             None => Ok(()),
         }
     }
 
-    fn check(&self, shape_name: &str, value: &Value, path: &Path<'_>, constraints: bool) -> Result<(), ApiError> {
+    fn check(
+        &self,
+        shape_name: &str,
+        value: &Value,
+        path: &Path<'_>,
+        constraints: bool,
+        secret: bool,
+    ) -> Result<(), ApiError> {
         let Some(shape) = self.shapes.get(shape_name) else {
             return Err(ApiError::new(Code::ServerException, format!("model has no shape {shape_name}")));
         };
+        let secret = secret || shape.sensitive;
         if value.is_null() {
             // The JSON protocol treats null as absent.
             return Ok(());
@@ -397,33 +453,41 @@ impl Model {
                 if shape.document {
                     return Ok(());
                 }
-                for (name, member_value) in map {
-                    let Some(member) = shape.members.get(name) else {
-                        let at = if matches!(path, Path::Root) { String::new() } else { format!(" at '{path}'") };
-                        return Err(serialization(format!("Unknown field '{name}'{at} ({shape_name})")));
-                    };
-                    self.check(&member.shape, member_value, &Path::Field(path, name), constraints)?;
-                }
+                // A missing required member is reported before what is wrong inside the others.
                 if constraints {
                     for name in &shape.required {
                         if map.get(name).is_none_or(Value::is_null) {
                             return Err(invalid(
                                 self.validation.missing,
                                 &Path::Field(path, name),
+                                Shown::Null,
                                 "Member must not be null",
                             ));
                         }
                     }
                 }
+                for (name, member_value) in map {
+                    let Some(member) = shape.members.get(name) else {
+                        let at = if matches!(path, Path::Root) { String::new() } else { format!(" at '{path}'") };
+                        return Err(serialization(format!("Unknown field '{name}'{at} ({shape_name})")));
+                    };
+                    self.check(&member.shape, member_value, &Path::Field(path, name), constraints, secret)?;
+                }
             }
             Kind::List => {
                 let Value::Array(items) = value else { return wrong_type("a list") };
                 if constraints {
-                    self.check_range(shape, items.len() as f64, path, "Member must have length")?;
+                    self.check_range(
+                        shape,
+                        items.len() as f64,
+                        path,
+                        Shown::of(value, secret),
+                        "Member must have length",
+                    )?;
                 }
                 if let Some(member) = &shape.member {
                     for (i, item) in items.iter().enumerate() {
-                        self.check(&member.shape, item, &Path::Index(path, i), constraints)?;
+                        self.check(&member.shape, item, &Path::Index(path, i), constraints, secret)?;
                     }
                 }
             }
@@ -431,17 +495,17 @@ impl Model {
                 let Value::Object(map) = value else { return wrong_type("an object") };
                 for (k, v) in map {
                     if let Some(key) = &shape.key {
-                        self.check(&key.shape, &Value::String(k.clone()), &Path::Key(path, k), constraints)?;
+                        self.check(&key.shape, &Value::String(k.clone()), &Path::Key(path, k), constraints, secret)?;
                     }
                     if let Some(val) = &shape.value {
-                        self.check(&val.shape, v, &Path::Key(path, k), constraints)?;
+                        self.check(&val.shape, v, &Path::Key(path, k), constraints, secret)?;
                     }
                 }
             }
             Kind::String | Kind::Blob => {
                 let Value::String(s) = value else { return wrong_type("a string") };
                 if constraints {
-                    self.check_string(shape_name, shape, s, path)?;
+                    self.check_string(shape_name, shape, value, s, path, secret)?;
                 }
             }
             Kind::Boolean => {
@@ -456,13 +520,13 @@ impl Model {
                 }
                 if constraints {
                     #[allow(clippy::cast_precision_loss)]
-                    self.check_range(shape, n as f64, path, "Member must have value")?;
+                    self.check_range(shape, n as f64, path, Shown::of(value, secret), "Member must have value")?;
                 }
             }
             Kind::Double | Kind::Float => {
                 let Some(n) = value.as_f64() else { return wrong_type("a number") };
                 if constraints {
-                    self.check_range(shape, n, path, "Member must have value")?;
+                    self.check_range(shape, n, path, Shown::of(value, secret), "Member must have value")?;
                 }
             }
             Kind::Timestamp => {
@@ -474,18 +538,28 @@ impl Model {
         Ok(())
     }
 
-    fn check_string(&self, shape_name: &str, shape: &Shape, s: &str, path: &Path<'_>) -> Result<(), ApiError> {
+    fn check_string(
+        &self,
+        shape_name: &str,
+        shape: &Shape,
+        value: &Value,
+        s: &str,
+        path: &Path<'_>,
+        secret: bool,
+    ) -> Result<(), ApiError> {
+        let shown = Shown::of(value, secret);
         if let Some(values) = &shape.enum_values
             && !values.iter().any(|v| v == s)
         {
             return Err(invalid(
                 self.validation.invalid,
                 path,
+                shown,
                 format_args!("Member must satisfy enum value set: [{}]", values.join(", ")),
             ));
         }
         #[allow(clippy::cast_precision_loss)]
-        self.check_range(shape, s.chars().count() as f64, path, "Member must have length")?;
+        self.check_range(shape, s.chars().count() as f64, path, shown, "Member must have length")?;
         if let Some(re) = self.patterns.get(shape_name)
             && !re.is_match(s)
         {
@@ -493,22 +567,32 @@ impl Model {
             return Err(invalid(
                 self.validation.invalid,
                 path,
+                shown,
                 format_args!("Member must satisfy regular expression pattern: {pattern}"),
             ));
         }
         Ok(())
     }
 
-    fn check_range(&self, shape: &Shape, n: f64, path: &Path<'_>, what: &str) -> Result<(), ApiError> {
+    fn check_range(
+        &self,
+        shape: &Shape,
+        n: f64,
+        path: &Path<'_>,
+        shown: Shown<'_>,
+        what: &str,
+    ) -> Result<(), ApiError> {
         if let Some(min) = shape.min
             && n < min
         {
-            return Err(invalid(self.validation.invalid, path, format_args!("{what} greater than or equal to {min}")));
+            let constraint = format_args!("{what} greater than or equal to {min}");
+            return Err(invalid(self.validation.invalid, path, shown, constraint));
         }
         if let Some(max) = shape.max
             && n > max
         {
-            return Err(invalid(self.validation.invalid, path, format_args!("{what} less than or equal to {max}")));
+            let constraint = format_args!("{what} less than or equal to {max}");
+            return Err(invalid(self.validation.invalid, path, shown, constraint));
         }
         Ok(())
     }
@@ -570,5 +654,38 @@ mod tests {
         let e =
             check("TagResource", json!({"resourceArn": "a", "tags": [{"key": long_key, "value": "v"}]})).unwrap_err();
         assert!(e.message.contains("tags[0].key"), "{e}");
+    }
+
+    /// AWS's wording: the value, `null` for a missing member, nothing for a sensitive one.
+    #[test]
+    fn violations_name_the_value_as_aws_does() {
+        let message = |op: &str, body: Value| check(op, body).unwrap_err().message;
+        assert_eq!(
+            message("RunTask", json!({"taskDefinition": "x", "launchType": "MOON"})),
+            "1 validation error detected: Value 'MOON' at 'launchType' failed to satisfy constraint: Member must satisfy enum value set: [EC2, FARGATE, EXTERNAL, MANAGED_INSTANCES]"
+        );
+        assert_eq!(
+            message("DescribeClusters", json!({"include": ["NOPE"]})),
+            "1 validation error detected: Value 'NOPE' at 'include[0]' failed to satisfy constraint: Member must satisfy enum value set: [ATTACHMENTS, CONFIGURATIONS, SETTINGS, STATISTICS, TAGS]"
+        );
+        assert_eq!(
+            message("CreateService", json!({})),
+            "1 validation error detected: Value null at 'serviceName' failed to satisfy constraint: Member must not be null"
+        );
+        // A missing required member comes before a bad value in another.
+        let e = message("CreateService", json!({"launchType": "MOON"}));
+        assert!(e.contains("Value null at 'serviceName'"), "{e}");
+    }
+
+    #[test]
+    fn sensitive_values_stay_out_of_messages() {
+        let model = crate::services::ecs::model();
+        let sensitive: Vec<&str> =
+            model.shapes.iter().filter(|(_, shape)| shape.sensitive).map(|(name, _)| name.as_str()).collect();
+        assert!(sensitive.contains(&"SensitiveString"), "{sensitive:?}");
+        // A value inside a sensitive shape is never printed, whatever constraint it breaks.
+        let hidden = invalid(Code::InvalidParameterException, &Path::Root, Shown::of(&json!("s3cr3t"), true), "x");
+        assert!(!hidden.message.contains("s3cr3t"), "{hidden}");
+        assert!(hidden.message.starts_with("1 validation error detected: Value at"), "{hidden}");
     }
 }

@@ -80,12 +80,12 @@ pub async fn reconcile(rt: &Arc<TaskRuntime>, key: &TaskKey) -> crate::store::Re
                 Ok((docker, running)) => {
                     // A StopTask that came while it started.
                     if desired_stopped(rt.store().get_task(key).await?.as_ref()) {
-                        finish(rt, key, Some(&docker), &running).await;
+                        finish(rt, key, &doc, Some(&docker), &running).await;
                     }
                 }
                 Err((failure, docker)) => {
                     update(rt, key, |doc| set_stop(doc, failure.code, &failure.reason)).await;
-                    finish(rt, key, docker.as_ref(), &[]).await;
+                    finish(rt, key, &doc, docker.as_ref(), &[]).await;
                 }
             }
             Ok(Next::Settled)
@@ -114,7 +114,7 @@ pub async fn reconcile(rt: &Arc<TaskRuntime>, key: &TaskKey) -> crate::store::Re
             } else {
                 task_definition(rt, key, &doc).await.map(|d| known_running(&doc, &d)).unwrap_or_default()
             };
-            finish(rt, key, docker.as_ref(), &running).await;
+            finish(rt, key, &doc, docker.as_ref(), &running).await;
             Ok(Next::Settled)
         }
     }
@@ -131,7 +131,7 @@ async fn observe(rt: &Arc<TaskRuntime>, key: &TaskKey, doc: &Doc) -> crate::stor
         Ok(definition) => definition,
         Err(failure) => {
             update(rt, key, |doc| set_stop(doc, failure.code, &failure.reason)).await;
-            finish(rt, key, Some(&docker), &[]).await;
+            finish(rt, key, doc, Some(&docker), &[]).await;
             return Ok(Next::Settled);
         }
     };
@@ -192,7 +192,7 @@ async fn observe(rt: &Arc<TaskRuntime>, key: &TaskKey, doc: &Doc) -> crate::stor
     }
     if let Some(reason) = end {
         update(rt, key, |doc| set_stop(doc, "EssentialContainerExited", reason)).await;
-        finish(rt, key, Some(&docker), &running).await;
+        finish(rt, key, doc, Some(&docker), &running).await;
     }
     Ok(Next::Settled)
 }
@@ -568,7 +568,7 @@ async fn record_exit(rt: &TaskRuntime, key: &TaskKey, docker: &Docker, r: &Runni
 }
 
 /// Stops and removes the task's containers and records it STOPPED.
-async fn finish(rt: &TaskRuntime, key: &TaskKey, docker: Option<&Docker>, running: &[Running]) {
+async fn finish(rt: &TaskRuntime, key: &TaskKey, read: &Doc, docker: Option<&Docker>, running: &[Running]) {
     let _stopping = super::Stopping::new(&rt.stopping);
     let at = now();
     let task = update(rt, key, |doc| {
@@ -578,7 +578,8 @@ async fn finish(rt: &TaskRuntime, key: &TaskKey, docker: Option<&Docker>, runnin
         doc.entry("executionStoppedAt").or_insert(json!(at));
     })
     .await;
-    let arn = task.as_ref().and_then(|d| d.get("taskArn")).and_then(Value::as_str).map(str::to_owned);
+    // The task as last read names it too: a task forgotten meanwhile (a reset) leaves nothing.
+    let arn = task.as_ref().unwrap_or(read).get("taskArn").and_then(Value::as_str).map(str::to_owned);
     update(rt, key, |doc| {
         doc.insert("lastStatus".into(), json!("STOPPING"));
     })

@@ -330,10 +330,14 @@ impl TaskRuntime {
     /// Stops this berth's unfinished tasks and removes their containers (`POST /_berth/reset`).
     /// Containers of other berth instances on the same engine are left alone.
     pub async fn remove_all(&self) {
+        // No task waiting to start starts any more; those starting are told to stop.
+        lock(&self.to_start).clear();
         let signals: Vec<Arc<Notify>> = lock(&self.stops).values().cloned().collect();
         for stop in signals {
             stop.notify_one();
         }
+        // Starts in flight create containers until they see the signal: wait for them to end.
+        wait_while(STOPPING_DEADLINE, || !lock(&self.stops).is_empty()).await;
         let Ok(unfinished) = self.store.unfinished_tasks().await else { return };
         for engine in 0..self.engines.len() {
             if let Ok(docker) = self.docker_at(engine).await {

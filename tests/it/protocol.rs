@@ -189,7 +189,8 @@ async fn reset_leaves_every_table_empty() {
     ok(berth.call("CreateService", &service.to_string()).await);
     let run = json!({"cluster": "again", "taskDefinition": "again", "launchType": "FARGATE",
         "networkConfiguration": network, "clientToken": "once"});
-    ok(berth.call("RunTask", &run.to_string()).await);
+    let standalone = ok(berth.call("RunTask", &run.to_string()).await);
+    let standalone = standalone["tasks"][0]["taskArn"].as_str().unwrap().to_owned();
     let listed = r#"{"cluster": "again", "serviceName": "kept"}"#;
     let service_task = crate::fixtures::until("the service's task", crate::fixtures::secs(30), || async {
         let tasks = berth.call("ListTasks", listed).await.json();
@@ -237,7 +238,9 @@ async fn reset_leaves_every_table_empty() {
         let rows = count(table).await;
         assert_eq!(rows, 0, "table {table} keeps {rows} rows after a reset");
     }
+    // Tasks that were starting leave no container behind either.
     crate::fixtures::gone(&service_task).await;
+    crate::fixtures::gone(&standalone).await;
     ok(berth.call("CreateCluster", r#"{"clusterName": "again"}"#).await);
     let services = ok(berth.call("ListServices", r#"{"cluster": "again"}"#).await);
     assert_eq!(services["serviceArns"], json!([]), "{services}");
