@@ -65,6 +65,13 @@ pub async fn reconcile(rt: &Arc<TaskRuntime>, key: &TaskKey) -> crate::store::Re
         rt.stopped(key);
         return Ok(Next::Settled);
     };
+    // A task of an external instance is its agent's to run: berth records what it reports.
+    if doc.get("launchType").and_then(Value::as_str) == Some("EXTERNAL") {
+        rt.forget_start(&key.id);
+        // Nor does berth wait for its stop at shutdown: the agent stops it, not berth.
+        rt.stopped(key);
+        return Ok(Next::Settled);
+    }
     let last = doc.get("lastStatus").and_then(Value::as_str).unwrap_or_default().to_owned();
     let stopping = desired_stopped(Some(&doc));
     match last.as_str() {

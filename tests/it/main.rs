@@ -18,6 +18,7 @@ mod containers;
 mod daemons;
 mod driver;
 mod durability;
+mod external;
 mod placement;
 mod protocol;
 mod readme;

@@ -106,6 +106,13 @@ pub(crate) async fn new_instances(
     rows
 }
 
+/// Whether an instance is an external one (ECS Anywhere): its id is the Systems Manager managed
+/// instance id (`mi-...`) its agent registered with, not an EC2 instance id. Its own agent runs
+/// its tasks; berth only records what the agent reports.
+pub(crate) fn is_external(row: &InstanceRow) -> bool {
+    row.doc.get("ec2InstanceId").and_then(Value::as_str).is_some_and(|id| id.starts_with("mi-"))
+}
+
 /// The Auto Scaling group provider an instance belongs to, if any.
 pub(crate) fn provider_of(row: &InstanceRow) -> Option<&str> {
     row.doc.get("capacityProviderName").and_then(Value::as_str)

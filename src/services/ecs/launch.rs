@@ -29,6 +29,9 @@ pub(crate) enum Capacity {
     /// Container instances: any of the cluster's, or those of the named Auto Scaling group
     /// provider.
     Ec2(Option<String>),
+    /// The cluster's external instances (ECS Anywhere): their own agents run the tasks and
+    /// report their states (SubmitTaskStateChange); berth runs nothing for them.
+    External,
 }
 
 impl Capacity {
@@ -36,12 +39,14 @@ impl Capacity {
         match self {
             Capacity::Fargate(_) => "FARGATE",
             Capacity::Ec2(_) => "EC2",
+            Capacity::External => "EXTERNAL",
         }
     }
 
     fn provider(&self) -> Option<&str> {
         match self {
             Capacity::Fargate(p) | Capacity::Ec2(p) => p.as_deref(),
+            Capacity::External => None,
         }
     }
 }
@@ -78,9 +83,11 @@ pub(crate) fn capacity_options(
         )),
         (Some("FARGATE"), None) => Ok(vec![(Capacity::Fargate(None), whole(Capacity::Fargate(None)))]),
         (Some("EC2"), None) => Ok(vec![(Capacity::Ec2(None), whole(Capacity::Ec2(None)))]),
-        (Some(other), None) => {
-            Err(aws_error!(InvalidParameterException, "berth runs tasks with launchType FARGATE or EC2, not {other}."))
-        }
+        (Some("EXTERNAL"), None) => Ok(vec![(Capacity::External, whole(Capacity::External))]),
+        (Some(other), None) => Err(aws_error!(
+            InvalidParameterException,
+            "berth runs tasks with launchType FARGATE, EC2 or EXTERNAL, not {other}."
+        )),
         (None, requested) => {
             let default = cluster.doc.get("defaultCapacityProviderStrategy").and_then(Value::as_array);
             let Some(items) = requested.or(default.map(Vec::as_slice)).filter(|s| !s.is_empty()) else {
@@ -284,7 +291,7 @@ impl Blueprint {
             Capacity::Fargate(_) => {
                 ctx.tasks.take_warm_holder(ctx.region(), &cluster.name, &self.network_mode, &self.definitions)
             }
-            Capacity::Ec2(_) => None,
+            Capacity::Ec2(_) | Capacity::External => None,
         };
         let id = warm.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         let arn = ctx.scope.arn(&format!("task/{}/{id}", cluster.name));
@@ -489,12 +496,17 @@ pub(crate) async fn launch(
     let plan = if chosen.is_some() { &[] } else { plan };
     let mut created = Vec::new();
     let mut failures = Vec::new();
-    let ec2 = plan.iter().any(|(c, n)| matches!(c, Capacity::Ec2(_)) && *n > 0) || chosen.is_some();
+    let on_instances = |c: &Capacity| matches!(c, Capacity::Ec2(_) | Capacity::External);
+    let ec2 = plan.iter().any(|(c, n)| on_instances(c) && *n > 0) || chosen.is_some();
+    let only_external = plan.iter().all(|(c, n)| matches!(c, Capacity::External) || *n == 0) && chosen.is_none();
     // One placement at a time, from reading the instances to storing the tasks: two launches
     // never both take an instance's last free memory.
     let _placing = if ec2 { Some(ctx.tasks.placement_lock().await) } else { None };
     if ec2 {
-        container_instances::ensure_instances(ctx, cluster).await?;
+        // berth's own instances stand in for EC2 ones; external instances register themselves.
+        if !only_external {
+            container_instances::ensure_instances(ctx, cluster).await?;
+        }
         let (registered, _) = ctx.store.count_instances(ctx.region(), &cluster.name).await?;
         if registered == 0 && !plan.iter().any(|(c, _)| c.provider().is_some()) {
             return Err(aws_error!(InvalidParameterException, "No Container Instances were found in your cluster."));
@@ -503,9 +515,13 @@ pub(crate) async fn launch(
     let demand = blueprint.demand();
     let reserved = reservation(&demand);
     for (capacity, count) in plan.iter().filter(|(_, n)| *n > 0) {
-        let Capacity::Ec2(provider) = capacity else {
-            created.extend((0..*count).map(|_| blueprint.task(ctx, capacity, None, None)));
-            continue;
+        let (provider, external) = match capacity {
+            Capacity::Ec2(provider) => (provider, false),
+            Capacity::External => (&None, true),
+            Capacity::Fargate(_) => {
+                created.extend((0..*count).map(|_| blueprint.task(ctx, capacity, None, None)));
+                continue;
+            }
         };
         let constraints = placement::constraints(&blueprint.td, Some(&blueprint.placement_constraints))?;
         let strategies = placement::strategies(Some(&blueprint.placement_strategy))?;
@@ -513,6 +529,7 @@ pub(crate) async fn launch(
         let rows = ctx.store.list_instances(ctx.region(), &cluster.name, Some("ACTIVE"), "", u32::MAX).await?;
         let mut candidates: Vec<Candidate> = rows
             .iter()
+            .filter(|r| container_instances::is_external(r) == external)
             .filter(|r| provider.is_none() || container_instances::provider_of(r) == provider.as_deref())
             .map(|r| container_instances::candidate(r, &usage))
             .collect();
@@ -562,7 +579,12 @@ pub(crate) async fn launch(
                     match crate::placement::refusal(&c, &demand, &constraints) {
                         Some(reason) => failures.push(json!({"arn": row.arn, "reason": reason.as_str()})),
                         None => {
-                            created.push(blueprint.task(ctx, &Capacity::Ec2(None), Some(&c), Some(reserved.clone())))
+                            let capacity = if container_instances::is_external(&row) {
+                                Capacity::External
+                            } else {
+                                Capacity::Ec2(None)
+                            };
+                            created.push(blueprint.task(ctx, &capacity, Some(&c), Some(reserved.clone())));
                         }
                     }
                 }
@@ -570,8 +592,9 @@ pub(crate) async fn launch(
         }
     }
     // The tasks controller starts the stored tasks, but not those that wait for capacity (the
-    // capacity controller places them first).
-    let starting = || created.iter().filter(|t| t.awaiting.is_none()).map(|t| t.key.id.as_str());
+    // capacity controller places them first), nor those of external instances (their agents do).
+    let external = |t: &NewTask| t.doc.get("launchType").and_then(Value::as_str) == Some("EXTERNAL");
+    let starting = || created.iter().filter(|t| t.awaiting.is_none() && !external(t)).map(|t| t.key.id.as_str());
     ctx.tasks.will_start(starting());
     let claim = match ctx.store.insert_tasks(&created, token).await {
         Ok(None) => None,

@@ -166,6 +166,8 @@ operations! {
     ListTasks => tasks::list_tasks,
     ExecuteCommand => execute_command::execute_command,
     DiscoverPollEndpoint => agent::discover_poll_endpoint,
+    SubmitTaskStateChange => agent::submit_task_state_change,
+    SubmitContainerStateChange => agent::submit_container_state_change,
 }
 
 /// Operations that answer but do not do all AWS does yet, with what they lack; the coverage

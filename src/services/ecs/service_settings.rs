@@ -239,6 +239,12 @@ pub(super) async fn apply_settings(
 pub(super) fn uses_fargate(ctx: &Ctx<'_>, cluster: &NamedRow, doc: &Doc) -> Result<bool> {
     let strategy: Option<Vec<Value>> = doc.get("capacityProviderStrategy").and_then(Value::as_array).cloned();
     let options = launch::capacity_options(ctx, cluster, str_of(doc, "launchType"), strategy.as_deref())?;
+    if options.iter().any(|(c, _)| matches!(c, Capacity::External)) {
+        return Err(aws_error!(
+            UnsupportedFeatureException,
+            "Services with launch type EXTERNAL are not built by berth yet: run EXTERNAL tasks with RunTask or StartTask."
+        ));
+    }
     Ok(options.iter().any(|(c, _)| matches!(c, Capacity::Fargate(_))))
 }
 

@@ -521,12 +521,12 @@ pub(crate) fn computed_desired_count(service: &ServiceRow, set: &Value) -> i64 {
 }
 
 /// The ARNs of the instances a daemon runs on: the cluster's ACTIVE ones (berth's own are
-/// provisioned on first use).
+/// provisioned on first use), not external ones (a DAEMON service's tasks are EC2 tasks).
 pub(crate) async fn daemon_instances(ctx: &Ctx<'_>, cluster: &NamedRow) -> Result<Vec<String>> {
     {
         let _placing = ctx.tasks.placement_lock().await;
         crate::services::ecs::container_instances::ensure_instances(ctx, cluster).await?;
     }
     let rows = ctx.store.list_instances(ctx.region(), &cluster.name, Some("ACTIVE"), "", u32::MAX).await?;
-    Ok(rows.into_iter().map(|r| r.arn).collect())
+    Ok(rows.into_iter().filter(|r| !super::container_instances::is_external(r)).map(|r| r.arn).collect())
 }

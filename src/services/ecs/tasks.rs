@@ -111,7 +111,12 @@ async fn launch(ctx: &Ctx<'_>, input: RunTaskInput, chosen: Option<Vec<String>>)
         input.capacity_provider_strategy.as_deref(),
     )?;
     let fargate = options.iter().any(|(c, _)| matches!(c, Capacity::Fargate(_)));
-    let launch_type = if fargate { "FARGATE" } else { "EC2" };
+    let external = options.iter().any(|(c, _)| matches!(c, Capacity::External));
+    let launch_type = match (fargate, external) {
+        (true, _) => "FARGATE",
+        (_, true) => "EXTERNAL",
+        _ => "EC2",
+    };
     let compatible =
         td.get("compatibilities").and_then(Value::as_array).is_some_and(|c| c.iter().any(|x| *x == json!(launch_type)));
     if !compatible {

@@ -1,0 +1,123 @@
+//! External instances (ECS Anywhere) through aws-sdk-ecs: an instance registered by its own agent
+//! takes EXTERNAL tasks, berth runs nothing for them, and what the agent reports with
+//! SubmitTaskStateChange and SubmitContainerStateChange is what DescribeTasks answers.
+
+use aws_sdk_ecs::primitives::DateTime;
+use aws_sdk_ecs::types::{ContainerStateChange, LaunchType};
+
+use crate::common::{Berth, code, error};
+use crate::fixtures::{
+    Launch::Ec2, Launch::Fargate, always, container, describe, gone, register, run, secs, stop, with_memory,
+};
+
+#[tokio::test]
+async fn an_external_instance_runs_what_its_agent_reports() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().cluster_name("anywhere").send().await.unwrap();
+    register(&ecs, Ec2, "edge", vec![with_memory(container("main", "exec sleep 600"), 64)]).await;
+    let run_external = || ecs.run_task().cluster("anywhere").task_definition("edge").launch_type(LaunchType::External);
+    // No external instance yet: nowhere to run.
+    assert_eq!(code(run_external().send().await), "InvalidParameterException");
+
+    // The agent registers with the Systems Manager id of its machine.
+    let identity = r#"{"instanceId": "mi-0123456789abcdef0", "availabilityZone": "on-premises"}"#;
+    let registered = ecs
+        .register_container_instance()
+        .cluster("anywhere")
+        .instance_identity_document(identity)
+        .send()
+        .await
+        .unwrap();
+    let instance = registered.container_instance().unwrap();
+    assert_eq!(instance.ec2_instance_id(), Some("mi-0123456789abcdef0"));
+    let instance_arn = instance.container_instance_arn().unwrap().to_owned();
+
+    let out = run_external().send().await.unwrap();
+    assert!(out.failures().is_empty(), "{:?}", out.failures());
+    let task = &out.tasks()[0];
+    assert_eq!(task.launch_type(), Some(&LaunchType::External));
+    assert_eq!(task.container_instance_arn(), Some(instance_arn.as_str()));
+    let arn = task.task_arn().unwrap().to_owned();
+    // berth starts nothing for it: it waits for its agent.
+    always("the external task to wait for its agent", secs(2), || async {
+        let t = describe(&ecs, &arn).await;
+        if t.last_status() == Some("PROVISIONING") { Ok(()) } else { Err(t) }
+    })
+    .await;
+    gone(&arn).await;
+
+    let pulled = DateTime::from_secs(1_800_000_000);
+    let running = ContainerStateChange::builder().container_name("main").status("RUNNING").runtime_id("c0ffee").build();
+    let ack = ecs
+        .submit_task_state_change()
+        .cluster("anywhere")
+        .task(&arn)
+        .status("RUNNING")
+        .pull_started_at(pulled)
+        .containers(running)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ack.acknowledgment(), Some("ACK"));
+    let t = describe(&ecs, &arn).await;
+    assert_eq!(t.last_status(), Some("RUNNING"));
+    assert!(t.started_at().is_some());
+    assert_eq!(t.pull_started_at(), Some(&pulled));
+    assert_eq!(t.containers()[0].last_status(), Some("RUNNING"));
+    assert_eq!(t.containers()[0].runtime_id(), Some("c0ffee"));
+
+    // StopTask asks; the agent stops the container, then reports the task.
+    ecs.stop_task().cluster("anywhere").task(&arn).reason("done here").send().await.unwrap();
+    let t = describe(&ecs, &arn).await;
+    assert_eq!((t.desired_status(), t.last_status()), (Some("STOPPED"), Some("RUNNING")));
+    let exited = ecs
+        .submit_container_state_change()
+        .cluster("anywhere")
+        .task(&arn)
+        .container_name("main")
+        .status("STOPPED")
+        .exit_code(143)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(exited.acknowledgment(), Some("ACK"));
+    assert_eq!(describe(&ecs, &arn).await.containers()[0].exit_code(), Some(143));
+    ecs.submit_task_state_change().cluster("anywhere").task(&arn).status("STOPPED").send().await.unwrap();
+    let t = describe(&ecs, &arn).await;
+    assert_eq!(t.last_status(), Some("STOPPED"));
+    assert!(t.stopped_at().is_some());
+    assert_eq!((t.stop_code().map(|c| c.as_str()), t.stopped_reason()), (Some("UserInitiated"), Some("done here")));
+    // A late report cannot move it back.
+    ecs.submit_task_state_change().cluster("anywhere").task(&arn).status("RUNNING").send().await.unwrap();
+    assert_eq!(describe(&ecs, &arn).await.last_status(), Some("STOPPED"));
+
+    // Reports berth refuses.
+    let submit = || ecs.submit_task_state_change().cluster("anywhere").task(&arn);
+    let ghost = ContainerStateChange::builder().container_name("ghost").status("RUNNING").build();
+    let (code_, message) = error(submit().containers(ghost).send().await);
+    assert_eq!(code_, "InvalidParameterException");
+    assert!(message.contains("ghost"), "{message}");
+    assert_eq!(code(submit().status("DANCING").send().await), "InvalidParameterException");
+    assert_eq!(code(submit().cluster("nowhere").send().await), "ClusterNotFoundException");
+    let missing = "arn:aws:ecs:us-east-1:000000000000:task/anywhere/0123456789abcdef0123456789abcdef";
+    let (code_, message) = error(ecs.submit_task_state_change().cluster("anywhere").task(missing).send().await);
+    assert_eq!((code_.as_str(), message.as_str()), ("InvalidParameterException", "The referenced task was not found."));
+    // A task berth runs itself takes no reports.
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, Fargate, "own", vec![container("main", "exec sleep 600")]).await;
+    let own = run(&ecs, "own", None).await;
+    let (code_, message) = error(ecs.submit_task_state_change().task(&own).status("STOPPED").send().await);
+    assert_eq!(code_, "InvalidParameterException");
+    assert!(message.contains("EXTERNAL"), "{message}");
+    stop(&ecs, &own).await;
+    let service = ecs
+        .create_service()
+        .cluster("anywhere")
+        .service_name("edge")
+        .task_definition("edge")
+        .launch_type(LaunchType::External)
+        .send()
+        .await;
+    assert_eq!(code(service), "UnsupportedFeatureException");
+}
