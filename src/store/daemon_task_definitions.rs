@@ -1,8 +1,7 @@
 //! Daemon task definitions: revisions per family, each a document with its status. Every query
 //! is answered from the primary key or the status index.
 
-use sqlx::Row;
-
+use super::task_definitions::{move_revision, revision_doc};
 use super::{Doc, Result, Store, TaskDefinitionKey, doc_text, parse_doc};
 
 /// ListDaemonTaskDefinitions' filters, in the store's terms.
@@ -59,28 +58,7 @@ impl Store {
         family: &str,
         revision: Option<i64>,
     ) -> Result<Option<Doc>> {
-        let found: Option<String> = match revision {
-            Some(revision) => {
-                sqlx::query_scalar(
-                    "SELECT doc FROM daemon_task_definitions WHERE region = ? AND family = ? AND revision = ?",
-                )
-                .bind(region)
-                .bind(family)
-                .bind(revision)
-                .fetch_optional(&self.read)
-                .await?
-            }
-            None => {
-                sqlx::query_scalar(
-                    "SELECT doc FROM daemon_task_definitions WHERE region = ? AND status = 'ACTIVE' AND family = ? \
-                     ORDER BY revision DESC LIMIT 1",
-                )
-                .bind(region)
-                .bind(family)
-                .fetch_optional(&self.read)
-                .await?
-            }
-        };
+        let found = revision_doc(&self.read, "daemon_task_definitions", region, family, revision).await?;
         found.as_deref().map(parse_doc).transpose()
     }
 
@@ -98,34 +76,12 @@ impl Store {
         edit: impl FnOnce(&mut Doc),
     ) -> Result<Option<std::result::Result<Doc, String>>> {
         let mut tx = self.write.begin().await?;
-        let Some(found) = sqlx::query(
-            "SELECT status, doc FROM daemon_task_definitions WHERE region = ? AND family = ? AND revision = ?",
-        )
-        .bind(region)
-        .bind(&key.family)
-        .bind(key.revision)
-        .fetch_optional(&mut *tx)
-        .await?
-        else {
-            return Ok(None);
+        let moved = move_revision(&mut tx, "daemon_task_definitions", region, key, &["ACTIVE"], to, edit).await?;
+        let doc = match moved {
+            Some(Ok((doc, _))) => doc,
+            Some(Err(status)) => return Ok(Some(Err(status))),
+            None => return Ok(None),
         };
-        let status: String = found.try_get("status")?;
-        if status != "ACTIVE" {
-            return Ok(Some(Err(status)));
-        }
-        let mut doc = parse_doc(found.try_get("doc")?)?;
-        doc.insert("status".into(), serde_json::Value::from(to));
-        edit(&mut doc);
-        sqlx::query(
-            "UPDATE daemon_task_definitions SET status = ?, doc = ? WHERE region = ? AND family = ? AND revision = ?",
-        )
-        .bind(to)
-        .bind(doc_text(&doc))
-        .bind(region)
-        .bind(&key.family)
-        .bind(key.revision)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
         Ok(Some(Ok(doc)))
     }

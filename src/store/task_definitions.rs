@@ -87,6 +87,78 @@ async fn insert_revisions(write: &SqlitePool, batch: &[Registration]) -> sqlx::R
     Ok(revisions)
 }
 
+/// The document of a revision in `table` (task definitions and daemon task definitions share
+/// the layout), or with `revision` None of the family's latest ACTIVE revision.
+pub(super) async fn revision_doc(
+    read: &SqlitePool,
+    table: &str,
+    region: &str,
+    family: &str,
+    revision: Option<i64>,
+) -> sqlx::Result<Option<String>> {
+    match revision {
+        Some(revision) => {
+            sqlx::query_scalar(&format!("SELECT doc FROM {table} WHERE region = ? AND family = ? AND revision = ?"))
+                .bind(region)
+                .bind(family)
+                .bind(revision)
+                .fetch_optional(read)
+                .await
+        }
+        None => {
+            sqlx::query_scalar(&format!(
+                "SELECT doc FROM {table} WHERE region = ? AND status = 'ACTIVE' AND family = ? \
+                 ORDER BY revision DESC LIMIT 1"
+            ))
+            .bind(region)
+            .bind(family)
+            .fetch_optional(read)
+            .await
+        }
+    }
+}
+
+/// Inside `tx`, moves a revision of `table` from one of `from` to `to` (column and document
+/// alike), letting `edit` update the rest of its document. Answers the updated document and the
+/// status it had; None when the revision does not exist; `Err(status)` inside Ok when its
+/// status is not in `from`.
+pub(super) async fn move_revision(
+    tx: &mut sqlx::SqliteConnection,
+    table: &str,
+    region: &str,
+    key: &TaskDefinitionKey,
+    from: &[&str],
+    to: &str,
+    edit: impl FnOnce(&mut Doc),
+) -> Result<Option<std::result::Result<(Doc, String), String>>> {
+    let Some(found) =
+        sqlx::query(&format!("SELECT status, doc FROM {table} WHERE region = ? AND family = ? AND revision = ?"))
+            .bind(region)
+            .bind(&key.family)
+            .bind(key.revision)
+            .fetch_optional(&mut *tx)
+            .await?
+    else {
+        return Ok(None);
+    };
+    let status: String = found.try_get("status")?;
+    if !from.contains(&status.as_str()) {
+        return Ok(Some(Err(status)));
+    }
+    let mut doc = parse_doc(found.try_get("doc")?)?;
+    doc.insert("status".into(), serde_json::Value::from(to));
+    edit(&mut doc);
+    sqlx::query(&format!("UPDATE {table} SET status = ?, doc = ? WHERE region = ? AND family = ? AND revision = ?"))
+        .bind(to)
+        .bind(doc_text(&doc))
+        .bind(region)
+        .bind(&key.family)
+        .bind(key.revision)
+        .execute(&mut *tx)
+        .await?;
+    Ok(Some(Ok((doc, status))))
+}
+
 /// A task definition's primary key within a region.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskDefinitionKey {
@@ -149,26 +221,7 @@ impl Store {
             Lookup::Hit(doc) => return Ok(Some(doc)),
             Lookup::Miss(epoch) => epoch,
         };
-        let found: Option<String> = match revision {
-            Some(revision) => {
-                sqlx::query_scalar("SELECT doc FROM task_definitions WHERE region = ? AND family = ? AND revision = ?")
-                    .bind(region)
-                    .bind(family)
-                    .bind(revision)
-                    .fetch_optional(&self.read)
-                    .await?
-            }
-            None => {
-                sqlx::query_scalar(
-                    "SELECT doc FROM task_definitions WHERE region = ? AND status = 'ACTIVE' AND family = ? \
-                     ORDER BY revision DESC LIMIT 1",
-                )
-                .bind(region)
-                .bind(family)
-                .fetch_optional(&self.read)
-                .await?
-            }
-        };
+        let found = revision_doc(&self.read, "task_definitions", region, family, revision).await?;
         let found = found.as_deref().map(parse_doc).transpose()?;
         if let Some(doc) = &found {
             self.caches.task_definitions.fill(epoch, key, doc.clone());
@@ -193,31 +246,11 @@ impl Store {
         // Forgotten whether or not the transaction committed.
         let moved: Result<Option<std::result::Result<Doc, String>>> = async {
             let mut tx = self.write.begin().await?;
-            let Some(found) =
-                sqlx::query("SELECT status, doc FROM task_definitions WHERE region = ? AND family = ? AND revision = ?")
-                    .bind(region)
-                    .bind(&key.family)
-                    .bind(key.revision)
-                    .fetch_optional(&mut *tx)
-                    .await?
-            else {
-                return Ok(None);
+            let (doc, status) = match move_revision(&mut tx, "task_definitions", region, key, from, to, edit).await? {
+                Some(Ok(moved)) => moved,
+                Some(Err(status)) => return Ok(Some(Err(status))),
+                None => return Ok(None),
             };
-            let status: String = found.try_get("status")?;
-            if !from.contains(&status.as_str()) {
-                return Ok(Some(Err(status)));
-            }
-            let mut doc = parse_doc(found.try_get("doc")?)?;
-            doc.insert("status".into(), serde_json::Value::from(to));
-            edit(&mut doc);
-            sqlx::query("UPDATE task_definitions SET status = ?, doc = ? WHERE region = ? AND family = ? AND revision = ?")
-                .bind(to)
-                .bind(doc_text(&doc))
-                .bind(region)
-                .bind(&key.family)
-                .bind(key.revision)
-                .execute(&mut *tx)
-                .await?;
             let delta = i64::from(to == "ACTIVE") - i64::from(status == "ACTIVE");
             if delta != 0 {
                 sqlx::query(
