@@ -33,6 +33,27 @@ async fn an_external_instance_runs_what_its_agent_reports() {
     assert_eq!(instance.ec2_instance_id(), Some("mi-0123456789abcdef0"));
     let instance_arn = instance.container_instance_arn().unwrap().to_owned();
 
+    // Or as the agent in external mode does: no identity document, the external capability.
+    let capability = aws_sdk_ecs::types::Attribute::builder().name("ecs.capability.external").build().unwrap();
+    let by_agent = ecs
+        .register_container_instance()
+        .cluster("anywhere")
+        .instance_identity_document("")
+        .attributes(capability)
+        .send()
+        .await
+        .unwrap();
+    let by_agent = by_agent.container_instance().unwrap();
+    assert!(by_agent.ec2_instance_id().unwrap().starts_with("mi-"), "{by_agent:?}");
+    let names: Vec<&str> = by_agent.attributes().iter().map(|a| a.name()).collect();
+    assert!(names.contains(&"ecs.capability.external") && !names.contains(&"ecs.capability.task-eni"), "{names:?}");
+    ecs.deregister_container_instance()
+        .cluster("anywhere")
+        .container_instance(by_agent.container_instance_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+
     let out = run_external().send().await.unwrap();
     assert!(out.failures().is_empty(), "{:?}", out.failures());
     let task = &out.tasks()[0];

@@ -106,6 +106,9 @@ pub(crate) async fn new_instances(
     rows
 }
 
+/// The attribute an agent in external mode registers with.
+const EXTERNAL_CAPABILITY: &str = "ecs.capability.external";
+
 /// Whether an instance is an external one (ECS Anywhere): its id is the Systems Manager managed
 /// instance id (`mi-...`) its agent registered with, not an EC2 instance id. Its own agent runs
 /// its tasks; berth only records what the agent reports.
@@ -200,7 +203,7 @@ pub(super) struct RegisterContainerInstanceInput {
 pub(super) async fn register_container_instance(ctx: &Ctx<'_>, input: RegisterContainerInstanceInput) -> Result<Value> {
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
     let tags = super::tags::check_tags(&input.tags)?;
-    let identity: Value = match input.instance_identity_document.as_deref() {
+    let identity: Value = match input.instance_identity_document.as_deref().filter(|t| !t.trim().is_empty()) {
         Some(text) => serde_json::from_str(text).map_err(|e| {
             aws_error!(InvalidParameterException, "instanceIdentityDocument is not a JSON document: {e}")
         })?,
@@ -209,7 +212,13 @@ pub(super) async fn register_container_instance(ctx: &Ctx<'_>, input: RegisterCo
     let field = |name: &str| identity.get(name).and_then(Value::as_str).map(str::to_owned);
     let instance_type = field("instanceType").unwrap_or_else(|| ctx.fleet.instance_type.clone());
     let zone = field("availabilityZone").unwrap_or_else(|| format!("{}a", ctx.region()));
-    let ec2 = field("instanceId").unwrap_or_else(|| format!("i-{}", &uuid::Uuid::new_v4().simple().to_string()[..17]));
+    // An agent in external mode (ECS Anywhere) sends an empty identity document and the
+    // ecs.capability.external attribute; its instance is named by a Systems Manager id.
+    let external = input.attributes.iter().any(|a| a.get("name").and_then(Value::as_str) == Some(EXTERNAL_CAPABILITY))
+        || field("instanceId").is_some_and(|id| id.starts_with("mi-"));
+    let prefix = if external { "mi" } else { "i" };
+    let ec2 =
+        field("instanceId").unwrap_or_else(|| format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..17]));
     let (id, arn) = match &input.container_instance_arn {
         Some(reference) => {
             let Some(existing) = find(ctx, &cluster, reference).await? else {
@@ -237,6 +246,15 @@ pub(super) async fn register_container_instance(ctx: &Ctx<'_>, input: RegisterCo
         }
     };
     let mut attributes = instance::agent_attributes(&instance_type, &zone, "amd64");
+    if external {
+        // What the agent leaves out in external mode: task ENIs (no awsvpc) and EC2's own facts.
+        attributes.retain(|a| {
+            let name = a.get("name").and_then(Value::as_str).unwrap_or_default();
+            let ec2_only = ["ecs.instance-type", "ecs.ami-id", "ecs.vpc-id", "ecs.subnet-id"].contains(&name);
+            !ec2_only && !name.starts_with("ecs.capability.task-eni")
+        });
+        attributes.push(json!({"name": EXTERNAL_CAPABILITY}));
+    }
     for a in input.attributes {
         let name = a.get("name").cloned();
         attributes.retain(|existing| existing.get("name") != name.as_ref());
