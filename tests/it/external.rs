@@ -127,6 +127,13 @@ async fn an_external_instance_runs_what_its_agent_reports() {
     // A task berth runs itself takes no reports.
     ecs.create_cluster().send().await.unwrap();
     register(&ecs, Fargate, "own", vec![container("main", "exec sleep 600")]).await;
+    // External instances have no task ENIs: an awsvpc definition is not EXTERNAL-compatible.
+    let vpc = r#"{"family": "vpc", "networkMode": "awsvpc", "containerDefinitions": [{"name": "a", "image": "i", "memory": 64}]}"#;
+    berth.call("RegisterTaskDefinition", vpc).await.json();
+    let awsvpc = ecs.run_task().cluster("anywhere").task_definition("vpc").launch_type(LaunchType::External);
+    let (code_, message) = error(awsvpc.network_configuration(crate::fixtures::network()).send().await);
+    assert_eq!(code_, "InvalidParameterException");
+    assert_eq!(message, "Task definition does not support launch_type EXTERNAL.");
     let own = run(&ecs, "own", None).await;
     let (code_, message) = error(ecs.submit_task_state_change().task(&own).status("STOPPED").send().await);
     assert_eq!(code_, "InvalidParameterException");
