@@ -17,8 +17,14 @@ async fn an_external_instance_runs_what_its_agent_reports() {
     ecs.create_cluster().cluster_name("anywhere").send().await.unwrap();
     register(&ecs, Ec2, "edge", vec![with_memory(container("main", "exec sleep 600"), 64)]).await;
     let run_external = || ecs.run_task().cluster("anywhere").task_definition("edge").launch_type(LaunchType::External);
-    // No external instance yet: nowhere to run.
+    // No external instance yet: nowhere to run, not even beside berth's own EC2 instances.
     assert_eq!(code(run_external().send().await), "InvalidParameterException");
+    ecs.list_container_instances().cluster("anywhere").send().await.unwrap();
+    let (code_, message) = error(run_external().send().await);
+    assert_eq!(
+        (code_.as_str(), message.as_str()),
+        ("InvalidParameterException", "No Container Instances were found in your cluster.")
+    );
 
     // The agent registers with the Systems Manager id of its machine.
     let identity = r#"{"instanceId": "mi-0123456789abcdef0", "availabilityZone": "on-premises"}"#;

@@ -533,6 +533,10 @@ pub(crate) async fn launch(
             .filter(|r| provider.is_none() || container_instances::provider_of(r) == provider.as_deref())
             .map(|r| container_instances::candidate(r, &usage))
             .collect();
+        if external && candidates.is_empty() {
+            // berth's own instances are not external: without one, EXTERNAL has nowhere to go.
+            return Err(aws_error!(InvalidParameterException, "No Container Instances were found in your cluster."));
+        }
         let mut random = || uuid::Uuid::new_v4().as_u64_pair().0;
         let placed = crate::placement::place(&mut candidates, &demand, &constraints, &strategies, *count, &mut random);
         for &i in &placed.placed {
