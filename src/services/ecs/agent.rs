@@ -71,10 +71,7 @@ async fn reported_task(ctx: &Ctx<'_>, cluster: Option<&str>, task: Option<&str>)
     let Some(reference) = task.filter(|t| !t.is_empty()) else {
         return Err(aws_error!(InvalidParameterException, "Task cannot be empty."));
     };
-    let not_found = || aws_error!(InvalidParameterException, "The referenced task was not found.");
-    let id = super::cluster_scoped_id(&cluster, reference, "task").ok_or_else(not_found)?;
-    let key = TaskKey { region: ctx.region().to_owned(), cluster: cluster.name.clone(), id: id.to_owned() };
-    let doc = ctx.store.get_task(&key).await?.ok_or_else(not_found)?;
+    let (key, doc) = super::tasks::find(ctx, &cluster, reference).await?;
     if doc.get("launchType").and_then(Value::as_str) != Some("EXTERNAL") {
         return Err(aws_error!(
             InvalidParameterException,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::tags::{Tag, check_tags, store_tags};
-use super::task_definitions::Reference;
+use super::task_definitions::{Reference, revision_after};
 use super::{Ctx, paging};
 use crate::domain::now;
 use crate::domain::task_definition::{Rejection, normalize_daemon};
@@ -141,14 +141,7 @@ pub(super) async fn list_daemon_task_definitions(
 ) -> Result<Value> {
     const LIST: &str = "ListDaemonTaskDefinitions";
     let size = paging::page_size(input.max_results, 100, 100)?;
-    let invalid_token = || aws_error!(InvalidParameterException, "Invalid nextToken.");
-    let after = match paging::decode(LIST, input.next_token.as_deref())?.as_deref() {
-        Some([family, revision]) => {
-            Some(TaskDefinitionKey { family: family.clone(), revision: revision.parse().map_err(|_| invalid_token())? })
-        }
-        Some(_) => return Err(invalid_token()),
-        None => None,
-    };
+    let after = revision_after(LIST, input.next_token.as_deref())?;
     let filter = DaemonDefinitionFilter {
         family: input.family.as_deref().filter(|f| !f.is_empty()),
         family_prefix: input.family_prefix.as_deref().filter(|f| !f.is_empty()),

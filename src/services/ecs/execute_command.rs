@@ -7,7 +7,6 @@ use serde_json::Value;
 
 use super::{Ctx, clusters};
 use crate::error::Result;
-use crate::store::TaskKey;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,14 +30,11 @@ pub(super) async fn execute_command(ctx: &Ctx<'_>, input: ExecuteCommandInput) -
         return Err(aws_error!(InvalidParameterException, "Command cannot be empty."));
     }
     let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
-    let not_found = || aws_error!(InvalidParameterException, "The referenced task was not found.");
     let reference = input.task.rsplit('/').next().unwrap_or_default();
     if !matches!(reference.len(), 32 | 36) {
         return Err(aws_error!(InvalidParameterException, "task length should be one of [32,36]"));
     }
-    let id = super::cluster_scoped_id(&cluster, &input.task, "task").ok_or_else(not_found)?;
-    let key = TaskKey { region: ctx.region().to_owned(), cluster: cluster.name.clone(), id: id.to_owned() };
-    let task = ctx.store.get_task(&key).await?.ok_or_else(not_found)?;
+    let (_, task) = super::tasks::find(ctx, &cluster, &input.task).await?;
     let containers = task.get("containers").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let name_of = |c: &Value| c.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
     let container = match input.container.as_deref() {

@@ -123,19 +123,27 @@ pub(super) struct ListTaskDefinitionsInput {
     max_results: Option<i64>,
 }
 
+/// The revision a `list` of revisions (family, revision) resumes after, from its nextToken.
+///
+/// # Errors
+/// InvalidParameterException for a token this list did not issue.
+pub(super) fn revision_after(list: &str, token: Option<&str>) -> Result<Option<TaskDefinitionKey>> {
+    let invalid = || aws_error!(InvalidParameterException, "Invalid nextToken.");
+    match paging::decode(list, token)?.as_deref() {
+        Some([family, revision]) => {
+            Ok(Some(TaskDefinitionKey { family: family.clone(), revision: revision.parse().map_err(|_| invalid())? }))
+        }
+        Some(_) => Err(invalid()),
+        None => Ok(None),
+    }
+}
+
 pub(super) async fn list_task_definitions(ctx: &Ctx<'_>, input: ListTaskDefinitionsInput) -> Result<Value> {
     const LIST: &str = "ListTaskDefinitions";
     let size = paging::page_size(input.max_results, 100, 100)?;
     let status = input.status.as_deref().unwrap_or("ACTIVE");
     let descending = input.sort.as_deref() == Some("DESC");
-    let after = match paging::decode(LIST, input.next_token.as_deref())?.as_deref() {
-        Some([family, revision]) => Some(TaskDefinitionKey {
-            family: family.clone(),
-            revision: revision.parse().map_err(|_| aws_error!(InvalidParameterException, "Invalid nextToken."))?,
-        }),
-        Some(_) => return Err(aws_error!(InvalidParameterException, "Invalid nextToken.")),
-        None => None,
-    };
+    let after = revision_after(LIST, input.next_token.as_deref())?;
     // familyPrefix is the full family name here (unlike ListTaskDefinitionFamilies).
     let family = input.family_prefix.as_deref().filter(|f| !f.is_empty());
     let mut keys =

@@ -13,7 +13,7 @@ use super::launch::{self, Blueprint, Capacity, LaunchRequest};
 use super::tags::{Tag, check_tags, tags_json};
 use super::{Ctx, Output, clusters, paging, placement, task_definitions};
 use crate::error::{ApiError, Result};
-use crate::store::{ClientToken, NamedRow, TaskFilter, TaskKey};
+use crate::store::{ClientToken, Doc, NamedRow, TaskFilter, TaskKey};
 
 fn key(ctx: &Ctx<'_>, cluster: &NamedRow, id: &str) -> TaskKey {
     TaskKey { region: ctx.region().to_owned(), cluster: cluster.name.clone(), id: id.to_owned() }
@@ -22,6 +22,18 @@ fn key(ctx: &Ctx<'_>, cluster: &NamedRow, id: &str) -> TaskKey {
 /// The task id a reference names: the id itself or a task ARN of the cluster.
 fn task_id<'a>(cluster: &NamedRow, reference: &'a str) -> Option<&'a str> {
     super::cluster_scoped_id(cluster, reference, "task")
+}
+
+/// The task of `cluster` a reference (its id or ARN) names, with its key; InvalidParameterException
+/// "The referenced task was not found." when there is none.
+///
+/// # Errors
+/// That, or `ServerException` if the store fails.
+pub(super) async fn find(ctx: &Ctx<'_>, cluster: &NamedRow, reference: &str) -> Result<(TaskKey, Doc)> {
+    let not_found = || aws_error!(InvalidParameterException, "The referenced task was not found.");
+    let key = key(ctx, cluster, task_id(cluster, reference).ok_or_else(not_found)?);
+    let doc = ctx.store.get_task(&key).await?.ok_or_else(not_found)?;
+    Ok((key, doc))
 }
 
 /// What RunTask and StartTask share.
