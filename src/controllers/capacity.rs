@@ -20,7 +20,7 @@ use crate::error::Result;
 use crate::placement::Candidate;
 use crate::services::ecs::capacity_providers::{self, Group};
 use crate::services::ecs::launch::{self, Awaiting};
-use crate::services::ecs::{Api, Ctx, clusters, container_instances, placement};
+use crate::services::ecs::{Api, Ctx, clusters, container_instances, daemons, placement};
 use crate::store::{AwaitingTask, Change, InstanceRow};
 
 /// How long a task may wait for capacity before it is stopped, as ECS stops it.
@@ -162,21 +162,24 @@ async fn scale_group(
             .collect();
         let mut unplaced = Vec::new();
         let mut placed_on = std::collections::HashSet::new();
+        // An instance runs its daemons before anything else (they count in its size).
+        let unready = daemons::unready_instances(ctx, &cluster.name, provider).await?;
+        let ready: Vec<usize> = (0..candidates.len()).filter(|i| !unready.contains(&candidates[*i].0.id)).collect();
         for task in waiting {
             let Ok(awaiting) = serde_json::from_str::<Awaiting>(&task.awaiting) else { continue };
             let demand = awaiting.demand();
             let td = crate::store::Doc::new();
             let constraints = placement::constraints(&td, Some(&awaiting.constraints)).unwrap_or_default();
             let strategies = placement::strategies(Some(&awaiting.strategies)).unwrap_or_default();
-            let mut pool: Vec<Candidate> = candidates.iter().map(|(_, c)| c.clone()).collect();
+            let mut pool: Vec<Candidate> = ready.iter().map(|i| candidates[*i].1.clone()).collect();
             let mut random = || uuid::Uuid::new_v4().as_u64_pair().0;
             let placed = crate::placement::place(&mut pool, &demand, &constraints, &strategies, 1, &mut random);
-            let Some(&i) = placed.placed.first() else {
+            let Some(&p) = placed.placed.first() else {
                 unplaced.push(task);
                 continue;
             };
-            let (row, chosen) = &mut candidates[i];
-            *chosen = pool.swap_remove(i);
+            let (row, chosen) = &mut candidates[ready[p]];
+            *chosen = pool.swap_remove(p);
             let reserved = awaiting.demand.clone();
             let chosen_now = chosen.clone();
             // Placed, the task is the tasks controller's to start.
@@ -275,7 +278,7 @@ async fn instances_needed(
 }
 
 /// Adds `count` instances to the group, over the engines in turn.
-async fn grow(
+pub(super) async fn grow(
     ctx: &Ctx<'_>,
     cluster: &crate::store::NamedRow,
     provider: &str,
@@ -333,11 +336,9 @@ async fn shrink(
         }
     }
     for row in idle.into_iter().take(excess) {
-        let mut gone = row.clone();
-        gone.status = "INACTIVE".into();
-        gone.doc.insert("status".into(), json!("INACTIVE"));
-        gone.doc.insert("agentConnected".into(), json!(false));
-        ctx.store.put_instance(ctx.region(), &cluster.name, &gone).await?;
+        // Idle: only daemon tasks, if any, are left on it.
+        let reason = "The container instance was terminated: it stayed idle.";
+        container_instances::terminate(ctx, &cluster.name, row, reason).await?;
         memory.remove(&row.arn);
         tracing::info!(cluster = %cluster.name, instance = %row.arn, "cluster auto scaling terminated an idle instance");
     }

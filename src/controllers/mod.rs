@@ -5,6 +5,8 @@
 //!   breaker, task sets), keyed by service.
 //! - [`capacity`]: cluster auto scaling of Auto Scaling group capacity providers, keyed by
 //!   cluster.
+//! - [`daemons`]: ECS Managed Daemons (a task on each Managed Instances instance, instance
+//!   replacement, deployments), keyed by cluster.
 //! - [`expiry`]: forgetting stopped tasks after `--stopped-task-retention`.
 //! - [`warm`]: the warm holders each cluster running Fargate-like tasks keeps, keyed by cluster.
 //! - [`tasks`]: each task's lifecycle on Docker, keyed by task; also woken by Docker's container
@@ -21,6 +23,7 @@
 //!   path (it answers the requests waiting on it), and ends when the store closes.
 
 pub mod capacity;
+pub mod daemons;
 pub mod expiry;
 mod rollout;
 pub mod runtime;
@@ -121,6 +124,7 @@ impl Controllers {
         let services_pace = Pace { debounce: Duration::from_millis(100), ..Pace::default() };
         this.spawn(store, services::Services::new(api.clone(), settings.healthy_after), services_pace);
         this.spawn(store, capacity::Capacity::new(api.clone(), settings.scale_in_after), Pace::default());
+        this.spawn(store, daemons::Daemons::new(api.clone()), Pace::default());
         let expiry = expiry::StoppedTasks::new(store.clone(), settings.stopped_task_retention);
         let every = expiry.period();
         this.spawn(store, expiry, Pace { resync: Some(every), ..Pace::default() });

@@ -110,6 +110,13 @@ pub fn task_definition_parts(arn: &str) -> Option<(&str, i64)> {
     family_revision(arn.resource_id)
 }
 
+/// The family and revision of a daemon task definition ARN.
+#[must_use]
+pub fn daemon_task_definition_parts(arn: &str) -> Option<(&str, i64)> {
+    let arn = Arn::parse(arn).filter(|a| a.service == "ecs" && a.resource_type == "daemon-task-definition")?;
+    family_revision(arn.resource_id)
+}
+
 /// A reference given by a client: a bare name, or an ARN of the expected resource type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NameOrArn<'a> {

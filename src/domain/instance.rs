@@ -38,6 +38,18 @@ pub fn resources(instance_type: &str) -> Option<(i64, i64)> {
     Some((vcpus * 1024, memory - memory / 25))
 }
 
+/// The instance type a Managed Instances provider launches for its `instanceRequirements`: the
+/// smallest (fewest vCPUs, then least memory) of berth's types with at least `vcpus` vCPUs and
+/// `memory_mib` MiB; None when none is that large.
+#[must_use]
+pub fn smallest_type(vcpus: i64, memory_mib: i64) -> Option<&'static str> {
+    INSTANCE_TYPES
+        .iter()
+        .filter(|(_, v, m, _)| *v >= vcpus && *m >= memory_mib)
+        .min_by_key(|(_, v, m, _)| (*v, *m))
+        .map(|(name, ..)| *name)
+}
+
 /// How many awsvpc tasks an instance type can run: one per network interface beyond its own
 /// (ECS without ENI trunking). None for an unknown type.
 #[must_use]
@@ -117,6 +129,16 @@ pub fn zones(region: &str) -> [String; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn smallest_type_is_the_least_that_meets_both_minimums() {
+        assert_eq!(smallest_type(1, 512), Some("t3.micro"));
+        assert_eq!(smallest_type(2, 3000), Some("t3.medium"));
+        assert_eq!(smallest_type(4, 8192), Some("c5.xlarge"));
+        assert_eq!(smallest_type(3, 0), Some("c5.xlarge"));
+        assert_eq!(smallest_type(64, 1024), None);
+        assert_eq!(smallest_type(2, 1_000_000), None);
+    }
 
     #[test]
     fn resources_and_attributes() {

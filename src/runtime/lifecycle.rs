@@ -27,7 +27,7 @@ use super::spec::{
 };
 use super::task::{Failure, Running, failed};
 use super::volumes::prepare_volumes;
-use crate::domain::arn::task_definition_parts;
+use crate::domain::arn::{daemon_task_definition_parts, task_definition_parts};
 use crate::domain::now;
 use crate::driver::{Docker, Health, NetworkAttachment, PortBinding, Protocol};
 use crate::store::{Doc, TaskKey};
@@ -470,10 +470,15 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
 
 async fn task_definition(rt: &TaskRuntime, key: &TaskKey, doc: &Doc) -> Result<Doc, Failure> {
     let arn = doc.get("taskDefinitionArn").and_then(Value::as_str).unwrap_or_default();
-    let Some((family, revision)) = task_definition_parts(arn) else {
+    // A daemon's task runs its daemon task definition.
+    let found = if let Some((family, revision)) = task_definition_parts(arn) {
+        rt.store().get_task_definition(&key.region, family, Some(revision)).await
+    } else if let Some((family, revision)) = daemon_task_definition_parts(arn) {
+        rt.store().get_daemon_task_definition(&key.region, family, Some(revision)).await
+    } else {
         return Err(failed(format!("The task definition {arn} is not a task definition ARN.")));
     };
-    match rt.store().get_task_definition(&key.region, family, Some(revision)).await {
+    match found {
         Ok(Some(td)) => Ok(td),
         Ok(None) => Err(failed(format!("The task definition {arn} no longer exists."))),
         Err(e) => Err(failed(format!("berth could not read the task definition: {e}"))),

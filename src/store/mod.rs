@@ -19,6 +19,7 @@ mod changes;
 mod client_tokens;
 mod container_instances;
 mod daemon_task_definitions;
+mod daemons;
 mod logs;
 mod metrics;
 mod named;
@@ -43,6 +44,7 @@ pub use changes::{Change, Changes};
 pub use client_tokens::{Claim, ClientToken};
 pub use container_instances::InstanceRow;
 pub use daemon_task_definitions::DaemonDefinitionFilter;
+pub use daemons::DaemonRow;
 pub use logs::LogGroupRow;
 pub use metrics::{MetricPoint, MetricRow};
 pub use named::{Named, NamedRow};
@@ -272,6 +274,7 @@ mod tests {
         (11, "9699c86c0ca5006d"),
         (12, "c7262d053aa4ddf4"),
         (13, "5bc814af3ef0cc39"),
+        (14, "2bd9f2dbb1ac848e"),
     ];
 
     /// berth refuses a data dir whose applied migration changed since ("migration N was

@@ -117,6 +117,8 @@ pub struct TaskFilter<'a> {
     pub container_instance: Option<&'a str>,
     /// Only tasks of this service (its name).
     pub service: Option<&'a str>,
+    /// Only tasks of this task group (a daemon's tasks are in `daemon:<name>`).
+    pub group: Option<&'a str>,
 }
 
 fn text(doc: &Doc, key: &str) -> String {
@@ -308,12 +310,20 @@ impl Store {
         if filter.service.is_some() {
             sql.push_str(" AND service = ?");
         }
+        if filter.group.is_some() {
+            sql.push_str(" AND task_group = ?");
+        }
         sql.push_str(" ORDER BY id LIMIT ?)");
         let mut query = sqlx::query(&sql).bind(region).bind(cluster).bind(filter.desired_status).bind(after);
-        for value in [filter.family, filter.started_by, filter.launch_type, filter.container_instance, filter.service]
-            .into_iter()
-            .flatten()
-        {
+        let values = [
+            filter.family,
+            filter.started_by,
+            filter.launch_type,
+            filter.container_instance,
+            filter.service,
+            filter.group,
+        ];
+        for value in values.into_iter().flatten() {
             query = query.bind(value);
         }
         // One row for the page, not a row per task: each row is a handoff from the connection's

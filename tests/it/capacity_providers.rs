@@ -177,14 +177,14 @@ async fn create_refuses_bad_input() {
     );
     assert_eq!(code_, "InvalidParameterException");
     assert!(message.contains("aws:"), "{message}");
-    // Managed instances providers are not something berth can run.
+    // A Managed Instances provider belongs to a cluster: it cannot be created without one.
     let raw = berth
         .call(
             "CreateCapacityProvider",
             r#"{"name": "cp-mi", "managedInstancesProvider": {"infrastructureRoleArn": "arn:aws:iam::000000000000:role/x", "instanceLaunchTemplate": {"ec2InstanceProfileArn": "arn:aws:iam::000000000000:instance-profile/x", "networkConfiguration": {"subnets": ["subnet-1"]}}}}"#,
         )
         .await;
-    raw.assert_error(400, "UnsupportedFeatureException");
+    raw.assert_error(400, "InvalidParameterException");
     // Nothing of the refused calls was created.
     let all = ecs.describe_capacity_providers().send().await.unwrap();
     let names: Vec<&str> = all.capacity_providers().iter().filter_map(|c| c.name()).collect();

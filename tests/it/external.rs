@@ -1,9 +1,10 @@
 //! External instances (ECS Anywhere) through aws-sdk-ecs: an instance registered by its own agent
 //! takes EXTERNAL tasks, berth runs nothing for them, and what the agent reports with
-//! SubmitTaskStateChange and SubmitContainerStateChange is what DescribeTasks answers.
+//! SubmitTaskStateChange and SubmitContainerStateChange is what DescribeTasks answers; and
+//! SubmitAttachmentStateChanges records the states of a task's network interface.
 
 use aws_sdk_ecs::primitives::DateTime;
-use aws_sdk_ecs::types::{ContainerStateChange, LaunchType};
+use aws_sdk_ecs::types::{AttachmentStateChange, ContainerStateChange, LaunchType};
 
 use crate::common::{Berth, code, error};
 use crate::fixtures::{
@@ -154,4 +155,44 @@ async fn an_external_instance_runs_what_its_agent_reports() {
         .send()
         .await;
     assert_eq!(code(service), "UnsupportedFeatureException");
+}
+
+#[tokio::test]
+async fn submit_attachment_state_changes_records_an_agents_interface_states() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    register(&ecs, Fargate, "eni", vec![container("main", "exec sleep 600")]).await;
+    let arn = run(&ecs, "eni", None).await;
+    let task = crate::fixtures::wait_for(&ecs, &arn, "RUNNING").await;
+    let attachment = task.attachments()[0].clone();
+    assert_eq!(attachment.status(), Some("ATTACHED"));
+    let attachment_arn = format!("arn:aws:ecs:us-east-1:000000000000:attachment/{}", attachment.id().unwrap());
+    let submit = |status: &str| {
+        let change = AttachmentStateChange::builder().attachment_arn(&attachment_arn).status(status).build().unwrap();
+        ecs.submit_attachment_state_changes().attachments(change).send()
+    };
+    let out = submit("DETACHING").await.unwrap();
+    assert_eq!(out.acknowledgment(), Some("ACK"));
+    let status = || async { describe(&ecs, &arn).await.attachments()[0].status().map(str::to_owned) };
+    assert_eq!(status().await.as_deref(), Some("DETACHING"));
+    // A report never moves an attachment back.
+    submit("ATTACHING").await.unwrap();
+    assert_eq!(status().await.as_deref(), Some("DETACHING"));
+
+    // Errors: an unknown status, an ARN that is not an attachment's, one that names nothing, a
+    // missing cluster.
+    let (code_, message) = error(submit("SIDEWAYS").await);
+    assert_eq!(code_, "InvalidParameterException");
+    assert!(message.starts_with("Invalid attachment status 'SIDEWAYS'"), "{message}");
+    let change = |arn: &str| AttachmentStateChange::builder().attachment_arn(arn).status("ATTACHED").build().unwrap();
+    let not_an_arn = ecs.submit_attachment_state_changes().attachments(change(&arn)).send().await;
+    assert_eq!(error(not_an_arn).0, "InvalidParameterException");
+    let nothing = change("arn:aws:ecs:us-east-1:000000000000:attachment/00000000-0000-0000-0000-000000000000");
+    let (code_, message) = error(ecs.submit_attachment_state_changes().attachments(nothing).send().await);
+    assert_eq!(code_, "InvalidParameterException");
+    assert!(message.contains("was not found in cluster default"), "{message}");
+    let elsewhere = ecs.submit_attachment_state_changes().cluster("nowhere").attachments(change(&attachment_arn));
+    assert_eq!(error(elsewhere.send().await).0, "ClusterNotFoundException");
+    stop(&ecs, &arn).await;
 }

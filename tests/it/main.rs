@@ -19,6 +19,7 @@ mod daemons;
 mod driver;
 mod durability;
 mod external;
+mod managed_instances;
 mod placement;
 mod protocol;
 mod readme;

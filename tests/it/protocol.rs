@@ -178,6 +178,14 @@ async fn reset_leaves_every_table_empty() {
     let provider = json!({"name": "asg", "autoScalingGroupProvider": {
         "autoScalingGroupArn": "arn:aws:autoscaling:us-east-1:000000000000:autoScalingGroup:1:autoScalingGroupName/asg"}});
     ok(berth.call("CreateCapacityProvider", &provider.to_string()).await);
+    let managed = json!({"name": "mi", "cluster": "again", "managedInstancesProvider": {
+        "infrastructureRoleArn": "arn:aws:iam::000000000000:role/r",
+        "instanceLaunchTemplate": {"ec2InstanceProfileArn": "arn:aws:iam::000000000000:instance-profile/p",
+            "networkConfiguration": {"subnets": ["subnet-1"]}}}});
+    ok(berth.call("CreateCapacityProvider", &managed.to_string()).await);
+    let daemon = json!({"clusterArn": "again", "daemonName": "d", "daemonTaskDefinitionArn": "d:1",
+        "capacityProviderArns": ["mi"]});
+    ok(berth.call("CreateDaemon", &daemon.to_string()).await);
     ok(berth.call("PutAccountSetting", r#"{"name": "containerInsights", "value": "enabled"}"#).await);
     let instance = ok(berth.call("RegisterContainerInstance", r#"{"cluster": "again"}"#).await);
     let instance = instance["containerInstance"]["containerInstanceArn"].as_str().unwrap().to_owned();

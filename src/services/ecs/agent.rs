@@ -7,6 +7,9 @@
 //! instance (ECS Anywhere: launch type EXTERNAL) reports about the tasks placed on it, which
 //! berth does not run: their statuses (never moving back), times, exit codes, runtime ids and
 //! network bindings. A task berth runs itself takes no reports.
+//!
+//! SubmitAttachmentStateChanges records the states an agent reports for the network interface
+//! attachments (`attachment/<id>`) of a cluster's tasks.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -211,5 +214,110 @@ pub(super) async fn submit_container_state_change(
             apply_container(doc, &input.change);
         })
         .await?;
+    Ok(json!({"acknowledgment": ACKNOWLEDGMENT}))
+}
+
+/// The statuses of an attachment (an elastic network interface), in the order it goes through
+/// them; FAILED ends it from any of them.
+const ATTACHMENT_STATUSES: [&str; 7] =
+    ["PRECREATED", "CREATED", "ATTACHING", "ATTACHED", "DETACHING", "DETACHED", "DELETED"];
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct AttachmentChange {
+    attachment_arn: String,
+    status: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct SubmitAttachmentStateChangesInput {
+    cluster: Option<String>,
+    attachments: Vec<AttachmentChange>,
+}
+
+/// The attachment id an attachment ARN (`attachment/<id>`, of this region and account) names.
+fn attachment_id<'a>(ctx: &Ctx<'_>, arn: &'a str) -> Option<&'a str> {
+    let id = arn.strip_prefix("arn:")?.rsplit_once(":attachment/")?.1;
+    (ctx.scope.arn(&format!("attachment/{id}")) == arn).then_some(id)
+}
+
+/// SubmitAttachmentStateChanges: an agent reports the states of its tasks' network interface
+/// attachments; each is recorded in its task (a status never moves back, and FAILED or DELETED
+/// is where it ends).
+pub(super) async fn submit_attachment_state_changes(
+    ctx: &Ctx<'_>,
+    input: SubmitAttachmentStateChangesInput,
+) -> Result<Value> {
+    let cluster = clusters::active_cluster(ctx, input.cluster.as_deref()).await?;
+    if input.attachments.is_empty() {
+        return Err(aws_error!(InvalidParameterException, "Attachments cannot be empty."));
+    }
+    let mut changes = Vec::with_capacity(input.attachments.len());
+    for change in &input.attachments {
+        let Some(id) = attachment_id(ctx, &change.attachment_arn) else {
+            return Err(aws_error!(
+                InvalidParameterException,
+                "'{}' is not an attachment ARN: arn:aws:ecs:<region>:<account>:attachment/<id>.",
+                change.attachment_arn
+            ));
+        };
+        if change.status != "FAILED" && !ATTACHMENT_STATUSES.contains(&change.status.as_str()) {
+            return Err(aws_error!(
+                InvalidParameterException,
+                "Invalid attachment status '{}': one of {}, or FAILED.",
+                change.status,
+                ATTACHMENT_STATUSES.join(", ")
+            ));
+        }
+        changes.push((id, change));
+    }
+    // The tasks (running or stopped: an interface detaches after its task stops) that hold them.
+    let mut holders: Vec<(TaskKey, &str)> = Vec::new();
+    for desired_status in ["RUNNING", "STOPPED"] {
+        let filter = crate::store::TaskFilter { desired_status, ..Default::default() };
+        let ids: Vec<String> = ctx
+            .store
+            .list_tasks(ctx.region(), &cluster.name, &filter, "", u32::MAX)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        for (task, (_, text)) in ctx.store.get_task_texts(ctx.region(), &cluster.name, &refs).await? {
+            for (id, _) in &changes {
+                if text.contains(&format!("\"id\":\"{id}\"")) {
+                    let key =
+                        TaskKey { region: ctx.region().to_owned(), cluster: cluster.name.clone(), id: task.clone() };
+                    holders.push((key, id));
+                }
+            }
+        }
+    }
+    if let Some((_, change)) = changes.iter().find(|(id, _)| !holders.iter().any(|(_, h)| h == id)) {
+        return Err(aws_error!(
+            InvalidParameterException,
+            "The attachment {} was not found in cluster {}.",
+            change.attachment_arn,
+            cluster.name
+        ));
+    }
+    for (key, id) in &holders {
+        let Some((_, change)) = changes.iter().find(|(c, _)| c == id) else { continue };
+        ctx.store
+            .update_task(key, |doc| {
+                let Some(Value::Array(attachments)) = doc.get_mut("attachments") else { return };
+                for a in attachments.iter_mut().filter(|a| a.get("id").and_then(Value::as_str) == Some(id)) {
+                    let current = a.get("status").and_then(Value::as_str).unwrap_or("PRECREATED");
+                    let rank = |s: &str| ATTACHMENT_STATUSES.iter().position(|x| *x == s);
+                    let ended = current == "FAILED" || current == "DELETED";
+                    let forward = change.status == "FAILED" || rank(&change.status) >= rank(current);
+                    if !ended && forward {
+                        a["status"] = json!(change.status);
+                    }
+                }
+            })
+            .await?;
+    }
     Ok(json!({"acknowledgment": ACKNOWLEDGMENT}))
 }

@@ -383,8 +383,26 @@ pub(super) async fn put_cluster_capacity_providers(
     input: PutClusterCapacityProvidersInput,
 ) -> Result<Value> {
     let mut row = active_cluster(ctx, Some(&input.cluster)).await?;
-    let (providers, strategy) =
-        check_capacity_providers(ctx, &input.capacity_providers, input.default_capacity_provider_strategy).await?;
+    let own: Vec<String> = managed_instances_providers_of(&row).into_iter().map(str::to_owned).collect();
+    for reference in &input.capacity_providers {
+        let name = reference.rsplit('/').next().unwrap_or(reference);
+        if own.iter().any(|p| p == name) {
+            continue;
+        }
+        let other = ctx.store.get_named(Named::CapacityProvider, ctx.region(), name).await?;
+        if other.is_some_and(|p| p.status == "ACTIVE" && p.doc.contains_key("managedInstancesProvider")) {
+            return Err(aws_error!(
+                InvalidParameterException,
+                "Cannot associate Managed Instances capacity provider to clusters using this API. Managed Instances capacity providers are already associated with the cluster they were created in."
+            ));
+        }
+    }
+    // A cluster's own Managed Instances providers stay its own, listed or not.
+    let mut given = input.capacity_providers;
+    given.retain(|r| !own.iter().any(|p| p == r.rsplit('/').next().unwrap_or(r)));
+    let mut all: Vec<String> = own.clone();
+    all.extend(given);
+    let (providers, strategy) = check_capacity_providers(ctx, &all, input.default_capacity_provider_strategy).await?;
     row.doc.insert("capacityProviders".into(), json!(providers));
     row.doc.insert("defaultCapacityProviderStrategy".into(), Value::Array(strategy));
     ctx.store.put_named(Named::Cluster, ctx.region(), &row).await?;
@@ -394,6 +412,43 @@ pub(super) async fn put_cluster_capacity_providers(
 /// The capacity providers a cluster uses, by name.
 pub(super) fn providers_of(cluster: &NamedRow) -> Vec<&str> {
     crate::domain::list_of(&cluster.doc, "capacityProviders").iter().filter_map(Value::as_str).collect()
+}
+
+/// Where a cluster keeps the names of its Managed Instances providers (berth's own member, not
+/// in the Cluster shape): they are in its `capacityProviders` from their creation to their
+/// deletion, whatever PutClusterCapacityProviders says.
+const MANAGED_INSTANCES_PROVIDERS: &str = "managedInstancesProviders";
+
+/// The Managed Instances providers created in a cluster, by name.
+pub(super) fn managed_instances_providers_of(cluster: &NamedRow) -> Vec<&str> {
+    crate::domain::list_of(&cluster.doc, MANAGED_INSTANCES_PROVIDERS).iter().filter_map(Value::as_str).collect()
+}
+
+/// Adds a new Managed Instances provider to its cluster's providers (`attach`), or takes a
+/// deleted one away.
+///
+/// # Errors
+/// `ServerException` if the store fails.
+pub(super) async fn set_managed_instances_provider(
+    ctx: &Ctx<'_>,
+    cluster: &str,
+    provider: &str,
+    attach: bool,
+) -> Result<()> {
+    let Some(mut row) = find(ctx, Some(cluster)).await? else { return Ok(()) };
+    for key in ["capacityProviders", MANAGED_INSTANCES_PROVIDERS] {
+        let mut names: Vec<Value> = crate::domain::list_of(&row.doc, key).to_vec();
+        names.retain(|n| n.as_str() != Some(provider));
+        if attach {
+            names.push(json!(provider));
+        }
+        row.doc.insert(key.into(), Value::Array(names));
+    }
+    if !attach && let Some(Value::Array(strategy)) = row.doc.get_mut("defaultCapacityProviderStrategy") {
+        strategy.retain(|i| i.get("capacityProvider").and_then(Value::as_str) != Some(provider));
+    }
+    ctx.store.put_named(Named::Cluster, ctx.region(), &row).await?;
+    Ok(())
 }
 
 /// The names of the ACTIVE clusters in the region that use capacity provider `provider` (by

@@ -16,7 +16,7 @@ use crate::domain::instance::{self, AGENT_VERSION, RESERVED_PORTS};
 use crate::domain::now;
 use crate::error::Result;
 use crate::placement::{Candidate, query};
-use crate::store::{AttributeFilter, AttributeRow, Doc, InstanceRow, InstanceTask, NamedRow};
+use crate::store::{AttributeFilter, AttributeRow, Doc, InstanceRow, InstanceTask, NamedRow, TaskFilter, TaskKey};
 
 /// Gives the cluster berth's instances on first use: `--instances` of them on each engine
 /// unless the cluster uses Auto Scaling group providers (or has, or had, instances); and for
@@ -121,6 +121,26 @@ pub(crate) fn provider_of(row: &InstanceRow) -> Option<&str> {
     row.doc.get("capacityProviderName").and_then(Value::as_str)
 }
 
+/// Ends one of berth's instances (a group shrinking, its provider deleted, a Managed Instances
+/// instance replaced): the tasks still on it are stopped (`TerminationNotice`, with `reason`)
+/// and it goes INACTIVE, its agent disconnected.
+///
+/// # Errors
+/// `ServerException` if the store fails.
+pub(crate) async fn terminate(ctx: &Ctx<'_>, cluster: &str, row: &InstanceRow, reason: &str) -> Result<()> {
+    let filter = TaskFilter { desired_status: "RUNNING", container_instance: Some(&row.id), ..TaskFilter::default() };
+    for (id, _) in ctx.store.list_tasks(ctx.region(), cluster, &filter, "", u32::MAX).await? {
+        let key = TaskKey { region: ctx.region().to_owned(), cluster: cluster.to_owned(), id };
+        super::launch::stop(ctx, &key, "TerminationNotice", reason).await?;
+    }
+    let mut gone = row.clone();
+    gone.status = "INACTIVE".into();
+    gone.doc.insert("status".into(), json!("INACTIVE"));
+    gone.doc.insert("agentConnected".into(), json!(false));
+    ctx.store.put_instance(ctx.region(), cluster, &gone).await?;
+    Ok(())
+}
+
 /// What a cluster's instances carry besides their own documents: the unstopped tasks on them
 /// and the custom attributes PutAttributes gave them.
 #[derive(Default)]
@@ -133,9 +153,10 @@ pub(crate) struct Usage {
 }
 
 impl Usage {
-    /// Whether an instance (by id) has unstopped tasks.
+    /// Whether an instance (by id) has unstopped tasks other than daemon tasks (an instance
+    /// that runs only its daemons is idle).
     pub(crate) fn has_tasks(&self, instance: &str) -> bool {
-        self.tasks.iter().any(|t| t.instance == instance)
+        self.tasks.iter().any(|t| t.instance == instance && !t.group.starts_with(super::daemons::GROUP_PREFIX))
     }
 }
 

@@ -32,6 +32,9 @@ pub(crate) enum Capacity {
     /// The cluster's external instances (ECS Anywhere): their own agents run the tasks and
     /// report their states (SubmitTaskStateChange); berth runs nothing for them.
     External,
+    /// The instances of the cluster's ECS Managed Instances provider of this name (launch type
+    /// MANAGED_INSTANCES), which ECS launches for the tasks.
+    ManagedInstances(String),
 }
 
 impl Capacity {
@@ -40,12 +43,14 @@ impl Capacity {
             Capacity::Fargate(_) => "FARGATE",
             Capacity::Ec2(_) => "EC2",
             Capacity::External => "EXTERNAL",
+            Capacity::ManagedInstances(_) => "MANAGED_INSTANCES",
         }
     }
 
     fn provider(&self) -> Option<&str> {
         match self {
             Capacity::Fargate(p) | Capacity::Ec2(p) => p.as_deref(),
+            Capacity::ManagedInstances(p) => Some(p),
             Capacity::External => None,
         }
     }
@@ -84,9 +89,9 @@ pub(crate) fn capacity_options(
         (Some("FARGATE"), None) => Ok(vec![(Capacity::Fargate(None), whole(Capacity::Fargate(None)))]),
         (Some("EC2"), None) => Ok(vec![(Capacity::Ec2(None), whole(Capacity::Ec2(None)))]),
         (Some("EXTERNAL"), None) => Ok(vec![(Capacity::External, whole(Capacity::External))]),
-        (Some(other), None) => Err(aws_error!(
+        (Some(_), None) => Err(aws_error!(
             InvalidParameterException,
-            "berth runs tasks with launchType FARGATE, EC2 or EXTERNAL, not {other}."
+            "If you want to use Amazon ECS Managed Instances, you must use the capacityProviderStrategy request parameter and omit the launchType request parameter."
         )),
         (None, requested) => {
             let default = cluster.doc.get("defaultCapacityProviderStrategy").and_then(Value::as_array);
@@ -94,6 +99,7 @@ pub(crate) fn capacity_options(
                 return Ok(vec![(Capacity::Ec2(None), whole(Capacity::Ec2(None)))]);
             };
             let attached = super::clusters::providers_of(cluster);
+            let managed = super::clusters::managed_instances_providers_of(cluster);
             let mut out: Vec<(Capacity, StrategyItem)> = Vec::with_capacity(items.len());
             for item in items {
                 let mut item: StrategyItem = super::parse(item.clone())?;
@@ -115,6 +121,8 @@ pub(crate) fn capacity_options(
                 item.capacity_provider.clone_from(&name);
                 let capacity = if matches!(name.as_str(), "FARGATE" | "FARGATE_SPOT") {
                     Capacity::Fargate(Some(name))
+                } else if managed.contains(&name.as_str()) {
+                    Capacity::ManagedInstances(name)
                 } else {
                     Capacity::Ec2(Some(name))
                 };
@@ -132,6 +140,13 @@ fn check_strategy(items: &[(Capacity, StrategyItem)]) -> Result<()> {
         return Err(aws_error!(
             InvalidParameterException,
             "A capacity provider strategy cannot contain a mix of capacity providers using Auto Scaling groups and Fargate providers. Specify one or the other and try again."
+        ));
+    }
+    let managed = items.iter().filter(|(c, _)| matches!(c, Capacity::ManagedInstances(_))).count();
+    if managed > 0 && managed < items.len() {
+        return Err(aws_error!(
+            InvalidParameterException,
+            "A capacity provider strategy cannot contain a mix of Amazon ECS Managed Instances capacity providers and other capacity providers. Specify one type or the other and try again."
         ));
     }
     if items.iter().filter(|(_, i)| i.base > 0).count() > 1 {
@@ -153,6 +168,22 @@ fn check_strategy(items: &[(Capacity, StrategyItem)]) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The launch type a request's tasks get on `options` (what [`capacity_options`] chose), checked
+/// against the task definition's `compatibilities`.
+///
+/// # Errors
+/// InvalidParameterException when the task definition cannot run with that launch type.
+pub(crate) fn compatible_launch_type(td: &Doc, options: &[(Capacity, StrategyItem)]) -> Result<&'static str> {
+    let launch_type = options.first().map_or("EC2", |(c, _)| c.launch_type());
+    if !crate::domain::list_of(td, "compatibilities").contains(&json!(launch_type)) {
+        return Err(aws_error!(
+            InvalidParameterException,
+            "Task definition does not support launch_type {launch_type}."
+        ));
+    }
+    Ok(launch_type)
 }
 
 /// Splits `count` new tasks over a strategy's items (see [`crate::domain::capacity::split`]).
@@ -291,7 +322,7 @@ impl Blueprint {
             Capacity::Fargate(_) => {
                 ctx.tasks.take_warm_holder(ctx.region(), &cluster.name, &self.network_mode, &self.definitions)
             }
-            Capacity::Ec2(_) | Capacity::External => None,
+            Capacity::Ec2(_) | Capacity::External | Capacity::ManagedInstances(_) => None,
         };
         let id = warm.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
         let arn = ctx.scope.arn(&format!("task/{}/{id}", cluster.name));
@@ -410,9 +441,9 @@ pub(crate) async fn stop(ctx: &Ctx<'_>, key: &TaskKey, code: &str, reason: &str)
         .await?;
     let Some(updated) = updated else { return Ok(None) };
     ctx.tasks.signal_stop(updated.get("taskArn").and_then(Value::as_str).unwrap_or_default());
-    // Only an EC2 task still PROVISIONING without an instance can be waiting for capacity.
+    // Only an EC2 or Managed Instances task still PROVISIONING without an instance can be waiting for capacity.
     let may_wait = updated.get("lastStatus").and_then(Value::as_str) == Some("PROVISIONING")
-        && updated.get("launchType").and_then(Value::as_str) == Some("EC2")
+        && matches!(updated.get("launchType").and_then(Value::as_str), Some("EC2" | "MANAGED_INSTANCES"))
         && updated.get("containerInstanceArn").is_none();
     if may_wait && let Some(stopped) = ctx.store.settle_awaiting_task(key, None, stopped_waiting).await? {
         return Ok(Some(stopped));
@@ -496,7 +527,7 @@ pub(crate) async fn launch(
     let plan = if chosen.is_some() { &[] } else { plan };
     let mut created = Vec::new();
     let mut failures = Vec::new();
-    let on_instances = |c: &Capacity| matches!(c, Capacity::Ec2(_) | Capacity::External);
+    let on_instances = |c: &Capacity| !matches!(c, Capacity::Fargate(_));
     let ec2 = plan.iter().any(|(c, n)| on_instances(c) && *n > 0) || chosen.is_some();
     let only_external = plan.iter().all(|(c, n)| matches!(c, Capacity::External) || *n == 0) && chosen.is_none();
     // One placement at a time, from reading the instances to storing the tasks: two launches
@@ -516,8 +547,9 @@ pub(crate) async fn launch(
     let reserved = reservation(&demand);
     for (capacity, count) in plan.iter().filter(|(_, n)| *n > 0) {
         let (provider, external) = match capacity {
-            Capacity::Ec2(provider) => (provider, false),
-            Capacity::External => (&None, true),
+            Capacity::Ec2(provider) => (provider.as_deref(), false),
+            Capacity::ManagedInstances(provider) => (Some(provider.as_str()), false),
+            Capacity::External => (None, true),
             Capacity::Fargate(_) => {
                 created.extend((0..*count).map(|_| blueprint.task(ctx, capacity, None, None)));
                 continue;
@@ -527,10 +559,15 @@ pub(crate) async fn launch(
         let strategies = placement::strategies(Some(&blueprint.placement_strategy))?;
         let usage = container_instances::usage(ctx, cluster).await?;
         let rows = ctx.store.list_instances(ctx.region(), &cluster.name, Some("ACTIVE"), "", u32::MAX).await?;
+        // A Managed Instances instance takes tasks once it runs its daemons.
+        let unready = match capacity {
+            Capacity::ManagedInstances(p) => super::daemons::unready_instances(ctx, &cluster.name, p).await?,
+            _ => std::collections::HashSet::new(),
+        };
         let mut candidates: Vec<Candidate> = rows
             .iter()
-            .filter(|r| container_instances::is_external(r) == external)
-            .filter(|r| provider.is_none() || container_instances::provider_of(r) == provider.as_deref())
+            .filter(|r| container_instances::is_external(r) == external && !unready.contains(&r.id))
+            .filter(|r| provider.is_none() || container_instances::provider_of(r) == provider)
             .map(|r| container_instances::candidate(r, &usage))
             .collect();
         if external && candidates.is_empty() {
@@ -550,7 +587,7 @@ pub(crate) async fn launch(
         if unplaced > 0 && scaling {
             // Cluster auto scaling: the rest wait in PROVISIONING for the scaler to add capacity.
             let awaiting = Awaiting {
-                provider: provider.clone().unwrap_or_default(),
+                provider: provider.unwrap_or_default().to_owned(),
                 demand: reserved.clone(),
                 attributes: demand.attributes.clone(),
                 group: demand.group.clone(),
@@ -583,10 +620,11 @@ pub(crate) async fn launch(
                     match crate::placement::refusal(&c, &demand, &constraints) {
                         Some(reason) => failures.push(json!({"arn": row.arn, "reason": reason.as_str()})),
                         None => {
-                            let capacity = if container_instances::is_external(&row) {
-                                Capacity::External
-                            } else {
-                                Capacity::Ec2(None)
+                            let managed = super::clusters::managed_instances_providers_of(cluster);
+                            let capacity = match container_instances::provider_of(&row) {
+                                _ if container_instances::is_external(&row) => Capacity::External,
+                                Some(p) if managed.contains(&p) => Capacity::ManagedInstances(p.to_owned()),
+                                _ => Capacity::Ec2(None),
                             };
                             created.push(blueprint.task(ctx, &capacity, Some(&c), Some(reserved.clone())));
                         }

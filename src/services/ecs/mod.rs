@@ -12,6 +12,7 @@ pub(crate) mod capacity_providers;
 pub(crate) mod clusters;
 pub(crate) mod container_instances;
 pub(crate) mod daemon_task_definitions;
+pub(crate) mod daemons;
 mod execute_command;
 pub(crate) mod launch;
 mod paging;
@@ -122,6 +123,14 @@ operations! {
     DescribeDaemonTaskDefinition => daemon_task_definitions::describe_daemon_task_definition,
     ListDaemonTaskDefinitions => daemon_task_definitions::list_daemon_task_definitions,
     DeleteDaemonTaskDefinition => daemon_task_definitions::delete_daemon_task_definition,
+    CreateDaemon => daemons::create_daemon,
+    UpdateDaemon => daemons::update_daemon,
+    DeleteDaemon => daemons::delete_daemon,
+    DescribeDaemon => daemons::describe_daemon,
+    ListDaemons => daemons::list_daemons,
+    DescribeDaemonDeployments => daemons::describe_daemon_deployments,
+    ListDaemonDeployments => daemons::list_daemon_deployments,
+    DescribeDaemonRevisions => daemons::describe_daemon_revisions,
     CreateCapacityProvider => capacity_providers::create_capacity_provider,
     DescribeCapacityProviders => capacity_providers::describe_capacity_providers,
     UpdateCapacityProvider => capacity_providers::update_capacity_provider,
@@ -168,6 +177,7 @@ operations! {
     DiscoverPollEndpoint => agent::discover_poll_endpoint,
     SubmitTaskStateChange => agent::submit_task_state_change,
     SubmitContainerStateChange => agent::submit_container_state_change,
+    SubmitAttachmentStateChanges => agent::submit_attachment_state_changes,
 }
 
 /// Operations that answer but do not do all AWS does yet, with what they lack; the coverage

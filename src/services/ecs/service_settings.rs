@@ -212,13 +212,9 @@ pub(super) async fn apply_settings(
         // An EXTERNAL service without a task definition: its task sets bring theirs.
         return Ok(());
     }
-    let compatible = if fargate { "FARGATE" } else { "EC2" };
-    if !td.get("compatibilities").and_then(Value::as_array).is_some_and(|c| c.iter().any(|x| *x == json!(compatible))) {
-        return Err(aws_error!(
-            InvalidParameterException,
-            "Task definition does not support launch_type {compatible}."
-        ));
-    }
+    let strategy: Option<Vec<Value>> = doc.get("capacityProviderStrategy").and_then(Value::as_array).cloned();
+    let options = launch::capacity_options(ctx, cluster, str_of(doc, "launchType"), strategy.as_deref())?;
+    launch::compatible_launch_type(&td, &options)?;
     let awsvpc = str_of(&td, "networkMode") == Some("awsvpc");
     if !awsvpc && doc.get("networkConfiguration").is_some() {
         return Err(aws_error!(

@@ -104,6 +104,14 @@ async fn existing_resource(ctx: &Ctx<'_>, arn: &str) -> Result<()> {
             }
             _ => false,
         },
+        "daemon" => match parsed.resource_id.split_once('/') {
+            Some((cluster, name)) => ctx
+                .store
+                .get_daemon(ctx.region(), cluster, name)
+                .await?
+                .is_some_and(|d| d.arn == arn && d.status != "DELETED"),
+            None => false,
+        },
         "task" => ctx.store.get_task_by_arn(arn).await?.is_some(),
         "container-instance" => match parsed.resource_id.split_once('/') {
             Some((cluster, id)) => {

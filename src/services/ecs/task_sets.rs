@@ -10,7 +10,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::launch::{self, Capacity};
+use super::launch;
 use super::services::{self, computed_desired_count, is_external};
 use super::tags::{Tag, check_tags, store_tags, tags_json};
 use super::{Ctx, clusters, task_definitions};
@@ -103,14 +103,7 @@ pub(super) async fn create_task_set(ctx: &Ctx<'_>, input: CreateTaskSetInput) ->
         (lt, s) => (lt.clone(), s.clone()),
     };
     let options = launch::capacity_options(ctx, &cluster, launch_type.as_deref(), strategy.as_deref())?;
-    let fargate = options.iter().any(|(c, _)| matches!(c, Capacity::Fargate(_)));
-    let compatible = if fargate { "FARGATE" } else { "EC2" };
-    if !crate::domain::list_of(&td, "compatibilities").contains(&json!(compatible)) {
-        return Err(aws_error!(
-            InvalidParameterException,
-            "Task definition does not support launch_type {compatible}."
-        ));
-    }
+    let fargate = launch::compatible_launch_type(&td, &options)? == "FARGATE";
     let awsvpc = td.get("networkMode") == Some(&json!("awsvpc"));
     if awsvpc && input.network_configuration.as_ref().and_then(|n| n.get("awsvpcConfiguration")).is_none() {
         return Err(aws_error!(

@@ -122,21 +122,8 @@ async fn launch(ctx: &Ctx<'_>, input: RunTaskInput, chosen: Option<Vec<String>>)
         input.launch_type.as_deref(),
         input.capacity_provider_strategy.as_deref(),
     )?;
-    let fargate = options.iter().any(|(c, _)| matches!(c, Capacity::Fargate(_)));
-    let external = options.iter().any(|(c, _)| matches!(c, Capacity::External));
-    let launch_type = match (fargate, external) {
-        (true, _) => "FARGATE",
-        (_, true) => "EXTERNAL",
-        _ => "EC2",
-    };
-    let compatible =
-        td.get("compatibilities").and_then(Value::as_array).is_some_and(|c| c.iter().any(|x| *x == json!(launch_type)));
-    if !compatible {
-        return Err(aws_error!(
-            InvalidParameterException,
-            "Task definition does not support launch_type {launch_type}."
-        ));
-    }
+    let launch_type = launch::compatible_launch_type(&td, &options)?;
+    let fargate = launch_type == "FARGATE";
     if fargate {
         placement::refuse_on_fargate(input.placement_constraints.as_deref(), input.placement_strategy.as_deref())?;
     }
@@ -280,6 +267,7 @@ pub(super) struct ListTasksInput {
     launch_type: Option<String>,
     desired_status: Option<String>,
     service_name: Option<String>,
+    daemon_name: Option<String>,
     container_instance: Option<String>,
     next_token: Option<String>,
     max_results: Option<i64>,
@@ -298,7 +286,9 @@ pub(super) async fn list_tasks(ctx: &Ctx<'_>, input: ListTasksInput) -> Result<V
         },
         None => None,
     };
+    let daemon_group = input.daemon_name.as_deref().map(super::daemons::group_of);
     let filter = TaskFilter {
+        group: daemon_group.as_deref(),
         family: input.family.as_deref(),
         started_by: input.started_by.as_deref(),
         launch_type: input.launch_type.as_deref(),

@@ -1,0 +1,900 @@
+//! ECS Managed Daemons: CreateDaemon, UpdateDaemon, DeleteDaemon, DescribeDaemon, ListDaemons,
+//! DescribeDaemonDeployments, ListDaemonDeployments, DescribeDaemonRevisions.
+//!
+//! A daemon runs one task of its daemon task definition on every container instance of the
+//! Managed Instances providers it names (all of its cluster's). Each create or update makes a
+//! revision (what to run where) and a deployment (getting there); a delete makes a deployment
+//! that stops the daemon's tasks. The handlers only record; the daemons controller
+//! ([`crate::controllers::daemons`]) places the tasks, replaces instances and moves deployments
+//! on. Everything of a daemon is in its one stored document ([`crate::store::DaemonRow`]).
+//!
+//! A daemon's tasks are ordinary tasks (ListTasks, DescribeTasks) in the task group
+//! `daemon:<name>`, started by `ecs-daemon/<revision id>`, of launch type MANAGED_INSTANCES.
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::tags::{Tag, check_tags, store_tags};
+use super::{Ctx, clusters, daemon_task_definitions, paging};
+use crate::domain::arn::Arn;
+use crate::domain::{is_valid_name, list_of, now, str_of};
+use crate::error::Result;
+use crate::store::{DaemonRow, Doc, Named, NamedRow, TaskFilter, TaskKey};
+
+/// The start of a daemon's task group; the daemon's name follows.
+pub(crate) const GROUP_PREFIX: &str = "daemon:";
+
+/// The task group of daemon `name`'s tasks.
+pub(crate) fn group_of(name: &str) -> String {
+    format!("{GROUP_PREFIX}{name}")
+}
+
+/// What a daemon's tasks are started by: its revision's id.
+pub(crate) fn started_by(revision_arn: &str) -> String {
+    format!("ecs-daemon/{}", revision_arn.rsplit('/').next().unwrap_or_default())
+}
+
+/// The deployment statuses of a deployment still under way.
+pub(crate) const UNDER_WAY: [&str; 2] = ["PENDING", "IN_PROGRESS"];
+
+/// AWS's default share of instances drained at once, in percent.
+const DEFAULT_DRAIN_PERCENT: f64 = 25.0;
+
+/// A daemon ARN's cluster and name, when it is one of this region and account.
+fn parse_arn<'a>(ctx: &Ctx<'_>, arn: &'a str) -> Option<(&'a str, &'a str)> {
+    let parsed = Arn::parse(arn).filter(|a| a.service == "ecs" && a.resource_type == "daemon")?;
+    let (cluster, name) = parsed.resource_id.split_once('/')?;
+    (ctx.scope.arn(&format!("daemon/{cluster}/{name}")) == arn).then_some((cluster, name))
+}
+
+/// A daemon-deployment or daemon-revision ARN's cluster, daemon name and id.
+fn parse_child_arn<'a>(ctx: &Ctx<'_>, arn: &'a str, resource_type: &str) -> Option<(&'a str, &'a str, &'a str)> {
+    let parsed = Arn::parse(arn).filter(|a| a.service == "ecs" && a.resource_type == resource_type)?;
+    let mut parts = parsed.resource_id.splitn(3, '/');
+    let (cluster, name, id) = (parts.next()?, parts.next()?, parts.next()?);
+    (ctx.scope.arn(&format!("{resource_type}/{cluster}/{name}/{id}")) == arn).then_some((cluster, name, id))
+}
+
+/// The daemon an ARN names, unless it is DELETED.
+///
+/// # Errors
+/// `ServerException` if the store fails.
+pub(crate) async fn find_by_arn(ctx: &Ctx<'_>, arn: &str) -> Result<Option<DaemonRow>> {
+    let Some((cluster, name)) = parse_arn(ctx, arn) else { return Ok(None) };
+    Ok(ctx.store.get_daemon(ctx.region(), cluster, name).await?.filter(|d| d.status != "DELETED" && d.arn == arn))
+}
+
+fn not_found() -> crate::error::ApiError {
+    aws_error!(
+        DaemonNotFoundException,
+        "The specified daemon wasn't found. You can view your available daemons with ListDaemons. Amazon ECS daemons are cluster specific and Region specific."
+    )
+}
+
+/// The daemon a request's `daemonArn` names, or AWS's errors.
+async fn named_daemon(ctx: &Ctx<'_>, arn: &str) -> Result<DaemonRow> {
+    let Some((cluster, _)) = parse_arn(ctx, arn) else {
+        return Err(aws_error!(
+            InvalidParameterException,
+            "daemonArn '{arn}' is not a daemon ARN: arn:aws:ecs:<region>:<account>:daemon/<cluster>/<name>."
+        ));
+    };
+    clusters::active_cluster(ctx, Some(cluster)).await?;
+    find_by_arn(ctx, arn).await?.ok_or_else(not_found)
+}
+
+/// The names of the daemons of `cluster` whose current revision runs on provider `arn` (for
+/// DeleteCapacityProvider).
+///
+/// # Errors
+/// `ServerException` if the store fails.
+pub(crate) async fn using_provider(ctx: &Ctx<'_>, cluster: &str, arn: &str) -> Result<Vec<String>> {
+    let daemons = ctx.store.list_daemons(ctx.region(), Some(cluster), ("", ""), u32::MAX).await?;
+    Ok(daemons.into_iter().filter(|d| provider_arns(&d.doc).contains(&arn)).map(|d| d.name).collect())
+}
+
+/// The instances of `provider` in `cluster` that do not run every daemon covering the provider
+/// yet: nothing else is placed on them until they do.
+///
+/// # Errors
+/// `ServerException` if the store fails.
+pub(crate) async fn unready_instances(ctx: &Ctx<'_>, cluster: &str, provider: &str) -> Result<HashSet<String>> {
+    let arn = ctx.scope.capacity_provider(provider);
+    let covering: Vec<String> = ctx
+        .store
+        .list_daemons(ctx.region(), Some(cluster), ("", ""), u32::MAX)
+        .await?
+        .into_iter()
+        .filter(|d| d.status == "ACTIVE" && provider_arns(&d.doc).contains(&arn.as_str()))
+        .map(|d| group_of(&d.name))
+        .collect();
+    if covering.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let tasks = ctx.store.instance_tasks(ctx.region(), cluster).await?;
+    let live = |instance: &str, group: &str| {
+        tasks.iter().any(|t| t.instance == instance && t.group == group && t.desired_status == "RUNNING")
+    };
+    let instances = ctx.store.provider_instances(ctx.region(), cluster, provider, false).await?;
+    Ok(instances.into_iter().filter(|i| covering.iter().any(|g| !live(&i.id, g))).map(|i| i.id).collect())
+}
+
+/// The provider ARNs a daemon's current revision runs on.
+pub(crate) fn provider_arns(doc: &Doc) -> Vec<&str> {
+    list_of(doc, "capacityProviderArns").iter().filter_map(Value::as_str).collect()
+}
+
+/// The daemon's revision an ARN names.
+pub(crate) fn revision<'a>(doc: &'a Doc, arn: &str) -> Option<&'a Map<String, Value>> {
+    list_of(doc, "revisions").iter().filter_map(Value::as_object).find(|r| str_of(r, "daemonRevisionArn") == Some(arn))
+}
+
+/// The provider names of `references` (names or ARNs), each checked: a Managed Instances
+/// provider of `cluster`. Answers their ARNs.
+async fn check_providers(ctx: &Ctx<'_>, cluster: &NamedRow, references: &[String]) -> Result<Vec<String>> {
+    if references.is_empty() {
+        return Err(aws_error!(
+            InvalidParameterException,
+            "capacityProviderArns must name at least one capacity provider."
+        ));
+    }
+    let own = clusters::managed_instances_providers_of(cluster);
+    let mut arns: Vec<String> = Vec::with_capacity(references.len());
+    for reference in references {
+        let name = reference.rsplit('/').next().unwrap_or(reference);
+        let arn = ctx.scope.capacity_provider(name);
+        if reference.starts_with("arn:") && *reference != arn {
+            return Err(aws_error!(
+                InvalidParameterException,
+                "The capacity provider '{reference}' is not a capacity provider ARN of this Region and account."
+            ));
+        }
+        if !own.contains(&name) {
+            let exists = matches!(name, "FARGATE" | "FARGATE_SPOT")
+                || ctx
+                    .store
+                    .get_named(Named::CapacityProvider, ctx.region(), name)
+                    .await?
+                    .is_some_and(|p| p.status == "ACTIVE");
+            return Err(if exists {
+                aws_error!(
+                    UnsupportedFeatureException,
+                    "ECS Managed Daemons is only supported for Amazon ECS Managed Instances Capacity Providers: '{name}' is not a Managed Instances capacity provider of cluster {}.",
+                    cluster.name
+                )
+            } else {
+                aws_error!(
+                    InvalidParameterException,
+                    "The specified capacity provider '{reference}' does not exist. Specify a valid capacity provider and try again."
+                )
+            });
+        }
+        if !arns.contains(&arn) {
+            arns.push(arn);
+        }
+    }
+    Ok(arns)
+}
+
+/// The ACTIVE daemon task definition a request names, as its ARN, with its document.
+async fn check_definition(ctx: &Ctx<'_>, reference: &str) -> Result<(String, Doc)> {
+    let Some(td) = daemon_task_definitions::find(ctx, reference).await? else {
+        return Err(aws_error!(ClientException, "The specified daemon task definition does not exist."));
+    };
+    if str_of(&td, "status") != Some("ACTIVE") {
+        return Err(aws_error!(
+            ClientException,
+            "The daemon task definition {reference} is not ACTIVE: a daemon runs an ACTIVE daemon task definition."
+        ));
+    }
+    let arn = str_of(&td, "daemonTaskDefinitionArn").unwrap_or_default().to_owned();
+    Ok((arn, td))
+}
+
+/// A deployment configuration with AWS's defaults where it is silent, checked.
+fn deployment_configuration(given: Option<Map<String, Value>>) -> Result<Value> {
+    let mut c = given.unwrap_or_default();
+    let drain = c.get("drainPercent").and_then(Value::as_f64).unwrap_or(DEFAULT_DRAIN_PERCENT);
+    if !(1.0..=100.0).contains(&drain) {
+        return Err(aws_error!(InvalidParameterException, "drainPercent must be between 1.0 and 100.0, got {drain}."));
+    }
+    let bake = c.get("bakeTimeInMinutes").and_then(Value::as_i64).unwrap_or(0);
+    if !(0..=1440).contains(&bake) {
+        return Err(aws_error!(InvalidParameterException, "bakeTimeInMinutes must be between 0 and 1440, got {bake}."));
+    }
+    c.insert("drainPercent".into(), json!(drain));
+    c.insert("bakeTimeInMinutes".into(), json!(bake));
+    let alarms = c.entry("alarms").or_insert_with(|| json!({}));
+    if let Value::Object(alarms) = alarms {
+        alarms.entry("alarmNames").or_insert_with(|| json!([]));
+        alarms.entry("enable").or_insert(json!(false));
+    }
+    Ok(Value::Object(c))
+}
+
+/// An id of `len` letters and digits, as ECS makes deployment ids.
+fn random_id(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        for b in uuid::Uuid::new_v4().as_bytes() {
+            if out.len() < len {
+                out.push(char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]));
+            }
+        }
+    }
+    out
+}
+
+/// What CreateDaemon and UpdateDaemon share: the settings of the daemon's next revision.
+struct Settings {
+    providers: Vec<String>,
+    definition_arn: String,
+    definition: Doc,
+    deployment_configuration: Value,
+    enable_ecs_managed_tags: bool,
+    enable_execute_command: bool,
+    propagate_tags: Option<String>,
+}
+
+/// Records a new revision with `settings` and a deployment to it (stopping the one under way),
+/// in the daemon's document. Answers the deployment's ARN.
+fn deploy(ctx: &Ctx<'_>, daemon: &mut DaemonRow, settings: Settings, at: f64) -> String {
+    let (cluster, name) = (daemon.cluster.clone(), daemon.name.clone());
+    let digits = uuid::Uuid::new_v4().as_u64_pair().0 % 9_000_000_000_000_000_000 + 1_000_000_000_000_000_000;
+    let revision_arn = ctx.scope.arn(&format!("daemon-revision/{cluster}/{name}/{digits}"));
+    let images: Vec<Value> = list_of(&settings.definition, "containerDefinitions")
+        .iter()
+        .map(|c| json!({"containerName": c.get("name"), "image": c.get("image")}))
+        .collect();
+    let mut revision = json!({
+        "daemonRevisionArn": revision_arn,
+        "clusterArn": ctx.scope.cluster(&cluster),
+        "daemonArn": daemon.arn,
+        "daemonTaskDefinitionArn": settings.definition_arn,
+        "createdAt": at,
+        "containerImages": images,
+        "enableECSManagedTags": settings.enable_ecs_managed_tags,
+        "enableExecuteCommand": settings.enable_execute_command,
+        "capacityProviderArns": settings.providers,
+    });
+    if let Some(p) = &settings.propagate_tags {
+        revision["propagateTags"] = json!(p);
+    }
+    let deployment_arn =
+        new_deployment(ctx, daemon, Some(&revision_arn), settings.deployment_configuration.clone(), at);
+    let doc = &mut daemon.doc;
+    doc.insert("capacityProviderArns".into(), json!(settings.providers));
+    doc.insert("daemonTaskDefinitionArn".into(), json!(settings.definition_arn));
+    doc.insert("deploymentConfiguration".into(), settings.deployment_configuration);
+    doc.insert("currentRevisionArn".into(), json!(revision_arn));
+    if let Some(Value::Array(revisions)) = doc.get_mut("revisions") {
+        revisions.push(revision);
+    } else {
+        doc.insert("revisions".into(), json!([revision]));
+    }
+    deployment_arn
+}
+
+/// Records a deployment to `target` (None: the daemon's deletion), stopping the one under way.
+fn new_deployment(ctx: &Ctx<'_>, daemon: &mut DaemonRow, target: Option<&str>, config: Value, at: f64) -> String {
+    let arn = ctx.scope.arn(&format!("daemon-deployment/{}/{}/{}", daemon.cluster, daemon.name, random_id(21)));
+    let source: Vec<Value> = str_of(&daemon.doc, "currentRevisionArn").map(|a| json!(a)).into_iter().collect();
+    if let Some(Value::Array(deployments)) = daemon.doc.get_mut("deployments") {
+        for d in deployments.iter_mut() {
+            if UNDER_WAY.contains(&str_of(d, "status").unwrap_or_default()) {
+                d["status"] = json!("STOPPED");
+                d["statusReason"] = json!("A newer deployment of the daemon replaced this one.");
+                d["stoppedAt"] = json!(at);
+            }
+        }
+    }
+    let mut deployment = json!({
+        "daemonDeploymentArn": arn,
+        "clusterArn": ctx.scope.cluster(&daemon.cluster),
+        "status": "PENDING",
+        "sourceDaemonRevisionArns": source,
+        "circuitBreaker": {"failureCount": 0, "status": "MONITORING", "threshold": 10},
+        "alarms": {"status": "DISABLED", "alarmNames": [], "triggeredAlarmNames": []},
+        "deploymentConfiguration": config,
+        "createdAt": at,
+    });
+    if let Some(target) = target {
+        deployment["targetDaemonRevisionArn"] = json!(target);
+    }
+    match daemon.doc.get_mut("deployments") {
+        Some(Value::Array(deployments)) => deployments.push(deployment),
+        _ => {
+            daemon.doc.insert("deployments".into(), json!([deployment]));
+        }
+    }
+    daemon.doc.insert("deploymentArn".into(), json!(arn));
+    daemon.doc.insert("updatedAt".into(), json!(at));
+    arn
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CreateDaemonInput {
+    cluster_arn: Option<String>,
+    daemon_name: String,
+    daemon_task_definition_arn: String,
+    capacity_provider_arns: Vec<String>,
+    deployment_configuration: Option<Map<String, Value>>,
+    #[serde(rename = "enableECSManagedTags", default)]
+    enable_ecs_managed_tags: bool,
+    #[serde(default)]
+    enable_execute_command: bool,
+    propagate_tags: Option<String>,
+    client_token: Option<String>,
+    #[serde(default)]
+    tags: Vec<Tag>,
+}
+
+fn write_answer(daemon: &DaemonRow, with_updated: bool) -> Value {
+    let mut out = json!({
+        "daemonArn": daemon.arn,
+        "status": daemon.status,
+        "createdAt": daemon.doc.get("createdAt"),
+        "deploymentArn": daemon.doc.get("deploymentArn"),
+    });
+    if with_updated {
+        out["updatedAt"] = daemon.doc.get("updatedAt").cloned().unwrap_or(Value::Null);
+    }
+    out
+}
+
+pub(super) async fn create_daemon(ctx: &Ctx<'_>, input: CreateDaemonInput) -> Result<Value> {
+    let cluster = clusters::active_cluster(ctx, input.cluster_arn.as_deref()).await?;
+    let name = input.daemon_name;
+    if !is_valid_name(&name) {
+        return Err(aws_error!(
+            InvalidParameterException,
+            "Daemon name is invalid: up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed."
+        ));
+    }
+    let tags = check_tags(&input.tags)?;
+    if let Some(existing) = ctx.store.get_daemon(ctx.region(), &cluster.name, &name).await?
+        && existing.status != "DELETED"
+    {
+        // The same request again (its client token) answers what the first one did.
+        if input.client_token.is_some()
+            && existing.doc.get("clientToken") == input.client_token.as_ref().map(|t| json!(t)).as_ref()
+        {
+            return Ok(write_answer(&existing, false));
+        }
+        return Err(aws_error!(
+            InvalidParameterException,
+            "A daemon named {name} already exists in cluster {}. Update it with UpdateDaemon, or choose another name.",
+            cluster.name
+        ));
+    }
+    let providers = check_providers(ctx, &cluster, &input.capacity_provider_arns).await?;
+    let (definition_arn, definition) = check_definition(ctx, &input.daemon_task_definition_arn).await?;
+    let settings = Settings {
+        providers,
+        definition_arn,
+        definition,
+        deployment_configuration: deployment_configuration(input.deployment_configuration)?,
+        enable_ecs_managed_tags: input.enable_ecs_managed_tags,
+        enable_execute_command: input.enable_execute_command,
+        propagate_tags: input.propagate_tags,
+    };
+    let at = now();
+    let arn = ctx.scope.arn(&format!("daemon/{}/{name}", cluster.name));
+    let mut doc = Doc::new();
+    doc.insert("daemonArn".into(), json!(arn));
+    doc.insert("clusterArn".into(), json!(cluster.arn));
+    doc.insert("createdAt".into(), json!(at));
+    if let Some(token) = &input.client_token {
+        doc.insert("clientToken".into(), json!(token));
+    }
+    let mut daemon = DaemonRow {
+        region: ctx.region().to_owned(),
+        cluster: cluster.name.clone(),
+        name,
+        arn,
+        status: "ACTIVE".into(),
+        doc,
+    };
+    deploy(ctx, &mut daemon, settings, at);
+    // A daemon created again under a deleted one's name has none of its tags.
+    ctx.store.delete_tags(&daemon.arn).await?;
+    if !ctx.store.create_daemon(&daemon).await? {
+        return Err(aws_error!(
+            InvalidParameterException,
+            "A daemon named {} already exists in cluster {}.",
+            daemon.name,
+            cluster.name
+        ));
+    }
+    store_tags(ctx, &daemon.arn, &tags).await?;
+    Ok(write_answer(&daemon, false))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct UpdateDaemonInput {
+    daemon_arn: String,
+    daemon_task_definition_arn: String,
+    capacity_provider_arns: Vec<String>,
+    deployment_configuration: Option<Map<String, Value>>,
+    #[serde(rename = "enableECSManagedTags", default)]
+    enable_ecs_managed_tags: bool,
+    #[serde(default)]
+    enable_execute_command: bool,
+    propagate_tags: Option<String>,
+}
+
+fn not_active() -> crate::error::ApiError {
+    aws_error!(
+        DaemonNotActiveException,
+        "The specified daemon isn't active. You can't update a daemon that's inactive. If you have previously deleted a daemon, you can re-create it with CreateDaemon."
+    )
+}
+
+/// UpdateDaemon: a new revision and a deployment to it. As on AWS, what the request leaves out
+/// goes back to its default rather than staying as it was.
+pub(super) async fn update_daemon(ctx: &Ctx<'_>, input: UpdateDaemonInput) -> Result<Value> {
+    let daemon = named_daemon(ctx, &input.daemon_arn).await?;
+    if daemon.status != "ACTIVE" {
+        return Err(not_active());
+    }
+    let cluster = clusters::active_cluster(ctx, Some(&daemon.cluster)).await?;
+    let providers = check_providers(ctx, &cluster, &input.capacity_provider_arns).await?;
+    let (definition_arn, definition) = check_definition(ctx, &input.daemon_task_definition_arn).await?;
+    let settings = Settings {
+        providers,
+        definition_arn,
+        definition,
+        deployment_configuration: deployment_configuration(input.deployment_configuration)?,
+        enable_ecs_managed_tags: input.enable_ecs_managed_tags,
+        enable_execute_command: input.enable_execute_command,
+        propagate_tags: input.propagate_tags,
+    };
+    let at = now();
+    let updated = ctx
+        .store
+        .update_daemon(ctx.region(), &daemon.cluster, &daemon.name, |d| {
+            if d.status != "ACTIVE" {
+                return None;
+            }
+            deploy(ctx, d, settings, at);
+            Some(write_answer(d, true))
+        })
+        .await?;
+    match updated {
+        Some(Some(answer)) => Ok(answer),
+        Some(None) => Err(not_active()),
+        None => Err(not_found()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct DaemonArnInput {
+    daemon_arn: String,
+}
+
+/// DeleteDaemon: DELETE_IN_PROGRESS, with a deployment that stops the daemon's tasks; once they
+/// have all stopped the daemon is gone.
+pub(super) async fn delete_daemon(ctx: &Ctx<'_>, input: DaemonArnInput) -> Result<Value> {
+    let daemon = named_daemon(ctx, &input.daemon_arn).await?;
+    if daemon.status != "ACTIVE" {
+        return Err(not_active());
+    }
+    let at = now();
+    let deleted = ctx
+        .store
+        .update_daemon(ctx.region(), &daemon.cluster, &daemon.name, |d| {
+            if d.status != "ACTIVE" {
+                return None;
+            }
+            let config = d.doc.get("deploymentConfiguration").cloned().unwrap_or_else(|| json!({}));
+            new_deployment(ctx, d, None, config, at);
+            d.status = "DELETE_IN_PROGRESS".into();
+            Some(write_answer(d, true))
+        })
+        .await?;
+    match deleted {
+        Some(Some(answer)) => Ok(answer),
+        Some(None) => Err(not_active()),
+        None => Err(not_found()),
+    }
+}
+
+/// A daemon's live tasks (desired RUNNING), as stored.
+///
+/// # Errors
+/// `ServerException` if the store fails.
+pub(crate) async fn live_tasks(ctx: &Ctx<'_>, cluster: &str, name: &str) -> Result<Vec<(TaskKey, Doc)>> {
+    let group = group_of(name);
+    let filter = TaskFilter { desired_status: "RUNNING", group: Some(&group), ..TaskFilter::default() };
+    let ids: Vec<String> = ctx
+        .store
+        .list_tasks(ctx.region(), cluster, &filter, "", u32::MAX)
+        .await?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let texts = ctx.store.get_task_texts(ctx.region(), cluster, &refs).await?;
+    let mut out = Vec::with_capacity(texts.len());
+    for (id, (_, text)) in texts {
+        let Ok(doc) = serde_json::from_str::<Doc>(&text) else { continue };
+        out.push((TaskKey { region: ctx.region().to_owned(), cluster: cluster.to_owned(), id }, doc));
+    }
+    Ok(out)
+}
+
+/// Where a daemon's tasks are: by revision ARN and provider name, the instances (ids) running
+/// one and whether each instance is DRAINING.
+struct Placements {
+    /// (revision ARN, provider name, instance id, instance draining, task RUNNING).
+    rows: Vec<(String, String, String, bool, bool)>,
+}
+
+async fn placements(ctx: &Ctx<'_>, daemon: &DaemonRow) -> Result<Placements> {
+    let instances = ctx.store.list_instances(ctx.region(), &daemon.cluster, None, "", u32::MAX).await?;
+    let mut rows = Vec::new();
+    for (_, task) in live_tasks(ctx, &daemon.cluster, &daemon.name).await? {
+        let Some(instance_arn) = str_of(&task, "containerInstanceArn") else { continue };
+        let Some(instance) = instances.iter().find(|i| i.arn == instance_arn) else { continue };
+        let by = str_of(&task, "startedBy").unwrap_or_default();
+        let Some(revision) = list_of(&daemon.doc, "revisions")
+            .iter()
+            .filter_map(|r| str_of(r, "daemonRevisionArn"))
+            .find(|arn| started_by(arn) == by)
+        else {
+            continue;
+        };
+        let provider = str_of(&task, "capacityProviderName").unwrap_or_default();
+        let running = str_of(&task, "lastStatus") == Some("RUNNING");
+        rows.push((
+            revision.to_owned(),
+            provider.to_owned(),
+            instance.id.clone(),
+            instance.status == "DRAINING",
+            running,
+        ));
+    }
+    Ok(Placements { rows })
+}
+
+impl Placements {
+    /// DaemonRevisionDetail: the revision's running tasks by provider.
+    fn revision_detail(&self, ctx: &Ctx<'_>, revision: &str, providers: &[&str]) -> Value {
+        let mut total = 0;
+        let per: Vec<Value> = providers
+            .iter()
+            .map(|arn| {
+                let name = arn.rsplit('/').next().unwrap_or_default();
+                let n = self.rows.iter().filter(|r| r.0 == revision && r.1 == name && r.4).count();
+                total += n;
+                json!({"arn": ctx.scope.capacity_provider(name), "runningCount": n})
+            })
+            .collect();
+        json!({"arn": revision, "capacityProviders": per, "totalRunningCount": total})
+    }
+
+    /// DaemonDeploymentRevisionDetail: the instances running the revision, and draining, by
+    /// provider.
+    fn deployment_detail(&self, ctx: &Ctx<'_>, revision: &str, providers: &[&str]) -> Value {
+        let (mut running, mut draining) = (0, 0);
+        let per: Vec<Value> = providers
+            .iter()
+            .map(|arn| {
+                let name = arn.rsplit('/').next().unwrap_or_default();
+                let of =
+                    |drain: bool| self.rows.iter().filter(|r| r.0 == revision && r.1 == name && r.3 == drain).count();
+                let (r, d) = (of(false), of(true));
+                running += r;
+                draining += d;
+                json!({"arn": ctx.scope.capacity_provider(name), "runningInstanceCount": r, "drainingInstanceCount": d})
+            })
+            .collect();
+        json!({
+            "arn": revision,
+            "capacityProviders": per,
+            "totalRunningInstanceCount": running,
+            "totalDrainingInstanceCount": draining,
+        })
+    }
+}
+
+fn revision_providers(daemon: &DaemonRow, revision_arn: &str) -> Vec<String> {
+    revision(&daemon.doc, revision_arn)
+        .map(|r| list_of(r, "capacityProviderArns").iter().filter_map(Value::as_str).map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+pub(super) async fn describe_daemon(ctx: &Ctx<'_>, input: DaemonArnInput) -> Result<Value> {
+    let daemon = named_daemon(ctx, &input.daemon_arn).await?;
+    let placed = placements(ctx, &daemon).await?;
+    // The revisions with tasks, and the one the daemon is going to.
+    let mut revisions: Vec<String> = Vec::new();
+    for arn in
+        placed.rows.iter().map(|r| r.0.clone()).chain(str_of(&daemon.doc, "currentRevisionArn").map(str::to_owned))
+    {
+        if !revisions.contains(&arn) {
+            revisions.push(arn);
+        }
+    }
+    let current: Vec<Value> = revisions
+        .iter()
+        .map(|arn| {
+            let providers = revision_providers(&daemon, arn);
+            let providers: Vec<&str> = providers.iter().map(String::as_str).collect();
+            placed.revision_detail(ctx, arn, &providers)
+        })
+        .collect();
+    Ok(json!({"daemon": {
+        "daemonArn": daemon.arn,
+        "clusterArn": daemon.doc.get("clusterArn"),
+        "status": daemon.status,
+        "currentRevisions": current,
+        "deploymentArn": daemon.doc.get("deploymentArn"),
+        "createdAt": daemon.doc.get("createdAt"),
+        "updatedAt": daemon.doc.get("updatedAt"),
+    }}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ListDaemonsInput {
+    cluster_arn: Option<String>,
+    #[serde(default)]
+    capacity_provider_arns: Vec<String>,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+/// ListDaemons: of one cluster, or of every cluster when none is named.
+pub(super) async fn list_daemons(ctx: &Ctx<'_>, input: ListDaemonsInput) -> Result<Value> {
+    const LIST: &str = "ListDaemons";
+    let cluster = match &input.cluster_arn {
+        Some(reference) => Some(clusters::active_cluster(ctx, Some(reference)).await?.name),
+        None => None,
+    };
+    let size = paging::page_size(input.max_results, 100, 100)?;
+    let after = paging::decode(LIST, input.next_token.as_deref())?.unwrap_or_default();
+    let (after_cluster, after_name) = match &after[..] {
+        [c, n] => (c.as_str(), n.as_str()),
+        _ => ("", ""),
+    };
+    let wanted: Vec<String> = input
+        .capacity_provider_arns
+        .iter()
+        .map(|r| ctx.scope.capacity_provider(r.rsplit('/').next().unwrap_or(r)))
+        .collect();
+    let mut rows = Vec::new();
+    let mut from = (after_cluster.to_owned(), after_name.to_owned());
+    // Filtered by provider after reading: read pages until this one is full.
+    loop {
+        let page = ctx.store.list_daemons(ctx.region(), cluster.as_deref(), (&from.0, &from.1), size + 1).await?;
+        let read = page.len();
+        if let Some(last) = page.last() {
+            from = (last.cluster.clone(), last.name.clone());
+        }
+        rows.extend(
+            page.into_iter()
+                .filter(|d| wanted.is_empty() || provider_arns(&d.doc).iter().any(|p| wanted.iter().any(|w| w == p))),
+        );
+        if rows.len() > size as usize || read <= size as usize {
+            break;
+        }
+    }
+    let next = paging::next_token(LIST, &mut rows, size, |d| vec![d.cluster.clone(), d.name.clone()]);
+    let summaries: Vec<Value> = rows
+        .iter()
+        .map(|d| {
+            json!({
+                "daemonArn": d.arn,
+                "status": d.status,
+                "createdAt": d.doc.get("createdAt"),
+                "updatedAt": d.doc.get("updatedAt"),
+            })
+        })
+        .collect();
+    Ok(json!({"daemonSummariesList": summaries, "nextToken": next}))
+}
+
+/// A daemon's deployment by ARN, with the daemon (in any status: a finished deletion's
+/// deployment can still be described).
+async fn deployment(ctx: &Ctx<'_>, arn: &str) -> Result<Option<(DaemonRow, Map<String, Value>)>> {
+    let Some((cluster, name, _)) = parse_child_arn(ctx, arn, "daemon-deployment") else { return Ok(None) };
+    let Some(daemon) = ctx.store.get_daemon(ctx.region(), cluster, name).await? else { return Ok(None) };
+    let found = list_of(&daemon.doc, "deployments")
+        .iter()
+        .filter_map(Value::as_object)
+        .find(|d| str_of(d, "daemonDeploymentArn") == Some(arn))
+        .cloned();
+    Ok(found.map(|d| (daemon, d)))
+}
+
+fn check_arn_count(arns: &[String], member: &str) -> Result<()> {
+    if arns.is_empty() || arns.len() > 20 {
+        return Err(aws_error!(InvalidParameterException, "{member} must have between 1 and 20 entries."));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct DescribeDaemonDeploymentsInput {
+    daemon_deployment_arns: Vec<String>,
+}
+
+pub(super) async fn describe_daemon_deployments(ctx: &Ctx<'_>, input: DescribeDaemonDeploymentsInput) -> Result<Value> {
+    check_arn_count(&input.daemon_deployment_arns, "daemonDeploymentArns")?;
+    let mut out = Vec::new();
+    let mut failures = Vec::new();
+    for arn in &input.daemon_deployment_arns {
+        let Some((daemon, d)) = deployment(ctx, arn).await? else {
+            failures.push(json!({"arn": arn, "reason": "MISSING"}));
+            continue;
+        };
+        let placed = placements(ctx, &daemon).await?;
+        let detail = |revision: &str| {
+            let providers = revision_providers(&daemon, revision);
+            let providers: Vec<&str> = providers.iter().map(String::as_str).collect();
+            placed.deployment_detail(ctx, revision, &providers)
+        };
+        let mut shown = Map::new();
+        for key in ["daemonDeploymentArn", "clusterArn", "status", "statusReason"] {
+            if let Some(v) = d.get(key) {
+                shown.insert(key.into(), v.clone());
+            }
+        }
+        if let Some(target) = str_of(&d, "targetDaemonRevisionArn") {
+            shown.insert("targetDaemonRevision".into(), detail(target));
+        }
+        let sources: Vec<Value> =
+            list_of(&d, "sourceDaemonRevisionArns").iter().filter_map(Value::as_str).map(detail).collect();
+        shown.insert("sourceDaemonRevisions".into(), Value::Array(sources));
+        for key in
+            ["circuitBreaker", "alarms", "deploymentConfiguration", "createdAt", "startedAt", "stoppedAt", "finishedAt"]
+        {
+            if let Some(v) = d.get(key) {
+                shown.insert(key.into(), v.clone());
+            }
+        }
+        out.push(Value::Object(shown));
+    }
+    Ok(json!({"daemonDeployments": out, "failures": failures}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ListDaemonDeploymentsInput {
+    daemon_arn: String,
+    #[serde(default)]
+    status: Vec<String>,
+    created_at: Option<CreatedAt>,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CreatedAt {
+    before: Option<f64>,
+    after: Option<f64>,
+}
+
+/// ListDaemonDeployments: newest first.
+pub(super) async fn list_daemon_deployments(ctx: &Ctx<'_>, input: ListDaemonDeploymentsInput) -> Result<Value> {
+    const LIST: &str = "ListDaemonDeployments";
+    let daemon = named_daemon(ctx, &input.daemon_arn).await?;
+    let size = paging::page_size(input.max_results, 20, 100)?;
+    let after = paging::decode(LIST, input.next_token.as_deref())?.and_then(|k| k.into_iter().next());
+    let mut rows: Vec<&Map<String, Value>> = list_of(&daemon.doc, "deployments")
+        .iter()
+        .rev()
+        .filter_map(Value::as_object)
+        .filter(|d| input.status.is_empty() || input.status.iter().any(|s| Some(s.as_str()) == str_of(d, "status")))
+        .filter(|d| {
+            let at = d.get("createdAt").and_then(Value::as_f64).unwrap_or(0.0);
+            input.created_at.as_ref().is_none_or(|c| c.before.is_none_or(|b| at < b) && c.after.is_none_or(|a| at > a))
+        })
+        .collect();
+    if let Some(after) = after {
+        match rows.iter().position(|d| str_of(d, "daemonDeploymentArn") == Some(after.as_str())) {
+            Some(i) => {
+                rows.drain(..=i);
+            }
+            None => rows.clear(),
+        }
+    }
+    let next = paging::next_token(LIST, &mut rows, size, |d| {
+        vec![str_of(d, "daemonDeploymentArn").unwrap_or_default().to_owned()]
+    });
+    let summaries: Vec<Value> = rows
+        .iter()
+        .map(|d| {
+            let mut s = Map::new();
+            s.insert("daemonArn".into(), json!(daemon.arn));
+            for key in [
+                "daemonDeploymentArn",
+                "clusterArn",
+                "status",
+                "statusReason",
+                "targetDaemonRevisionArn",
+                "createdAt",
+                "startedAt",
+                "stoppedAt",
+                "finishedAt",
+            ] {
+                if let Some(v) = d.get(key) {
+                    s.insert(key.into(), v.clone());
+                }
+            }
+            Value::Object(s)
+        })
+        .collect();
+    Ok(json!({"daemonDeployments": summaries, "nextToken": next}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct DescribeDaemonRevisionsInput {
+    daemon_revision_arns: Vec<String>,
+}
+
+pub(super) async fn describe_daemon_revisions(ctx: &Ctx<'_>, input: DescribeDaemonRevisionsInput) -> Result<Value> {
+    check_arn_count(&input.daemon_revision_arns, "daemonRevisionArns")?;
+    let mut out = Vec::new();
+    let mut failures = Vec::new();
+    for arn in &input.daemon_revision_arns {
+        let daemon = match parse_child_arn(ctx, arn, "daemon-revision") {
+            Some((cluster, name, _)) => ctx.store.get_daemon(ctx.region(), cluster, name).await?,
+            None => None,
+        };
+        match daemon.as_ref().and_then(|d| revision(&d.doc, arn)) {
+            Some(r) => {
+                let mut shown = r.clone();
+                // Berth's own record of where the revision runs is the daemon's, not the shape's.
+                shown.remove("capacityProviderArns");
+                out.push(Value::Object(shown));
+            }
+            None => failures.push(json!({"arn": arn, "reason": "MISSING"})),
+        }
+    }
+    Ok(json!({"daemonRevisions": out, "failures": failures}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployment_configuration_takes_aws_defaults_and_refuses_out_of_range() {
+        let c = deployment_configuration(None).unwrap_or_default();
+        assert_eq!(
+            c,
+            json!({"drainPercent": 25.0, "bakeTimeInMinutes": 0, "alarms": {"alarmNames": [], "enable": false}})
+        );
+        let given = json!({"drainPercent": 50.0, "alarms": {"enable": true, "alarmNames": ["a"]}});
+        let c = deployment_configuration(given.as_object().cloned()).unwrap_or_default();
+        assert_eq!(c["drainPercent"], json!(50.0));
+        assert_eq!(c["alarms"], json!({"enable": true, "alarmNames": ["a"]}));
+        for bad in [json!({"drainPercent": 0.5}), json!({"drainPercent": 101.0}), json!({"bakeTimeInMinutes": 1441})] {
+            assert!(deployment_configuration(bad.as_object().cloned()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_have_the_length_and_alphabet_asked_for() {
+        let id = random_id(21);
+        assert_eq!(id.len(), 21);
+        assert!(id.bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert_ne!(random_id(21), id);
+    }
+
+    #[test]
+    fn a_daemon_task_names_its_revision() {
+        assert_eq!(started_by("arn:aws:ecs:r:1:daemon-revision/c/d/123"), "ecs-daemon/123");
+        assert_eq!(group_of("d"), "daemon:d");
+    }
+}
