@@ -168,7 +168,8 @@ pub(super) async fn plan_daemon<'m>(
     members: &'m [Member],
     may_start: bool,
 ) -> Result<Plan<'m>> {
-    let active = if row.status == "ACTIVE" { daemon_instances(ctx, cluster).await? } else { Vec::new() };
+    let external = str_of(&row.doc, "launchType") == Some("EXTERNAL");
+    let active = if row.status == "ACTIVE" { daemon_instances(ctx, cluster, external).await? } else { Vec::new() };
     let desired = active.len();
     let primary_id = primary_of(&row.doc);
     let (live, replicas) = replicas(members, &primary_id);

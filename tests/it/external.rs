@@ -146,15 +146,6 @@ async fn an_external_instance_runs_what_its_agent_reports() {
     assert_eq!(code_, "InvalidParameterException");
     assert!(message.contains("EXTERNAL"), "{message}");
     stop(&ecs, &own).await;
-    let service = ecs
-        .create_service()
-        .cluster("anywhere")
-        .service_name("edge")
-        .task_definition("edge")
-        .launch_type(LaunchType::External)
-        .send()
-        .await;
-    assert_eq!(code(service), "UnsupportedFeatureException");
 }
 
 #[tokio::test]
@@ -195,4 +186,127 @@ async fn submit_attachment_state_changes_records_an_agents_interface_states() {
     let elsewhere = ecs.submit_attachment_state_changes().cluster("nowhere").attachments(change(&attachment_arn));
     assert_eq!(error(elsewhere.send().await).0, "ClusterNotFoundException");
     stop(&ecs, &arn).await;
+}
+
+/// What an external instance's agent does for a task berth placed on it: runs it, and reports.
+async fn agent_reports(ecs: &aws_sdk_ecs::Client, cluster: &str, arn: &str, status: &str) {
+    let container = ContainerStateChange::builder().container_name("main").status(status).build();
+    let change = ecs.submit_task_state_change().cluster(cluster).task(arn).status(status).containers(container);
+    change.send().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_external_service_keeps_its_count_with_what_the_agents_report() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().cluster_name("edge").send().await.unwrap();
+    let identity = r#"{"instanceId": "mi-0fedcba9876543210", "availabilityZone": "on-premises"}"#;
+    let registered =
+        ecs.register_container_instance().cluster("edge").instance_identity_document(identity).send().await.unwrap();
+    let instance = registered.container_instance().unwrap().container_instance_arn().unwrap().to_owned();
+    register(&ecs, Ec2, "site", vec![with_memory(container("main", "exec sleep 600"), 64)]).await;
+    let create = || {
+        ecs.create_service()
+            .cluster("edge")
+            .service_name("site")
+            .task_definition("site")
+            .desired_count(2)
+            .launch_type(LaunchType::External)
+    };
+    // ECS Anywhere has no service load balancing.
+    let balanced = create()
+        .load_balancers(
+            aws_sdk_ecs::types::LoadBalancer::builder()
+                .target_group_arn("arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/t/1")
+                .container_name("main")
+                .container_port(80)
+                .build(),
+        )
+        .send()
+        .await;
+    assert_eq!(error(balanced).0, "InvalidParameterException");
+    create().send().await.unwrap();
+
+    // The scheduler places the tasks on the external instance; berth runs none of them.
+    let list = || async {
+        let out = ecs.list_tasks().cluster("edge").service_name("site").send().await.unwrap();
+        out.task_arns().to_vec()
+    };
+    let tasks = crate::fixtures::until("the service's 2 tasks", secs(30), || async {
+        let arns = list().await;
+        if arns.len() == 2 { Ok(arns) } else { Err(arns) }
+    })
+    .await;
+    for arn in &tasks {
+        let t = describe(&ecs, arn).await;
+        assert_eq!(t.launch_type(), Some(&LaunchType::External));
+        assert_eq!(t.container_instance_arn(), Some(instance.as_str()));
+        assert_eq!(t.last_status(), Some("PROVISIONING"));
+        gone(arn).await;
+    }
+    // The agent reports them RUNNING: the service counts them and reaches a steady state.
+    for arn in &tasks {
+        agent_reports(&ecs, "edge", arn, "RUNNING").await;
+    }
+    let service = || async {
+        ecs.describe_services().cluster("edge").services("site").send().await.unwrap().services()[0].clone()
+    };
+    crate::fixtures::until("the service to count 2 running tasks", secs(30), || async {
+        let s = service().await;
+        let completed = s.deployments().first().and_then(|d| d.rollout_state()).map(|r| r.as_str().to_owned());
+        if s.running_count() == 2 && completed.as_deref() == Some("COMPLETED") { Ok(()) } else { Err(s) }
+    })
+    .await;
+    assert_eq!(service().await.launch_type(), Some(&LaunchType::External));
+
+    // A task its agent reports STOPPED is replaced on the instance.
+    agent_reports(&ecs, "edge", &tasks[0], "STOPPED").await;
+    let replacement = crate::fixtures::until("a replacement task", secs(30), || async {
+        let arns = list().await;
+        match arns.iter().find(|a| !tasks.contains(a)) {
+            Some(new) if arns.len() == 2 => Ok(new.clone()),
+            _ => Err(arns),
+        }
+    })
+    .await;
+    assert_eq!(describe(&ecs, &replacement).await.container_instance_arn(), Some(instance.as_str()));
+
+    // Scaled to zero, the service asks for its tasks to stop; the agent stops them.
+    ecs.update_service().cluster("edge").service("site").desired_count(0).send().await.unwrap();
+    let left = [tasks[1].clone(), replacement];
+    crate::fixtures::until("the tasks to be asked to stop", secs(30), || async {
+        let mut asked = true;
+        for arn in &left {
+            asked &= describe(&ecs, arn).await.desired_status() == Some("STOPPED");
+        }
+        if asked { Ok(()) } else { Err("still desired RUNNING") }
+    })
+    .await;
+    for arn in &left {
+        agent_reports(&ecs, "edge", arn, "STOPPED").await;
+    }
+    ecs.delete_service().cluster("edge").service("site").send().await.unwrap();
+
+    // A DAEMON service of launch type EXTERNAL puts one task on each external instance (and
+    // none on berth's own).
+    ecs.create_service()
+        .cluster("edge")
+        .service_name("probe")
+        .task_definition("site")
+        .scheduling_strategy(aws_sdk_ecs::types::SchedulingStrategy::Daemon)
+        .launch_type(LaunchType::External)
+        .send()
+        .await
+        .unwrap();
+    let probe = crate::fixtures::until("the daemon's task", secs(30), || async {
+        let out = ecs.list_tasks().cluster("edge").service_name("probe").send().await.unwrap();
+        match out.task_arns() {
+            [one] => Ok(one.clone()),
+            other => Err(other.to_vec()),
+        }
+    })
+    .await;
+    assert_eq!(describe(&ecs, &probe).await.container_instance_arn(), Some(instance.as_str()));
+    ecs.delete_service().cluster("edge").service("probe").force(true).send().await.unwrap();
+    agent_reports(&ecs, "edge", &probe, "STOPPED").await;
 }

@@ -231,15 +231,21 @@ pub(super) async fn apply_settings(
     Ok(())
 }
 
-/// Whether the service's tasks run in the Fargate-like mode.
+/// Whether the service's tasks run in the Fargate-like mode (checking what an EXTERNAL service,
+/// whose tasks external instances' agents run, cannot have).
 pub(super) fn uses_fargate(ctx: &Ctx<'_>, cluster: &NamedRow, doc: &Doc) -> Result<bool> {
     let strategy: Option<Vec<Value>> = doc.get("capacityProviderStrategy").and_then(Value::as_array).cloned();
     let options = launch::capacity_options(ctx, cluster, str_of(doc, "launchType"), strategy.as_deref())?;
     if options.iter().any(|(c, _)| matches!(c, Capacity::External)) {
-        return Err(aws_error!(
-            UnsupportedFeatureException,
-            "Services with launch type EXTERNAL are not built by berth yet: run EXTERNAL tasks with RunTask or StartTask."
-        ));
+        // ECS Anywhere has neither service load balancing nor service discovery.
+        for (member, what) in [("loadBalancers", "Load balancers"), ("serviceRegistries", "Service registries")] {
+            if !crate::domain::list_of(doc, member).is_empty() {
+                return Err(aws_error!(
+                    InvalidParameterException,
+                    "{what} are not supported for services with the EXTERNAL launch type."
+                ));
+            }
+        }
     }
     Ok(options.iter().any(|(c, _)| matches!(c, Capacity::Fargate(_))))
 }

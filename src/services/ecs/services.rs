@@ -116,8 +116,10 @@ pub(super) async fn create_service(ctx: &Ctx<'_>, input: CreateServiceInput) -> 
     if daemon {
         // Daemons run on container instances, whatever the cluster's default strategy says;
         // their desired count is how many instances there are.
-        settings.launch_type.get_or_insert_with(|| "EC2".into());
-        settings.desired_count = Some(i64::try_from(daemon_instances(ctx, &cluster).await?.len()).unwrap_or(0));
+        let launch_type = settings.launch_type.get_or_insert_with(|| "EC2".into());
+        let on_external = launch_type == "EXTERNAL";
+        let instances = daemon_instances(ctx, &cluster, on_external).await?;
+        settings.desired_count = Some(i64::try_from(instances.len()).unwrap_or(0));
     } else if !external && settings.launch_type.is_none() && settings.capacity_provider_strategy.is_none() {
         let default = cluster.doc.get("defaultCapacityProviderStrategy").and_then(Value::as_array);
         if default.is_none_or(Vec::is_empty) {
@@ -520,13 +522,13 @@ pub(crate) fn computed_desired_count(service: &ServiceRow, set: &Value) -> i64 {
     count.max(0)
 }
 
-/// The ARNs of the instances a daemon runs on: the cluster's ACTIVE ones (berth's own are
-/// provisioned on first use), not external ones (a DAEMON service's tasks are EC2 tasks).
-pub(crate) async fn daemon_instances(ctx: &Ctx<'_>, cluster: &NamedRow) -> Result<Vec<String>> {
-    {
+/// The ARNs of the instances a DAEMON service runs on: the cluster's ACTIVE external ones for
+/// launch type EXTERNAL, else its other ACTIVE ones (berth's own are provisioned on first use).
+pub(crate) async fn daemon_instances(ctx: &Ctx<'_>, cluster: &NamedRow, external: bool) -> Result<Vec<String>> {
+    if !external {
         let _placing = ctx.tasks.placement_lock().await;
         crate::services::ecs::container_instances::ensure_instances(ctx, cluster).await?;
     }
     let rows = ctx.store.list_instances(ctx.region(), &cluster.name, Some("ACTIVE"), "", u32::MAX).await?;
-    Ok(rows.into_iter().filter(|r| !super::container_instances::is_external(r)).map(|r| r.arn).collect())
+    Ok(rows.into_iter().filter(|r| super::container_instances::is_external(r) == external).map(|r| r.arn).collect())
 }
