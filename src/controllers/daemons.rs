@@ -288,16 +288,8 @@ async fn last_stop(ctx: &Ctx<'_>, cluster: &NamedRow, daemon: &DaemonRow, instan
         container_instance: Some(&instance.id),
         ..TaskFilter::default()
     };
-    let ids: Vec<String> = ctx
-        .store
-        .list_tasks(ctx.region(), &cluster.name, &filter, "", u32::MAX)
-        .await?
-        .into_iter()
-        .map(|(i, _)| i)
-        .collect();
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     let mut latest: Option<Doc> = None;
-    for (_, (_, text)) in ctx.store.get_task_texts(ctx.region(), &cluster.name, &refs).await? {
+    for (_, text) in ctx.store.matching_task_texts(ctx.region(), &cluster.name, &filter).await? {
         let Ok(doc) = serde_json::from_str::<Doc>(&text) else { continue };
         if str_of(&doc, "stoppedReason") == Some(STOPPED_BY_DEPLOYMENT)
             || str_of(&doc, "stopCode") == Some("TerminationNotice")

@@ -121,6 +121,28 @@ pub struct TaskFilter<'a> {
     pub group: Option<&'a str>,
 }
 
+/// The SQL conditions of a filter's optional members (each ` AND column = ?`), with the values
+/// to bind in order.
+fn filter_clause<'a>(filter: &TaskFilter<'a>) -> (String, Vec<&'a str>) {
+    let columns = [
+        ("family", filter.family),
+        ("started_by", filter.started_by),
+        ("launch_type", filter.launch_type),
+        ("container_instance", filter.container_instance),
+        ("service", filter.service),
+        ("task_group", filter.group),
+    ];
+    let mut clause = String::new();
+    let mut values = Vec::new();
+    for (column, value) in columns {
+        if let Some(value) = value {
+            clause.push_str(&format!(" AND {column} = ?"));
+            values.push(value);
+        }
+    }
+    (clause, values)
+}
+
 fn text(doc: &Doc, key: &str) -> String {
     doc.get(key).and_then(Value::as_str).unwrap_or_default().to_owned()
 }
@@ -289,41 +311,15 @@ impl Store {
         after: &str,
         limit: u32,
     ) -> Result<Vec<(String, String)>> {
-        let mut sql = String::from(
-            // Without statistics SQLite would walk the primary key for the ORDER BY, through every
-            // STOPPED task of the cluster; this index is the range the query asks for, in order.
+        let (clause, values) = filter_clause(filter);
+        // Without statistics SQLite would walk the primary key for the ORDER BY, through every
+        // STOPPED task of the cluster; this index is the range the query asks for, in order.
+        let sql = format!(
             "SELECT group_concat(arn, ' ' ORDER BY id) FROM (SELECT id, arn FROM tasks INDEXED BY tasks_by_desired_status \
-             WHERE region = ? AND cluster = ? AND desired_status = ? AND id > ?",
+             WHERE region = ? AND cluster = ? AND desired_status = ? AND id > ?{clause} ORDER BY id LIMIT ?)"
         );
-        if filter.family.is_some() {
-            sql.push_str(" AND family = ?");
-        }
-        if filter.started_by.is_some() {
-            sql.push_str(" AND started_by = ?");
-        }
-        if filter.launch_type.is_some() {
-            sql.push_str(" AND launch_type = ?");
-        }
-        if filter.container_instance.is_some() {
-            sql.push_str(" AND container_instance = ?");
-        }
-        if filter.service.is_some() {
-            sql.push_str(" AND service = ?");
-        }
-        if filter.group.is_some() {
-            sql.push_str(" AND task_group = ?");
-        }
-        sql.push_str(" ORDER BY id LIMIT ?)");
         let mut query = sqlx::query(&sql).bind(region).bind(cluster).bind(filter.desired_status).bind(after);
-        let values = [
-            filter.family,
-            filter.started_by,
-            filter.launch_type,
-            filter.container_instance,
-            filter.service,
-            filter.group,
-        ];
-        for value in values.into_iter().flatten() {
+        for value in values {
             query = query.bind(value);
         }
         // One row for the page, not a row per task: each row is a handoff from the connection's
@@ -335,6 +331,30 @@ impl Store {
             .filter(|arn| !arn.is_empty())
             .map(|arn| (arn.rsplit('/').next().unwrap_or(arn).to_owned(), arn.to_owned()))
             .collect())
+    }
+
+    /// Every task of a cluster that `filter` matches, as (id, document text), for the few
+    /// callers that look into the documents of a small set (a daemon's tasks, an agent's).
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn matching_task_texts(
+        &self,
+        region: &str,
+        cluster: &str,
+        filter: &TaskFilter<'_>,
+    ) -> Result<Vec<(String, String)>> {
+        let (clause, values) = filter_clause(filter);
+        let sql = format!(
+            "SELECT id, doc FROM tasks INDEXED BY tasks_by_desired_status \
+             WHERE region = ? AND cluster = ? AND desired_status = ?{clause} ORDER BY id"
+        );
+        let mut query = sqlx::query(&sql).bind(region).bind(cluster).bind(filter.desired_status);
+        for value in values {
+            query = query.bind(value);
+        }
+        let rows = query.fetch_all(&self.read).await?;
+        rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("doc")?))).collect()
     }
 
     /// What DescribeClusters counts for a cluster, in one read: its RUNNING and pending tasks

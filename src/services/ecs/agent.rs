@@ -276,15 +276,7 @@ pub(super) async fn submit_attachment_state_changes(
     let mut holders: Vec<(TaskKey, &str)> = Vec::new();
     for desired_status in ["RUNNING", "STOPPED"] {
         let filter = crate::store::TaskFilter { desired_status, ..Default::default() };
-        let ids: Vec<String> = ctx
-            .store
-            .list_tasks(ctx.region(), &cluster.name, &filter, "", u32::MAX)
-            .await?
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect();
-        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-        for (task, (_, text)) in ctx.store.get_task_texts(ctx.region(), &cluster.name, &refs).await? {
+        for (task, text) in ctx.store.matching_task_texts(ctx.region(), &cluster.name, &filter).await? {
             for (id, _) in &changes {
                 if text.contains(&format!("\"id\":\"{id}\"")) {
                     let key =

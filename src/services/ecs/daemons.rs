@@ -315,11 +315,10 @@ fn new_deployment(ctx: &Ctx<'_>, daemon: &mut DaemonRow, target: Option<&str>, c
     arn
 }
 
+/// What CreateDaemon and UpdateDaemon both take: the daemon's next revision.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct CreateDaemonInput {
-    cluster_arn: Option<String>,
-    daemon_name: String,
+pub(super) struct RevisionInput {
     daemon_task_definition_arn: String,
     capacity_provider_arns: Vec<String>,
     deployment_configuration: Option<Map<String, Value>>,
@@ -328,6 +327,32 @@ pub(super) struct CreateDaemonInput {
     #[serde(default)]
     enable_execute_command: bool,
     propagate_tags: Option<String>,
+}
+
+impl RevisionInput {
+    /// The revision's settings, checked against `cluster`.
+    async fn check(self, ctx: &Ctx<'_>, cluster: &NamedRow) -> Result<Settings> {
+        let providers = check_providers(ctx, cluster, &self.capacity_provider_arns).await?;
+        let (definition_arn, definition) = check_definition(ctx, &self.daemon_task_definition_arn).await?;
+        Ok(Settings {
+            providers,
+            definition_arn,
+            definition,
+            deployment_configuration: deployment_configuration(self.deployment_configuration)?,
+            enable_ecs_managed_tags: self.enable_ecs_managed_tags,
+            enable_execute_command: self.enable_execute_command,
+            propagate_tags: self.propagate_tags,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct CreateDaemonInput {
+    cluster_arn: Option<String>,
+    daemon_name: String,
+    #[serde(flatten)]
+    revision: RevisionInput,
     client_token: Option<String>,
     #[serde(default)]
     tags: Vec<Tag>,
@@ -371,17 +396,7 @@ pub(super) async fn create_daemon(ctx: &Ctx<'_>, input: CreateDaemonInput) -> Re
             cluster.name
         ));
     }
-    let providers = check_providers(ctx, &cluster, &input.capacity_provider_arns).await?;
-    let (definition_arn, definition) = check_definition(ctx, &input.daemon_task_definition_arn).await?;
-    let settings = Settings {
-        providers,
-        definition_arn,
-        definition,
-        deployment_configuration: deployment_configuration(input.deployment_configuration)?,
-        enable_ecs_managed_tags: input.enable_ecs_managed_tags,
-        enable_execute_command: input.enable_execute_command,
-        propagate_tags: input.propagate_tags,
-    };
+    let settings = input.revision.check(ctx, &cluster).await?;
     let at = now();
     let arn = ctx.scope.arn(&format!("daemon/{}/{name}", cluster.name));
     let mut doc = Doc::new();
@@ -418,14 +433,8 @@ pub(super) async fn create_daemon(ctx: &Ctx<'_>, input: CreateDaemonInput) -> Re
 #[serde(rename_all = "camelCase")]
 pub(super) struct UpdateDaemonInput {
     daemon_arn: String,
-    daemon_task_definition_arn: String,
-    capacity_provider_arns: Vec<String>,
-    deployment_configuration: Option<Map<String, Value>>,
-    #[serde(rename = "enableECSManagedTags", default)]
-    enable_ecs_managed_tags: bool,
-    #[serde(default)]
-    enable_execute_command: bool,
-    propagate_tags: Option<String>,
+    #[serde(flatten)]
+    revision: RevisionInput,
 }
 
 fn not_active() -> crate::error::ApiError {
@@ -443,17 +452,7 @@ pub(super) async fn update_daemon(ctx: &Ctx<'_>, input: UpdateDaemonInput) -> Re
         return Err(not_active());
     }
     let cluster = clusters::active_cluster(ctx, Some(&daemon.cluster)).await?;
-    let providers = check_providers(ctx, &cluster, &input.capacity_provider_arns).await?;
-    let (definition_arn, definition) = check_definition(ctx, &input.daemon_task_definition_arn).await?;
-    let settings = Settings {
-        providers,
-        definition_arn,
-        definition,
-        deployment_configuration: deployment_configuration(input.deployment_configuration)?,
-        enable_ecs_managed_tags: input.enable_ecs_managed_tags,
-        enable_execute_command: input.enable_execute_command,
-        propagate_tags: input.propagate_tags,
-    };
+    let settings = input.revision.check(ctx, &cluster).await?;
     let at = now();
     let updated = ctx
         .store
@@ -512,17 +511,9 @@ pub(super) async fn delete_daemon(ctx: &Ctx<'_>, input: DaemonArnInput) -> Resul
 pub(crate) async fn live_tasks(ctx: &Ctx<'_>, cluster: &str, name: &str) -> Result<Vec<(TaskKey, Doc)>> {
     let group = group_of(name);
     let filter = TaskFilter { desired_status: "RUNNING", group: Some(&group), ..TaskFilter::default() };
-    let ids: Vec<String> = ctx
-        .store
-        .list_tasks(ctx.region(), cluster, &filter, "", u32::MAX)
-        .await?
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    let texts = ctx.store.get_task_texts(ctx.region(), cluster, &refs).await?;
+    let texts = ctx.store.matching_task_texts(ctx.region(), cluster, &filter).await?;
     let mut out = Vec::with_capacity(texts.len());
-    for (id, (_, text)) in texts {
+    for (id, text) in texts {
         let Ok(doc) = serde_json::from_str::<Doc>(&text) else { continue };
         out.push((TaskKey { region: ctx.region().to_owned(), cluster: cluster.to_owned(), id }, doc));
     }
