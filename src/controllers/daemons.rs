@@ -85,7 +85,10 @@ impl Reconciler for Daemons {
         let mut action = Action::AwaitChange;
         for daemon in ctx.store.list_daemons(ctx.region(), Some(&cluster.name), ("", ""), u32::MAX).await? {
             if let Some(after) = reconcile_daemon(&ctx, &cluster, &daemon).await? {
-                action = Action::Requeue(after);
+                action = match action {
+                    Action::Requeue(sooner) if sooner < after => Action::Requeue(sooner),
+                    _ => Action::Requeue(after),
+                };
             }
         }
         Ok(action)
@@ -97,6 +100,7 @@ struct Placed {
     key: TaskKey,
     instance: String,
     revision: Option<String>,
+    running: bool,
 }
 
 /// One turn over one daemon; Some(delay) when it should be looked at again that soon.
@@ -126,7 +130,8 @@ async fn reconcile_daemon(ctx: &Ctx<'_>, cluster: &NamedRow, daemon: &DaemonRow)
             .filter_map(|r| str_of(r, "daemonRevisionArn"))
             .find(|arn| daemons::started_by(arn) == by)
             .map(str::to_owned);
-        placed.push(Placed { key, instance: instance.to_owned(), revision });
+        let running = str_of(&task, "lastStatus") == Some("RUNNING");
+        placed.push(Placed { key, instance: instance.to_owned(), revision, running });
     }
     // Tasks that have no place in the daemon any more: it is being deleted, or their instance
     // has ended or left its providers.
@@ -173,7 +178,9 @@ async fn reconcile_daemon(ctx: &Ctx<'_>, cluster: &NamedRow, daemon: &DaemonRow)
     if let Some(target) = &target {
         for instance in &targets {
             let mine: Vec<&Placed> = kept.iter().filter(|p| p.instance == instance.id).collect();
-            if mine.iter().any(|p| p.revision.as_deref() == Some(target.as_str())) {
+            if let Some(p) = mine.iter().find(|p| p.revision.as_deref() == Some(target.as_str())) {
+                // Placed: the deployment is done with the instance once the task runs.
+                converged &= p.running;
                 continue;
             }
             converged = false;
@@ -188,7 +195,8 @@ async fn reconcile_daemon(ctx: &Ctx<'_>, cluster: &NamedRow, daemon: &DaemonRow)
                     replacing.push(instance.id.clone());
                 }
                 LastStop::FailedToStart(ago) if ago < RETRY_START.as_secs_f64() => {
-                    retry = Some(Duration::from_secs_f64(RETRY_START.as_secs_f64() - ago));
+                    let wait = Duration::from_secs_f64(RETRY_START.as_secs_f64() - ago);
+                    retry = Some(retry.map_or(wait, |r: Duration| r.min(wait)));
                 }
                 LastStop::FailedToStart(_) | LastStop::Never if !usage.has_tasks(&instance.id) => {
                     start(ctx, cluster, daemon, target, instance).await?;

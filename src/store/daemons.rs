@@ -99,7 +99,13 @@ impl Store {
                 .await?;
         let Some(found) = found else { return Ok(None) };
         let mut daemon = row(&found)?;
+        let (status, doc) = (daemon.status.clone(), daemon.doc.clone());
         let out = edit(&mut daemon);
+        if daemon.status == status && daemon.doc == doc {
+            // Nothing changed: no write, and no change to wake anyone (the daemons controller
+            // would wake itself).
+            return Ok(Some(out));
+        }
         sqlx::query("UPDATE daemons SET status = ?, doc = ? WHERE region = ? AND cluster = ? AND name = ?")
             .bind(&daemon.status)
             .bind(doc_text(&daemon.doc))

@@ -177,14 +177,14 @@ async fn a_managed_instances_provider_belongs_to_its_cluster_and_launches_instan
     assert_eq!(error(nameless.cluster("nowhere").send().await).0, "ClusterNotFoundException");
 }
 
-/// A daemon container that takes a second to stop (so that a deletion is seen in progress).
+/// A daemon container that takes 3 s to stop (so that a deletion is seen in progress).
 fn agent(tag: &str) -> DaemonContainerDefinition {
     DaemonContainerDefinition::builder()
         .name("agent")
         .image(BUSYBOX)
         .command("sh")
         .command("-c")
-        .command(format!("trap 'sleep 1; exit 0' TERM; echo {tag}; sleep 600 & wait"))
+        .command(format!("trap 'sleep 3; exit 0' TERM; echo {tag}; sleep 600 & wait"))
         .memory(32)
         .build()
         .unwrap()
