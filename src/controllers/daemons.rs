@@ -108,15 +108,10 @@ async fn reconcile_daemon(ctx: &Ctx<'_>, cluster: &NamedRow, daemon: &DaemonRow)
     let deleting = daemon.status == "DELETE_IN_PROGRESS";
     let target = if deleting { None } else { str_of(&daemon.doc, "currentRevisionArn").map(str::to_owned) };
     let providers: Vec<String> = match &target {
-        Some(t) => daemons::revision(&daemon.doc, t)
-            .map(|r| {
-                list_of(r, "capacityProviderArns")
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(|a| a.rsplit('/').next().unwrap_or(a).to_owned())
-                    .collect()
-            })
-            .unwrap_or_default(),
+        Some(t) => daemons::revision_provider_arns(&daemon.doc, t)
+            .into_iter()
+            .map(|a| a.rsplit('/').next().unwrap_or(a).to_owned())
+            .collect(),
         None => Vec::new(),
     };
     let instances = ctx.store.list_instances(ctx.region(), &cluster.name, None, "", u32::MAX).await?;
@@ -124,12 +119,7 @@ async fn reconcile_daemon(ctx: &Ctx<'_>, cluster: &NamedRow, daemon: &DaemonRow)
     let mut placed = Vec::new();
     for (key, task) in daemons::live_tasks(ctx, &cluster.name, &daemon.name).await? {
         let instance = str_of(&task, "containerInstanceArn").and_then(|a| a.rsplit('/').next()).unwrap_or_default();
-        let by = str_of(&task, "startedBy").unwrap_or_default();
-        let revision = list_of(&daemon.doc, "revisions")
-            .iter()
-            .filter_map(|r| str_of(r, "daemonRevisionArn"))
-            .find(|arn| daemons::started_by(arn) == by)
-            .map(str::to_owned);
+        let revision = daemons::revision_of_task(&daemon.doc, &task).map(str::to_owned);
         let running = str_of(&task, "lastStatus") == Some("RUNNING");
         placed.push(Placed { key, instance: instance.to_owned(), revision, running });
     }

@@ -137,6 +137,19 @@ pub(crate) fn revision<'a>(doc: &'a Doc, arn: &str) -> Option<&'a Map<String, Va
     list_of(doc, "revisions").iter().filter_map(Value::as_object).find(|r| str_of(r, "daemonRevisionArn") == Some(arn))
 }
 
+/// The provider ARNs revision `revision_arn` of a daemon runs on.
+pub(crate) fn revision_provider_arns<'a>(doc: &'a Doc, revision_arn: &str) -> Vec<&'a str> {
+    revision(doc, revision_arn)
+        .map(|r| list_of(r, "capacityProviderArns").iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// The revision of a daemon a task of it was started for (its `startedBy`).
+pub(crate) fn revision_of_task<'a>(doc: &'a Doc, task: &Doc) -> Option<&'a str> {
+    let by = str_of(task, "startedBy").unwrap_or_default();
+    list_of(doc, "revisions").iter().filter_map(|r| str_of(r, "daemonRevisionArn")).find(|arn| started_by(arn) == by)
+}
+
 /// The provider names of `references` (names or ARNs), each checked: a Managed Instances
 /// provider of `cluster`. Answers their ARNs.
 async fn check_providers(ctx: &Ctx<'_>, cluster: &NamedRow, references: &[String]) -> Result<Vec<String>> {

@@ -5,7 +5,10 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{DaemonArnInput, live_tasks, named_daemon, parse_child_arn, provider_arns, revision, started_by};
+use super::{
+    DaemonArnInput, live_tasks, named_daemon, parse_child_arn, provider_arns, revision, revision_of_task,
+    revision_provider_arns,
+};
 use crate::domain::{list_of, str_of};
 use crate::error::Result;
 use crate::services::ecs::{Ctx, clusters, paging};
@@ -24,14 +27,7 @@ async fn placements(ctx: &Ctx<'_>, daemon: &DaemonRow) -> Result<Placements> {
     for (_, task) in live_tasks(ctx, &daemon.cluster, &daemon.name).await? {
         let Some(instance_arn) = str_of(&task, "containerInstanceArn") else { continue };
         let Some(instance) = instances.iter().find(|i| i.arn == instance_arn) else { continue };
-        let by = str_of(&task, "startedBy").unwrap_or_default();
-        let Some(revision) = list_of(&daemon.doc, "revisions")
-            .iter()
-            .filter_map(|r| str_of(r, "daemonRevisionArn"))
-            .find(|arn| started_by(arn) == by)
-        else {
-            continue;
-        };
+        let Some(revision) = revision_of_task(&daemon.doc, &task) else { continue };
         let provider = str_of(&task, "capacityProviderName").unwrap_or_default();
         let running = str_of(&task, "lastStatus") == Some("RUNNING");
         rows.push((
@@ -87,9 +83,7 @@ impl Placements {
 }
 
 fn revision_providers(daemon: &DaemonRow, revision_arn: &str) -> Vec<String> {
-    revision(&daemon.doc, revision_arn)
-        .map(|r| list_of(r, "capacityProviderArns").iter().filter_map(Value::as_str).map(str::to_owned).collect())
-        .unwrap_or_default()
+    revision_provider_arns(&daemon.doc, revision_arn).into_iter().map(str::to_owned).collect()
 }
 
 pub(crate) async fn describe_daemon(ctx: &Ctx<'_>, input: DaemonArnInput) -> Result<Value> {
