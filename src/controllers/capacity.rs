@@ -72,7 +72,7 @@ impl Reconciler for Capacity {
                 Wake::Keys(vec![ClusterKey::new(region, cluster)])
             }
             Change::All => Wake::All,
-            Change::Task { .. } | Change::Service { .. } => Wake::Keys(Vec::new()),
+            Change::Task { .. } | Change::Service { .. } | Change::LogGroup { .. } => Wake::Keys(Vec::new()),
         }
     }
 

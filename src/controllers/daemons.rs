@@ -75,7 +75,7 @@ impl Reconciler for Daemons {
                 Wake::Keys(if known { vec![key] } else { Vec::new() })
             }
             Change::All => Wake::All,
-            Change::Service { .. } => Wake::Keys(Vec::new()),
+            Change::Service { .. } | Change::LogGroup { .. } => Wake::Keys(Vec::new()),
         }
     }
 

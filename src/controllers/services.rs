@@ -75,7 +75,7 @@ impl Reconciler for Services {
             Change::Task { region, cluster, service: Some(name), .. } | Change::Service { region, cluster, name } => {
                 Wake::Keys(vec![key(region, cluster, name)])
             }
-            Change::Task { service: None, .. } => Wake::Keys(Vec::new()),
+            Change::Task { service: None, .. } | Change::LogGroup { .. } => Wake::Keys(Vec::new()),
             // A container instance drained or added: any service of the cluster may act.
             Change::Cluster { .. } | Change::All => Wake::All,
         }

@@ -6,6 +6,7 @@ pub mod arn;
 pub mod capacity;
 pub mod deployment;
 pub mod instance;
+pub mod log_filter;
 pub mod task_definition;
 
 use std::time::SystemTime;
@@ -17,6 +18,13 @@ use aws_smithy_types::DateTime;
 pub fn now() -> f64 {
     let t = DateTime::from(SystemTime::now());
     (t.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+/// Now, in milliseconds since the epoch (CloudWatch Logs' timestamps).
+#[must_use]
+pub fn now_ms() -> i64 {
+    let since = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// An instant (seconds since the epoch) as RFC 3339 text, e.g. `2026-01-31T10:00:00Z`.

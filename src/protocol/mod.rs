@@ -38,9 +38,10 @@ use tracing::Instrument;
 use crate::error::{ApiError, Code};
 use model::{Model, Operation};
 
-/// The largest request body berth reads. ECS's own limits are far below this (a task
-/// definition's container definitions may be 64 KiB), so anything bigger is a client mistake.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The largest request body berth reads. The largest AWS accepts is a PutLogEvents batch: 1 MiB
+/// of messages (counted before JSON escapes them, up to six bytes per character) in up to
+/// 10,000 events; ECS's own limits are far below it. Anything bigger is a client mistake.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 /// The response type of every endpoint.
 pub type HttpResponse = Response<Full<Bytes>>;

@@ -37,6 +37,13 @@ pub enum Change {
         /// Its name.
         cluster: String,
     },
+    /// A log group's retention changed.
+    LogGroup {
+        /// Its region.
+        region: String,
+        /// Its name.
+        name: String,
+    },
     /// Anything may have changed (a capacity provider several clusters use, a reset).
     All,
 }

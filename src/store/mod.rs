@@ -20,6 +20,7 @@ mod client_tokens;
 mod container_instances;
 mod daemon_task_definitions;
 mod daemons;
+mod log_events;
 mod logs;
 mod metrics;
 mod named;
@@ -45,7 +46,8 @@ pub use client_tokens::{Claim, ClientToken};
 pub use container_instances::InstanceRow;
 pub use daemon_task_definitions::DaemonDefinitionFilter;
 pub use daemons::DaemonRow;
-pub use logs::LogGroupRow;
+pub use log_events::{EventRange, LogEventRow, LogStreamRow};
+pub use logs::{LogGroupRow, MetricFilterRow};
 pub use metrics::{MetricPoint, MetricRow};
 pub use named::{Named, NamedRow};
 pub use services::ServiceRow;
@@ -275,6 +277,7 @@ mod tests {
         (12, "c7262d053aa4ddf4"),
         (13, "5bc814af3ef0cc39"),
         (14, "2bd9f2dbb1ac848e"),
+        (15, "33af46b7ed65ca2d"),
     ];
 
     /// berth refuses a data dir whose applied migration changed since ("migration N was

@@ -67,6 +67,18 @@ async fn boto3_speaks_logs_cloudwatch_and_sts_in_their_own_protocols() {
 }
 
 #[tokio::test]
+async fn boto3_drives_every_cloudwatch_logs_operation() {
+    let berth = Berth::start().await;
+    run("python3", &["tests/smoke/logs.py", &berth.url], &[], "logs: ok").await;
+}
+
+#[tokio::test]
+async fn aws_cli_puts_reads_and_filters_log_events() {
+    let berth = Berth::start().await;
+    run("bash", &["tests/smoke/logs_cli.sh", &berth.url], &[], "logs-cli: ok").await;
+}
+
+#[tokio::test]
 async fn aws_cli_reaches_sts_and_logs_on_the_same_endpoint() {
     let berth = Berth::start().await;
     let env = [("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"), ("AWS_DEFAULT_REGION", "us-east-1")];

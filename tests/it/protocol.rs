@@ -90,7 +90,7 @@ async fn targets_methods_and_sizes() {
         .await;
     wrong_type.assert_error(400, "SerializationException");
     // A body over the limit is refused without reading it all.
-    let huge = format!(r#"{{"clusterName": "{}"}}"#, "x".repeat(3 * 1024 * 1024));
+    let huge = format!(r#"{{"clusterName": "{}"}}"#, "x".repeat(berth::protocol::MAX_BODY_BYTES + 1));
     let message = berth.call("CreateCluster", &huge).await.assert_error(400, "ClientException");
     assert!(message.contains("limit"), "{message}");
     // And the server is still fine.
@@ -213,6 +213,22 @@ async fn reset_leaves_every_table_empty() {
     assert_eq!(protected["failures"], json!([]), "{protected}");
     let logs = [("X-Amz-Target", "Logs_20140328.CreateLogGroup"), ("Content-Type", "application/x-amz-json-1.1")];
     assert_eq!(berth.raw("POST", "/", &logs, br#"{"logGroupName": "g"}"#).await.status, 200);
+    let berth_ref = &berth;
+    let logs_call = move |op: &'static str, body: String| {
+        let target = format!("Logs_20140328.{op}");
+        async move {
+            let headers = [("X-Amz-Target", target.as_str()), ("Content-Type", "application/x-amz-json-1.1")];
+            let response = berth_ref.raw("POST", "/", &headers, body.as_bytes()).await;
+            assert_eq!(response.status, 200, "{op}: {}", response.body);
+        }
+    };
+    logs_call("CreateLogStream", json!({"logGroupName": "g", "logStreamName": "s"}).to_string()).await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let events = json!({"logGroupName": "g", "logStreamName": "s", "logEvents": [{"timestamp": now, "message": "m"}]});
+    logs_call("PutLogEvents", events.to_string()).await;
+    let filter = json!({"logGroupName": "g", "filterName": "f", "filterPattern": "m",
+        "metricTransformations": [{"metricName": "m", "metricNamespace": "n", "metricValue": "1"}]});
+    logs_call("PutMetricFilter", filter.to_string()).await;
     let cw = [
         ("X-Amz-Target", "GraniteServiceVersion20100801.PutMetricData"),
         ("Content-Type", "application/x-amz-json-1.0"),
