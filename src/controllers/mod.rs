@@ -8,6 +8,7 @@
 //! - [`daemons`]: ECS Managed Daemons (a task on each Managed Instances instance, instance
 //!   replacement, deployments), keyed by cluster.
 //! - [`expiry`]: forgetting stopped tasks after `--stopped-task-retention`.
+//! - [`log_shipping`]: awslogs containers' output followed into CloudWatch Logs, exactly once.
 //! - [`log_retention`]: deleting CloudWatch Logs events older than their group's retention.
 //! - [`warm`]: the warm holders each cluster running Fargate-like tasks keeps, keyed by cluster.
 //! - [`tasks`]: each task's lifecycle on Docker, keyed by task; also woken by Docker's container
@@ -27,6 +28,7 @@ pub mod capacity;
 pub mod daemons;
 pub mod expiry;
 pub mod log_retention;
+pub mod log_shipping;
 mod rollout;
 pub mod runtime;
 mod service_plan;
@@ -130,6 +132,8 @@ impl Controllers {
         let expiry = expiry::StoppedTasks::new(store.clone(), settings.stopped_task_retention);
         let every = expiry.period();
         this.spawn(store, expiry, Pace { resync: Some(every), ..Pace::default() });
+        let shipping = log_shipping::LogShipping::new(api.tasks_handle());
+        this.spawn(store, shipping, Pace { resync: Some(log_shipping::PERIOD), ..Pace::default() });
         let retention = log_retention::LogRetention::new(store.clone());
         this.spawn(store, retention, Pace { resync: Some(log_retention::PERIOD), ..Pace::default() });
         let warm = warm::WarmHolders::new(api.tasks_handle());

@@ -9,8 +9,8 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, EventsOptions, InspectContainerOptions, InspectNetworkOptions,
-    ListContainersOptions, ListVolumesOptions, RemoveContainerOptions, RemoveVolumeOptions, StopContainerOptions,
-    WaitContainerOptions,
+    ListContainersOptions, ListVolumesOptions, LogsOptions, RemoveContainerOptions, RemoveVolumeOptions,
+    StopContainerOptions, WaitContainerOptions,
 };
 use bytes::Bytes;
 use futures_util::TryStreamExt;
@@ -265,6 +265,30 @@ impl Docker {
         Ok(())
     }
 
+    /// The lines container `id` writes on stdout and stderr from second `since_secs` on, in the
+    /// order Docker recorded them; with `follow`, the stream goes on while the container runs and
+    /// ends when it stops.
+    pub fn logs(
+        &self,
+        id: &str,
+        since_secs: i64,
+        follow: bool,
+    ) -> impl futures_util::Stream<Item = Result<super::LogLine>> + Send + 'static {
+        let options = LogsOptions {
+            follow,
+            stdout: true,
+            stderr: true,
+            since: i32::try_from(since_secs).unwrap_or(i32::MAX),
+            timestamps: true,
+            ..Default::default()
+        };
+        let this = self.clone();
+        self.client.logs(id, Some(options)).map_err(move |e| this.error(e)).try_filter_map(|output| {
+            let bytes = output.into_bytes();
+            futures_util::future::ready(Ok(super::log_line::parse(&bytes)))
+        })
+    }
+
     /// Creates a container (not started) and returns its id.
     ///
     /// # Errors
@@ -341,6 +365,10 @@ impl Docker {
             dns: some(&spec.dns),
             dns_search: some(&spec.dns_search),
             sysctls: (!spec.sysctls.is_empty()).then(|| spec.sysctls.iter().cloned().collect()),
+            log_config: spec.log_driver.as_ref().map(|(driver, options)| bollard::models::HostConfigLogConfig {
+                typ: Some(driver.clone()),
+                config: Some(options.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+            }),
             ..Default::default()
         };
         let body = ContainerCreateBody {

@@ -8,10 +8,12 @@
 
 mod docker;
 pub mod holder;
+mod log_line;
 
 use std::collections::{BTreeMap, HashMap};
 
 pub use docker::{Docker, default_host};
+pub use log_line::LogLine;
 
 /// The label on every Docker object berth creates.
 pub const LABEL_MANAGED: &str = "berth.managed";
@@ -172,6 +174,8 @@ pub struct ContainerSpec {
     pub nano_cpus: Option<i64>,
     /// Links to other containers on its bridge network: `CONTAINER:ALIAS`.
     pub links: Vec<String>,
+    /// The Docker log driver and its options; None for the engine's default.
+    pub log_driver: Option<(String, BTreeMap<String, String>)>,
 }
 
 /// A file system mounted into a container.

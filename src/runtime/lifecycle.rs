@@ -20,6 +20,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
 
 use super::TaskRuntime;
+use super::awslogs;
 use super::dependencies::dependencies_met;
 use super::holder::{adopt_warm_holder, fits_warm_holder, holder_name, holder_spec, start_holder};
 use super::spec::{
@@ -363,6 +364,21 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
     })
     .await;
 
+    // awslogs: the group must be there (or be created) before any container starts.
+    let account = doc.get("taskArn").and_then(Value::as_str).and_then(|a| a.split(':').nth(4)).unwrap_or_default();
+    let fargate = doc.get("launchType").and_then(Value::as_str) == Some("FARGATE");
+    let mut log_groups = Vec::with_capacity(containers.len());
+    for c in &containers {
+        log_groups.push(match awslogs::awslogs_of(c, &key.region) {
+            Some(logs) => {
+                let group =
+                    awslogs::ensure_group(rt.store(), &logs, account, fargate).await.map_err(|r| fail(failed(r)))?;
+                Some((logs, group))
+            }
+            None => None,
+        });
+    }
+
     // Containers, dependencies first.
     let overrides: Vec<Value> = doc
         .get("overrides")
@@ -397,6 +413,14 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
             stop_timeout: spec.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
             health_check: spec.health.is_some(),
         });
+        if let Some((logs, group)) = &log_groups[index] {
+            let stream = awslogs::stream_name(logs, name, &key.id, &id);
+            let arn = labels.get(LABEL_TASK).map_or("", String::as_str);
+            if let Err(reason) = awslogs::begin(rt.store(), *group, &stream, &id, engine, arn).await {
+                record_runtime_ids(rt, key, &running).await;
+                return Err(fail(failed(reason)));
+            }
+        }
         if let Err(e) = docker.start(&id).await {
             // Record what exists so it is cleaned up, then fail.
             record_runtime_ids(rt, key, &running).await;
@@ -614,6 +638,7 @@ async fn finish(rt: &TaskRuntime, key: &TaskKey, read: &Doc, docker: Option<&Doc
         })
         .await;
         if let Some(arn) = &arn {
+            awslogs::wait_shipped(rt.store(), arn).await;
             remove_task_containers(docker, arn).await;
         }
     }

@@ -10,6 +10,7 @@
 //! [`dependencies`] waits for a container's dependencies before it starts; `task` holds what
 //! those share (a task's running containers, why it failed).
 
+mod awslogs;
 pub mod dependencies;
 pub mod holder;
 pub mod lifecycle;

@@ -258,6 +258,7 @@ pub(super) fn container_spec(
             .into_iter()
             .filter(|(k, _)| !k.starts_with("net."))
             .collect(),
+        log_driver: c.get("logConfiguration").and_then(docker_log_driver),
         tty: flag("pseudoTerminal"),
         open_stdin: flag("interactive"),
         // extra_hosts, dns and dns_search: the holder's, or set below for a container with a
@@ -273,6 +274,22 @@ pub(super) fn container_spec(
         spec.sysctls.extend(own.sysctls);
     }
     spec
+}
+
+/// The Docker log driver of a `logConfiguration`: `awslogs` output goes to Docker's json-file
+/// log, which berth ships into CloudWatch Logs from; any other driver is the engine's own, with
+/// its options.
+fn docker_log_driver(log: &Value) -> Option<(String, BTreeMap<String, String>)> {
+    let driver = log.get("logDriver").and_then(Value::as_str)?;
+    if driver == "awslogs" {
+        return Some(("json-file".to_owned(), BTreeMap::new()));
+    }
+    let options = log
+        .get("options")
+        .and_then(Value::as_object)
+        .map(|o| o.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+        .unwrap_or_default();
+    Some((driver.to_owned(), options))
 }
 
 /// The settings of a network namespace that the containers ask for (hostname, DNS servers and

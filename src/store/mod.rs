@@ -21,6 +21,7 @@ mod container_instances;
 mod daemon_task_definitions;
 mod daemons;
 mod log_events;
+mod log_shipping;
 mod logs;
 mod metrics;
 mod named;
@@ -47,6 +48,7 @@ pub use container_instances::InstanceRow;
 pub use daemon_task_definitions::DaemonDefinitionFilter;
 pub use daemons::DaemonRow;
 pub use log_events::{EventRange, LogEventRow, LogStreamRow};
+pub use log_shipping::Shipment;
 pub use logs::{LogGroupRow, MetricFilterRow};
 pub use metrics::{MetricPoint, MetricRow};
 pub use named::{Named, NamedRow};
@@ -278,6 +280,7 @@ mod tests {
         (13, "5bc814af3ef0cc39"),
         (14, "2bd9f2dbb1ac848e"),
         (15, "33af46b7ed65ca2d"),
+        (16, "6f4efa0f1c2842ae"),
     ];
 
     /// berth refuses a data dir whose applied migration changed since ("migration N was

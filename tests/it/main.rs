@@ -9,6 +9,7 @@ mod fixtures;
 
 mod account_settings;
 mod attributes;
+mod awslogs;
 mod capacity;
 mod capacity_providers;
 mod clients;

@@ -171,7 +171,9 @@ async fn reset_leaves_every_table_empty() {
     ok(berth.call("CreateCluster", r#"{"clusterName": "again", "tags": [{"key": "k", "value": "v"}]}"#).await);
     let family = json!({"family": "again", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
         "cpu": "256", "memory": "512",
-        "containerDefinitions": [{"name": "a", "image": crate::common::BUSYBOX, "command": ["sleep", "600"]}]});
+        "containerDefinitions": [{"name": "a", "image": crate::common::BUSYBOX, "command": ["sleep", "600"],
+            "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/again",
+                "awslogs-stream-prefix": "p", "awslogs-create-group": "true"}}}]});
     ok(berth.call("RegisterTaskDefinition", &family.to_string()).await);
     let daemon = json!({"family": "d", "containerDefinitions": [{"name": "a", "image": "i", "memory": 64}]});
     ok(berth.call("RegisterDaemonTaskDefinition", &daemon.to_string()).await);
@@ -206,6 +208,13 @@ async fn reset_leaves_every_table_empty() {
             Some(arn) => Ok(arn.to_owned()),
             None => Err(tasks),
         }
+    })
+    .await;
+    // Its awslogs container is being shipped once it runs.
+    let described = json!({"cluster": "again", "tasks": [standalone]}).to_string();
+    crate::fixtures::until("the standalone task to run", crate::fixtures::secs(60), || async {
+        let tasks = berth.call("DescribeTasks", &described).await.json();
+        if tasks["tasks"][0]["lastStatus"] == "RUNNING" { Ok(()) } else { Err(tasks) }
     })
     .await;
     let protect = json!({"cluster": "again", "tasks": [service_task], "protectionEnabled": true});

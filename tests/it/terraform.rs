@@ -136,6 +136,8 @@ async fn terraform_applies_plans_clean_updates_in_place_and_destroys() {
             format!("revision={revision}"),
             "-var".to_owned(),
             format!("desired_count={count}"),
+            "-var".to_owned(),
+            format!("log_retention={}", if revision == "one" { 7 } else { 14 }),
         ]
     };
     let with = |base: &[&str], extra: &[String]| -> Vec<String> {
@@ -180,6 +182,17 @@ async fn terraform_applies_plans_clean_updates_in_place_and_destroys() {
         if rolled { Ok(()) } else { Err(s) }
     })
     .await;
+
+    // The log group's retention was updated in place, and the web tasks' output is in it.
+    let headers = [("X-Amz-Target", "Logs_20140328.DescribeLogGroups"), ("Content-Type", "application/x-amz-json-1.1")];
+    let groups = berth.raw("POST", "/", &headers, br#"{"logGroupNamePrefix": "web"}"#).await.json();
+    assert_eq!(groups["logGroups"][0]["retentionInDays"], 14, "{groups}");
+    assert!(stdout.contains("aws_cloudwatch_log_group.web: Modifying..."), "{stdout}");
+    let headers =
+        [("X-Amz-Target", "Logs_20140328.DescribeLogStreams"), ("Content-Type", "application/x-amz-json-1.1")];
+    let streams =
+        berth.raw("POST", "/", &headers, br#"{"logGroupName": "web", "logStreamNamePrefix": "web/web/"}"#).await;
+    assert!(!streams.json()["logStreams"].as_array().unwrap().is_empty(), "{}", streams.body);
 
     // destroy leaves nothing: no cluster, no task, no container.
     let destroy = with(&["destroy", "-auto-approve", "-input=false", "-no-color"], &vars("two", 3));

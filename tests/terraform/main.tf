@@ -24,15 +24,29 @@ variable "desired_count" {
   type    = number
   default = 2
 }
-# The smallest provider block that works: berth answers ECS and STS's GetCallerIdentity.
+
+variable "log_retention" {
+  type    = number
+  default = 7
+}
+# The smallest provider block that works: berth answers ECS, CloudWatch Logs and STS's
+# GetCallerIdentity.
 provider "aws" {
   region     = "us-east-1"
   access_key = "test"
   secret_key = "test"
   endpoints {
-    ecs = var.endpoint
-    sts = var.endpoint
+    ecs  = var.endpoint
+    logs = var.endpoint
+    sts  = var.endpoint
   }
+}
+
+# The web task's awslogs group: its containers' output is shipped there.
+resource "aws_cloudwatch_log_group" "web" {
+  name              = "web"
+  retention_in_days = var.log_retention
+  tags              = { team = "berth" }
 }
 resource "aws_ecs_cluster" "main" {
   name = "full"
@@ -97,7 +111,7 @@ resource "aws_ecs_task_definition" "web" {
       }
       dependsOn = [{ containerName = "init", condition = "SUCCESS" }]
       mountPoints = [{ sourceVolume = "scratch", containerPath = "/scratch" }]
-      logConfiguration = { logDriver = "awslogs", options = { "awslogs-group" = "web", "awslogs-region" = "us-east-1", "awslogs-stream-prefix" = "web" }, secretOptions = [] }
+      logConfiguration = { logDriver = "awslogs", options = { "awslogs-group" = aws_cloudwatch_log_group.web.name, "awslogs-region" = "us-east-1", "awslogs-stream-prefix" = "web" }, secretOptions = [] }
     },
     {
       name      = "init"
