@@ -42,3 +42,4 @@ pub mod protocol;
 pub mod runtime;
 pub mod services;
 pub mod store;
+pub mod tail;

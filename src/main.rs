@@ -22,12 +22,15 @@ struct Cli {
 enum Command {
     /// Serve the ECS API (the default).
     Serve(Config),
+    /// Print a task's awslogs output from a running berth, interleaved by time.
+    Logs(berth::tail::LogsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match cli.command {
         Some(Command::Serve(config)) => config,
+        Some(Command::Logs(args)) => return logs(&args),
         None => cli.serve,
     };
     tracing_subscriber::fmt()
@@ -42,6 +45,24 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(serve(config))
+}
+
+/// `berth logs`: a client of a running berth, on a runtime of its own.
+fn logs(args: &berth::tail::LogsArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("berth: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(berth::tail::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("berth logs: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn serve(config: Config) -> ExitCode {

@@ -185,4 +185,20 @@ async fn a_missing_group_stops_the_task_as_ecs_says_unless_it_may_be_created() {
     wait_for(&ecs, &arn, "STOPPED").await;
     gone(&arn).await;
     assert_eq!(messages(&berth, &group, &format!("m/app/{}", task_id(&arn))).await, ["hello"]);
+    // `berth logs` prints it too, with its time and container.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["logs", &arn, "--endpoint", &berth.url])
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let line = stdout.trim_end();
+    assert!(line.ends_with("Z app hello") && line.starts_with("20") && !line.contains('\n'), "{stdout}");
+    let unknown = tokio::process::Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["logs", "nosuchtask", "--endpoint", &berth.url])
+        .output()
+        .await
+        .unwrap();
+    assert!(!unknown.status.success() && String::from_utf8_lossy(&unknown.stderr).contains("no task nosuchtask"));
 }
