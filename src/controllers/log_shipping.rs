@@ -17,7 +17,7 @@ use super::runtime::{Action, Reconciler, Wake};
 use crate::driver::{Error as DriverError, LogLine};
 use crate::error::Result;
 use crate::runtime::TaskRuntime;
-use crate::store::{Change, Shipment};
+use crate::store::{Change, Shipment, TaskKey};
 
 /// How often unfinished shipments are looked at without a change (a restart finds them at once).
 pub const PERIOD: Duration = Duration::from_secs(5);
@@ -162,7 +162,9 @@ async fn follow(runtime: Arc<TaskRuntime>, mut shipment: Shipment) {
         // engine went away (follow again).
         let state = docker.inspect(&shipment.container_id).await;
         let finished = match &state {
-            Ok(state) => !state.running && state.status != "created",
+            // A container created but not started yet will run, unless its task is stopping.
+            Ok(state) if state.status == "created" => task_stopping(&runtime, &shipment.task_arn).await,
+            Ok(state) => !state.running,
             Err(DriverError::NotFound(_)) => true,
             Err(_) => false,
         };
@@ -173,6 +175,20 @@ async fn follow(runtime: Arc<TaskRuntime>, mut shipment: Shipment) {
         shipment.cursor_ns = cursor.at.0;
         shipment.cursor_lines = cursor.at.1;
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Whether the task of `arn` (`...:task/<cluster>/<id>`) is to stop, or is no more.
+async fn task_stopping(runtime: &TaskRuntime, arn: &str) -> bool {
+    let region = arn.split(':').nth(3).unwrap_or_default();
+    let Some((cluster, id)) = arn.split_once(":task/").and_then(|(_, rest)| rest.split_once('/')) else {
+        return true;
+    };
+    let key = TaskKey { region: region.to_owned(), cluster: cluster.to_owned(), id: id.to_owned() };
+    match runtime.store().get_task(&key).await {
+        Ok(Some(doc)) => doc.get("desiredStatus").and_then(serde_json::Value::as_str) == Some("STOPPED"),
+        Ok(None) => true,
+        Err(_) => false,
     }
 }
 
