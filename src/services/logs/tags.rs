@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::Ctx;
 use super::groups::MAX_TAGS;
-use super::{Ctx, group_not_found};
 use crate::error::{ApiError, Result};
 
 #[derive(Deserialize)]
@@ -65,12 +65,12 @@ async fn group_of_arn(ctx: &Ctx<'_>, arn: &str) -> Result<String> {
     if account != ctx.scope.account || region != ctx.scope.region || name.contains(':') {
         return Err(not_found());
     }
-    ctx.group(name).await.map_err(|_| not_found())?;
+    ctx.store.get_log_group(ctx.scope.region, name).await?.ok_or_else(not_found)?;
     Ok(ctx.group_arn(name))
 }
 
 async fn group_arn_of_name(ctx: &Ctx<'_>, name: &str) -> Result<String> {
-    ctx.group(name).await.map_err(|_| group_not_found())?;
+    ctx.group(name).await?;
     Ok(ctx.group_arn(name))
 }
 
