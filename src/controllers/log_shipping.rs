@@ -14,6 +14,7 @@ use futures_util::{FutureExt, StreamExt};
 
 use super::Everything;
 use super::runtime::{Action, Reconciler, Wake};
+use crate::domain::log_multiline::Joiner;
 use crate::driver::{Error as DriverError, LogLine};
 use crate::error::Result;
 use crate::runtime::TaskRuntime;
@@ -107,7 +108,8 @@ impl Cursor {
 }
 
 /// Follows one container's output into its stream until the container stopped and everything
-/// it wrote is shipped.
+/// it wrote is shipped. With a multi-line pattern, lines are joined into events and the stored
+/// cursor stays before the event being joined.
 async fn follow(runtime: Arc<TaskRuntime>, mut shipment: Shipment) {
     let engine = usize::try_from(shipment.engine).unwrap_or(0);
     loop {
@@ -123,18 +125,45 @@ async fn follow(runtime: Arc<TaskRuntime>, mut shipment: Shipment) {
             resume: (shipment.cursor_ns, shipment.cursor_lines),
             passed: 0,
         };
+        let mut joiner = shipment.multiline.as_deref().and_then(|p| Joiner::new(p).ok());
         let since = shipment.cursor_ns / 1_000_000_000;
         let mut lines = std::pin::pin!(docker.logs(&shipment.container_id, since, true));
         let mut gone = false;
-        while let Some(first) = lines.next().await {
+        loop {
+            let waiting = joiner.as_ref().and_then(Joiner::pending_since);
+            let next = match waiting {
+                // A joined event waits for its next start line for the flush interval at most.
+                Some(since) => {
+                    let left = since.saturating_add(shipment.flush_ms).saturating_sub(crate::domain::now_ms());
+                    let left = Duration::from_millis(u64::try_from(left).unwrap_or(0));
+                    match tokio::time::timeout(left, lines.next()).await {
+                        Ok(next) => next,
+                        Err(_) => {
+                            let event: Vec<_> = joiner.as_mut().and_then(Joiner::take).into_iter().collect();
+                            if !ship(&runtime, &mut shipment, &event, cursor.at, false).await {
+                                return;
+                            }
+                            continue;
+                        }
+                    }
+                }
+                None => lines.next().await,
+            };
+            let Some(first) = next else { break };
             let mut batch = Vec::new();
             let mut next = Some(first);
             // Everything Docker has ready goes in one transaction; then the next line is waited for.
             while let Some(item) = next {
                 match item {
                     Ok(line) => {
-                        if cursor.take(&line) && !line.text.is_empty() {
-                            batch.push((line.at_ns / 1_000_000, line.text));
+                        let before = cursor.at;
+                        if cursor.take(&line) {
+                            let at_ms = line.at_ns / 1_000_000;
+                            match joiner.as_mut() {
+                                Some(joiner) => batch.extend(joiner.push(at_ms, &line.text, before)),
+                                None if line.text.is_empty() => {}
+                                None => batch.push((at_ms, line.text)),
+                            }
                         }
                     }
                     Err(DriverError::NotFound(_)) => {
@@ -151,7 +180,8 @@ async fn follow(runtime: Arc<TaskRuntime>, mut shipment: Shipment) {
                 }
                 next = lines.next().now_or_never().flatten();
             }
-            if !ship(&runtime, &mut shipment, &batch, cursor.at, false).await {
+            let shipped = joiner.as_ref().map_or(cursor.at, |j| j.resume_from(cursor.at));
+            if !ship(&runtime, &mut shipment, &batch, shipped, false).await {
                 return;
             }
             if gone {
@@ -169,11 +199,10 @@ async fn follow(runtime: Arc<TaskRuntime>, mut shipment: Shipment) {
             Err(_) => false,
         };
         if finished || gone {
-            ship(&runtime, &mut shipment, &[], cursor.at, true).await;
+            let rest: Vec<_> = joiner.as_mut().and_then(Joiner::take).into_iter().collect();
+            ship(&runtime, &mut shipment, &rest, cursor.at, true).await;
             return;
         }
-        shipment.cursor_ns = cursor.at.0;
-        shipment.cursor_lines = cursor.at.1;
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -200,6 +229,9 @@ async fn ship(
     at: (i64, i64),
     done: bool,
 ) -> bool {
+    if batch.is_empty() && !done && at == (shipment.cursor_ns, shipment.cursor_lines) {
+        return true;
+    }
     if let Err(e) = runtime.store().ship_log_lines(shipment, batch, at, done).await {
         tracing::warn!(error = %e, "cannot store a container's log lines");
         return false;

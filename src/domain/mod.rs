@@ -7,6 +7,7 @@ pub mod capacity;
 pub mod deployment;
 pub mod instance;
 pub mod log_filter;
+pub mod log_multiline;
 pub mod task_definition;
 
 use std::time::SystemTime;

@@ -340,6 +340,9 @@ pub fn normalize(request: &Map<String, Value>) -> Result<Map<String, Value>> {
     if let Some(problem) = ephemeral_storage_problem(request) {
         return Err(client(problem));
     }
+    if let Some(problem) = firelens_problem(&normalized) {
+        return Err(client(problem));
+    }
     if !any_essential {
         return Err(client("Task definition doesn't have any essential container."));
     }
@@ -523,6 +526,24 @@ fn requires_attributes(doc: &Map<String, Value>) -> Value {
     Value::Array(names.into_iter().map(|name| json!({"name": name})).collect())
 }
 
+/// FireLens comes in pairs: a container logging with `awsfirelens` needs a log router (a
+/// container with `firelensConfiguration`), and a log router needs a container logging to it.
+fn firelens_problem(containers: &[Value]) -> Option<&'static str> {
+    let routes = containers.iter().any(|c| c.get("firelensConfiguration").is_some_and(|f| !f.is_null()));
+    let logs_to_it = containers.iter().any(|c| {
+        c.get("logConfiguration").and_then(|l| l.get("logDriver")).and_then(Value::as_str) == Some("awsfirelens")
+    });
+    match (logs_to_it, routes) {
+        (true, false) => Some(
+            "When awsfirelens log driver is specified in log configuration, a firelens configuration object must be configured in one of the containers.",
+        ),
+        (false, true) => Some(
+            "When a firelensConfiguration object is specified, at least one container has to be configured with the awsfirelens log driver.",
+        ),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -546,6 +567,21 @@ mod tests {
         assert_eq!(doc["volumes"], json!([]));
         assert!(doc.get("requiresAttributes").is_none());
         assert!(doc.get("networkMode").is_none());
+    }
+
+    #[test]
+    fn firelens_comes_in_pairs() {
+        let app = json!({"name": "app", "image": "i", "memory": 64,
+            "logConfiguration": {"logDriver": "awsfirelens", "options": {"Name": "cloudwatch"}}});
+        let router = json!({"name": "log_router", "image": "fluent-bit", "memory": 64,
+            "firelensConfiguration": {"type": "fluentbit"}});
+        let register =
+            |containers: Value| normalize(&request(json!({"family": "f", "containerDefinitions": containers})));
+        assert!(matches!(register(json!([app.clone()])),
+            Err(Rejection::Client(m)) if m.contains("a firelens configuration object must be configured")));
+        assert!(matches!(register(json!([router.clone()])),
+            Err(Rejection::Client(m)) if m.contains("at least one container has to be configured with the awsfirelens")));
+        assert!(register(json!([app, router])).is_ok());
     }
 
     #[test]

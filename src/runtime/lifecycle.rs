@@ -369,8 +369,12 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
     let fargate = doc.get("launchType").and_then(Value::as_str) == Some("FARGATE");
     let mut log_groups = Vec::with_capacity(containers.len());
     for c in &containers {
+        if let Some(reason) = awslogs::unsupported_driver(c) {
+            return Err(fail(failed(reason)));
+        }
         log_groups.push(match awslogs::awslogs_of(c, &key.region) {
-            Some(logs) => {
+            Some(Err(reason)) => return Err(fail(failed(awslogs::refused(&reason, fargate)))),
+            Some(Ok(logs)) => {
                 let group =
                     awslogs::ensure_group(rt.store(), &logs, account, fargate).await.map_err(|r| fail(failed(r)))?;
                 Some((logs, group))
@@ -416,7 +420,7 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
         if let Some((logs, group)) = &log_groups[index] {
             let stream = awslogs::stream_name(logs, name, &key.id, &id);
             let arn = labels.get(LABEL_TASK).map_or("", String::as_str);
-            if let Err(reason) = awslogs::begin(rt.store(), *group, &stream, &id, engine, arn).await {
+            if let Err(reason) = awslogs::begin(rt.store(), logs, *group, &stream, &id, engine, arn).await {
                 record_runtime_ids(rt, key, &running).await;
                 return Err(fail(failed(reason)));
             }

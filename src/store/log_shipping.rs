@@ -24,6 +24,10 @@ pub struct Shipment {
     pub cursor_lines: i64,
     /// Shipped to the end of a stopped container.
     pub done: bool,
+    /// The pattern that starts a multi-line event, when lines are joined.
+    pub multiline: Option<String>,
+    /// How long a joined event waits for the next start line (ms).
+    pub flush_ms: i64,
 }
 
 fn shipment_of(row: &SqliteRow) -> Result<Shipment> {
@@ -36,15 +40,18 @@ fn shipment_of(row: &SqliteRow) -> Result<Shipment> {
         cursor_ns: row.try_get("cursor_ns")?,
         cursor_lines: row.try_get("cursor_lines")?,
         done: row.try_get("done")?,
+        multiline: row.try_get("multiline")?,
+        flush_ms: row.try_get("flush_ms")?,
     })
 }
 
-const COLUMNS: &str =
-    "l.container_id, l.engine, l.task_arn, s.group_id, l.stream_id, l.cursor_ns, l.cursor_lines, l.done";
+const COLUMNS: &str = "l.container_id, l.engine, l.task_arn, s.group_id, l.stream_id, l.cursor_ns, l.cursor_lines, l.done, \
+     l.multiline, l.flush_ms";
 
 impl Store {
     /// Records that container `container_id`'s output goes into stream `stream_id` (from its
-    /// first line); a container already recorded keeps its cursor.
+    /// first line), its lines joined into events at `multiline` if given; a container already
+    /// recorded keeps its cursor.
     ///
     /// # Errors
     /// On a database failure.
@@ -54,15 +61,19 @@ impl Store {
         engine: i64,
         task_arn: &str,
         stream_id: i64,
+        multiline: Option<&str>,
+        flush_ms: i64,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO log_shipping (container_id, engine, task_arn, stream_id) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (container_id) DO NOTHING",
+            "INSERT INTO log_shipping (container_id, engine, task_arn, stream_id, multiline, flush_ms) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (container_id) DO NOTHING",
         )
         .bind(container_id)
         .bind(engine)
         .bind(task_arn)
         .bind(stream_id)
+        .bind(multiline)
+        .bind(flush_ms)
         .execute(&self.write)
         .await?;
         Ok(())

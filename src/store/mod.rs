@@ -281,6 +281,7 @@ mod tests {
         (14, "2bd9f2dbb1ac848e"),
         (15, "33af46b7ed65ca2d"),
         (16, "6f4efa0f1c2842ae"),
+        (17, "eff5c599a0647ba6"),
     ];
 
     /// berth refuses a data dir whose applied migration changed since ("migration N was

@@ -202,3 +202,95 @@ async fn a_missing_group_stops_the_task_as_ecs_says_unless_it_may_be_created() {
         .unwrap();
     assert!(!unknown.status.success() && String::from_utf8_lossy(&unknown.stderr).contains("no task nosuchtask"));
 }
+
+/// `c` logging to `group` with awslogs and the extra `options`.
+fn awslogs_with(c: ContainerDefinition, group: &str, options: &[(&str, &str)]) -> ContainerDefinition {
+    let mut c = awslogs(c, group, Some("ml"), true);
+    if let Some(log) = c.log_configuration.as_mut() {
+        let all = log.options.get_or_insert_with(Default::default);
+        all.extend(options.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    }
+    c
+}
+
+#[tokio::test]
+async fn multi_line_records_are_joined_as_docker_s_awslogs_driver_joins_them() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let group = unique("/berth/awslogs/multiline");
+    // awslogs-datetime-format: a line with a date starts an event; a stack trace joins it.
+    let dated = "echo '2026-12-07 10:00:00 boom'; echo 'Traceback:'; echo '  at a'; echo '2026-12-07 10:00:01 fine'";
+    let dated = awslogs_with(container("dated", dated), &group, &[("awslogs-datetime-format", "%Y-%m-%d %H:%M:%S")]);
+    // awslogs-multiline-pattern, with a record left open while the container runs: the flush
+    // interval sends it as it is.
+    let open = "trap 'exit 0' TERM; echo 'INFO one'; echo '  more'; sleep 600 & wait";
+    let open = awslogs_with(
+        container("open", open),
+        &group,
+        &[("awslogs-multiline-pattern", "^INFO"), ("awslogs-force-flush-interval-seconds", "1")],
+    );
+    let mut dated = dated;
+    dated.essential = Some(false);
+    register(&ecs, Launch::Fargate, "multiline", vec![dated, open]).await;
+    let arn = run(&ecs, "multiline", None).await;
+    wait_for(&ecs, &arn, "RUNNING").await;
+    let id = task_id(&arn).to_owned();
+    let open_stream = format!("ml/open/{id}");
+    until("the open record flushed while it runs", secs(30), || async {
+        let got = messages(&berth, &group, &open_stream).await;
+        if got == ["INFO one\n  more\n"] { Ok(()) } else { Err(got) }
+    })
+    .await;
+    assert_eq!(crate::fixtures::describe(&ecs, &arn).await.last_status(), Some("RUNNING"));
+    until("the dated container's records", secs(30), || async {
+        let got = messages(&berth, &group, &format!("ml/dated/{id}")).await;
+        let want = ["2026-12-07 10:00:00 boom\nTraceback:\n  at a\n", "2026-12-07 10:00:01 fine\n"];
+        if got == want { Ok(()) } else { Err(got) }
+    })
+    .await;
+    crate::fixtures::stop(&ecs, &arn).await;
+    gone(&arn).await;
+
+    // Options the Docker engine refuses stop the task with its words.
+    let both = [("awslogs-datetime-format", "%Y"), ("awslogs-multiline-pattern", "^x")];
+    register(&ecs, Launch::Fargate, "both", vec![awslogs_with(container("app", "true"), &group, &both)]).await;
+    let arn = run(&ecs, "both", None).await;
+    let task = wait_for(&ecs, &arn, "STOPPED").await;
+    gone(&arn).await;
+    let reason = task.stopped_reason().unwrap_or_default();
+    assert!(
+        reason.starts_with("ResourceInitializationError: failed to validate logger args:")
+            && reason.contains("you cannot configure log opt 'awslogs-datetime-format' and 'awslogs-multiline-pattern' at the same time"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn awsfirelens_gets_aws_s_registration_rules_and_says_it_is_not_run_yet() {
+    let berth = Berth::start().await;
+    let ecs = berth.client();
+    ecs.create_cluster().send().await.unwrap();
+    let mut app = container("app", "echo hi");
+    app.log_configuration = Some(LogConfiguration::builder().log_driver(LogDriver::Awsfirelens).build().unwrap());
+    let lonely = crate::fixtures::definition(&ecs, Launch::Fargate, "firelens", vec![app.clone()]).send().await;
+    let e = lonely.unwrap_err().into_service_error();
+    assert!(e.is_client_exception(), "{e:?}");
+    assert!(format!("{e:?}").contains("a firelens configuration object must be configured in one of the containers"));
+    let router = ContainerDefinition::builder()
+        .name("log_router")
+        .image(crate::common::BUSYBOX)
+        .firelens_configuration(
+            aws_sdk_ecs::types::FirelensConfiguration::builder()
+                .r#type(aws_sdk_ecs::types::FirelensConfigurationType::Fluentbit)
+                .build()
+                .unwrap(),
+        )
+        .build();
+    register(&ecs, Launch::Fargate, "firelens", vec![app, router]).await;
+    let arn = run(&ecs, "firelens", None).await;
+    let task = wait_for(&ecs, &arn, "STOPPED").await;
+    gone(&arn).await;
+    let reason = task.stopped_reason().unwrap_or_default();
+    assert!(reason.contains("awsfirelens") && reason.contains("FireLens"), "{reason}");
+}
