@@ -2,6 +2,8 @@
 //! container's write to GetLogEvents (berth only: moto runs no containers), and FilterLogEvents
 //! over a million events for a term and for a JSON pattern, against moto.
 
+use berth::domain::now_ms;
+
 use super::*;
 
 /// What a PutLogEvents answer must look like: no event of the batch turned away.
@@ -161,11 +163,6 @@ async fn ingest_lag(server: &Server, sizes: &Sizes, image: &str) -> Result<Vec<D
     Ok(lags)
 }
 
-fn quantile(sorted: &[Duration], q: f64) -> f64 {
-    let i = ((sorted.len().max(1) as f64 - 1.0) * q).round() as usize;
-    sorted.get(i).map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
-}
-
 /// The Logs section of the report, and its targets.
 pub(super) async fn logs(berth: &Server, moto: &Server, sizes: &Sizes, image: &str, report: &mut Report) -> Result<()> {
     eprintln!("logs: PutLogEvents");
@@ -188,14 +185,14 @@ pub(super) async fn logs(berth: &Server, moto: &Server, sizes: &Sizes, image: &s
 
     eprintln!("logs: ingest lag");
     let lags = ingest_lag(berth, sizes, image).await?;
-    let (p50, p99) = (quantile(&lags, 0.5), quantile(&lags, 0.99));
+    let (p50, p99) = (quantile_ms(&lags, 0.5), quantile_ms(&lags, 0.99));
     let _ = write!(
         section,
         "An awslogs task printing a line every 100 ms ({} lines), GetLogEvents polled every 5 ms: the lag of each \
          line from the time Docker recorded it to the first answer that has it. p50 {p50:.0} ms, p99 {p99:.0} ms, \
          worst {:.0} ms. moto runs no containers, so it has no figure here.\n\n",
         lags.len(),
-        quantile(&lags, 1.0)
+        quantile_ms(&lags, 1.0)
     );
     report.target(
         "awslogs lag, container write → GetLogEvents",
@@ -253,9 +250,4 @@ pub(super) async fn logs(berth: &Server, moto: &Server, sizes: &Sizes, image: &s
         worst.1 < 300.0 && worst.0 >= 25.0,
     );
     Ok(())
-}
-
-fn now_ms() -> i64 {
-    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis())
-        .unwrap_or(i64::MAX)
 }

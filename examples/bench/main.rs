@@ -297,12 +297,17 @@ impl Stats {
     }
 
     fn quantile_ms(&self, q: f64) -> f64 {
-        if self.latencies.is_empty() {
-            return f64::NAN;
-        }
-        let i = ((self.latencies.len() as f64 - 1.0) * q).round() as usize;
-        self.latencies[i].as_secs_f64() * 1000.0
+        quantile_ms(&self.latencies, q)
     }
+}
+
+/// The `q` quantile of sorted durations, in ms (NaN for none).
+fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
 }
 
 type Body = Arc<dyn Fn(usize) -> String + Send + Sync>;

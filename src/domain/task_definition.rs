@@ -504,7 +504,7 @@ fn requires_attributes(doc: &Map<String, Value>) -> Value {
         if c.get("memoryReservation").is_some() {
             add("com.amazonaws.ecs.capability.docker-remote-api.1.21");
         }
-        if let Some(driver) = c.get("logConfiguration").and_then(|l| l.get("logDriver")).and_then(Value::as_str) {
+        if let Some(driver) = log_driver(c) {
             add("com.amazonaws.ecs.capability.docker-remote-api.1.19");
             add(&format!("com.amazonaws.ecs.capability.logging-driver.{driver}"));
             if driver == "awslogs" && execution_role {
@@ -526,13 +526,17 @@ fn requires_attributes(doc: &Map<String, Value>) -> Value {
     Value::Array(names.into_iter().map(|name| json!({"name": name})).collect())
 }
 
+/// The log driver of container definition `c` (`logConfiguration.logDriver`), if it names one.
+#[must_use]
+pub fn log_driver(c: &Map<String, Value>) -> Option<&str> {
+    c.get("logConfiguration")?.get("logDriver")?.as_str()
+}
+
 /// FireLens comes in pairs: a container logging with `awsfirelens` needs a log router (a
 /// container with `firelensConfiguration`), and a log router needs a container logging to it.
 fn firelens_problem(containers: &[Value]) -> Option<&'static str> {
     let routes = containers.iter().any(|c| c.get("firelensConfiguration").is_some_and(|f| !f.is_null()));
-    let logs_to_it = containers.iter().any(|c| {
-        c.get("logConfiguration").and_then(|l| l.get("logDriver")).and_then(Value::as_str) == Some("awsfirelens")
-    });
+    let logs_to_it = containers.iter().any(|c| c.as_object().and_then(log_driver) == Some("awsfirelens"));
     match (logs_to_it, routes) {
         (true, false) => Some(
             "When awsfirelens log driver is specified in log configuration, a firelens configuration object must be configured in one of the containers.",

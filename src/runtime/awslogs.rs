@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::domain::log_multiline;
+use crate::domain::task_definition::log_driver;
 use crate::store::{LogGroupRow, Store};
 
 /// A container's `awslogs` options.
@@ -58,12 +59,11 @@ fn go_bool(value: &str) -> Option<bool> {
 /// The `awslogs` options of container definition `c`, if it logs with awslogs: the options, or
 /// the Docker engine's words for why it refuses them.
 pub(super) fn awslogs_of(c: &Map<String, Value>, task_region: &str) -> Option<Result<AwsLogs, String>> {
-    let log = c.get("logConfiguration")?;
-    if log.get("logDriver").and_then(Value::as_str) != Some("awslogs") {
+    if log_driver(c) != Some("awslogs") {
         return None;
     }
-    let options = log.get("options").and_then(Value::as_object).cloned().unwrap_or_default();
-    Some(parse_options(&options, task_region))
+    let options = c.get("logConfiguration").and_then(|l| l.get("options")).and_then(Value::as_object);
+    Some(parse_options(options.unwrap_or(&Map::new()), task_region))
 }
 
 fn parse_options(options: &Map<String, Value>, task_region: &str) -> Result<AwsLogs, String> {
@@ -112,8 +112,7 @@ fn parse_options(options: &Map<String, Value>, task_region: &str) -> Result<AwsL
 /// Why container definition `c` cannot start here because of its log driver: FireLens log
 /// routing (`awsfirelens`) is not built into berth yet.
 pub(super) fn unsupported_driver(c: &Map<String, Value>) -> Option<String> {
-    let driver = c.get("logConfiguration")?.get("logDriver")?.as_str()?;
-    (driver == "awsfirelens").then(|| {
+    (log_driver(c)? == "awsfirelens").then(|| {
         let name = c.get("name").and_then(Value::as_str).unwrap_or_default();
         format!(
             "CannotStartContainerError: container {name} logs with awsfirelens: berth does not run FireLens log routing yet; use the awslogs log driver"
