@@ -494,7 +494,10 @@ async fn every_container_definition_field_round_trips() {
         "taskRoleArn": "arn:aws:iam::000000000000:role/task",
         "executionRoleArn": "arn:aws:iam::000000000000:role/exec",
         "networkMode": "bridge",
-        "containerDefinitions": [main, {"name": "side", "image": "busybox", "memory": 64, "essential": false}],
+        "containerDefinitions": [main, {"name": "side", "image": "busybox", "memory": 64, "essential": false,
+            // The main container is a FireLens log router, which AWS accepts only with a
+            // container that logs to it.
+            "logConfiguration": {"logDriver": "awsfirelens"}}],
         "volumes": [{"name": "data", "host": {"sourcePath": "/tmp/data"}}],
         "placementConstraints": [{"type": "memberOf", "expression": "attribute:ecs.instance-type =~ t3.*"}],
         "cpu": "1024",
