@@ -112,6 +112,9 @@ impl Cursor {
 /// cursor stays before the event being joined.
 async fn follow(runtime: Arc<TaskRuntime>, mut shipment: Shipment) {
     let engine = usize::try_from(shipment.engine).unwrap_or(0);
+    // Once the container stopped, its log is read once more without following, from the cursor
+    // to its end: a followed stream can end, or fail, before it delivered every line.
+    let mut draining = false;
     loop {
         let docker = match runtime.docker_at(engine).await {
             Ok(docker) => docker,
@@ -127,7 +130,7 @@ async fn follow(runtime: Arc<TaskRuntime>, mut shipment: Shipment) {
         };
         let mut joiner = shipment.multiline.as_deref().and_then(|p| Joiner::new(p).ok());
         let since = shipment.cursor_ns / 1_000_000_000;
-        let mut lines = std::pin::pin!(docker.logs(&shipment.container_id, since, true));
+        let mut lines = std::pin::pin!(docker.logs(&shipment.container_id, since, !draining));
         let mut gone = false;
         loop {
             let waiting = joiner.as_ref().and_then(Joiner::pending_since);
@@ -198,6 +201,10 @@ async fn follow(runtime: Arc<TaskRuntime>, mut shipment: Shipment) {
             Err(DriverError::NotFound(_)) => true,
             Err(_) => false,
         };
+        if finished && !gone && !draining {
+            draining = true;
+            continue;
+        }
         if finished || gone {
             let rest: Vec<_> = joiner.as_mut().and_then(Joiner::take).into_iter().collect();
             ship(&runtime, &mut shipment, &rest, cursor.at, true).await;
