@@ -6,7 +6,9 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::{Result, Store};
+use std::sync::LazyLock;
+
+use super::{READERS, Result, Store};
 
 /// A stored log stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +92,42 @@ fn push_range(q: &mut QueryBuilder<'_, Sqlite>, range: &EventRange) {
     if let Some((ts, seq)) = range.before {
         q.push(" AND (timestamp, seq) < (").push_bind(ts).push(", ").push_bind(seq).push(")");
     }
+}
+
+/// How many slices a prefiltered scan is cut into: one per core, as many as there are readers.
+static SCAN_SLICES: LazyLock<usize> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    cores.min(usize::try_from(READERS).unwrap_or(1))
+});
+
+/// Where to cut the timestamps `lo..hi` into `slices` spans of equal length: none when the span
+/// is too short to share.
+fn slice_cuts(lo: i64, hi: i64, slices: usize) -> Vec<i64> {
+    let n = i64::try_from(slices).unwrap_or(1);
+    let span = hi.saturating_sub(lo);
+    if n < 2 || span < n {
+        return Vec::new();
+    }
+    (1..n).map(|i| lo + span / n * i).collect()
+}
+
+/// A GLOB pattern for the messages containing `literal`: its `*`, `?` and `[` each in a class
+/// of its own, which GLOB reads as the character itself.
+fn glob_containing(literal: &str) -> String {
+    let mut glob = String::with_capacity(literal.len() + 2);
+    glob.push('*');
+    for c in literal.chars() {
+        match c {
+            '*' | '?' | '[' => {
+                glob.push('[');
+                glob.push(c);
+                glob.push(']');
+            }
+            _ => glob.push(c),
+        }
+    }
+    glob.push('*');
+    glob
 }
 
 /// Puts `events` (timestamp, message) into a stream of a group inside the transaction of
@@ -290,9 +328,68 @@ impl Store {
     /// `streams` is Some, whose messages contain every one of `all_of` (or, with
     /// `unless_backslash`, a backslash).
     ///
+    /// A prefiltered read scans every event of the range to find a few, so the range is cut
+    /// into time slices scanned at once on separate read connections, then joined in order.
+    ///
     /// # Errors
     /// On a database failure.
     pub async fn group_events(
+        &self,
+        group_id: i64,
+        streams: Option<&[i64]>,
+        range: &EventRange,
+        all_of: &[String],
+        unless_backslash: bool,
+        limit: i64,
+    ) -> Result<Vec<LogEventRow>> {
+        let slices = if all_of.is_empty() { vec![range.clone()] } else { self.time_slices(group_id, range).await? };
+        let scans =
+            slices.iter().map(|slice| self.scan_group(group_id, streams, slice, all_of, unless_backslash, limit));
+        let wanted = usize::try_from(limit).unwrap_or(0);
+        let mut events = Vec::new();
+        // Each slice holds the first matches of its span, so the slices' answers in order are
+        // the range's, up to the first slice that filled its limit.
+        for batch in futures_util::future::try_join_all(scans).await? {
+            events.extend(batch);
+            if events.len() >= wanted {
+                events.truncate(wanted);
+                break;
+            }
+        }
+        Ok(events)
+    }
+
+    /// `range` cut at [`slice_cuts`] of the span its group's events cover.
+    async fn time_slices(&self, group_id: i64, range: &EventRange) -> Result<Vec<EventRange>> {
+        let row = sqlx::query(
+            "SELECT (SELECT min(timestamp) FROM log_events WHERE group_id = ?1), \
+             (SELECT max(timestamp) FROM log_events WHERE group_id = ?1)",
+        )
+        .bind(group_id)
+        .fetch_one(&self.read)
+        .await?;
+        let (Some(first), Some(last)) = (row.try_get::<Option<i64>, _>(0)?, row.try_get::<Option<i64>, _>(1)?) else {
+            return Ok(vec![range.clone()]);
+        };
+        let lo = [Some(first), range.start_ms, range.from.map(|f| f.0)].into_iter().flatten().max().unwrap_or(first);
+        let hi = [Some(last.saturating_add(1)), range.end_ms, range.before.map(|b| b.0.saturating_add(1))]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(last);
+        let cuts = slice_cuts(lo, hi, *SCAN_SLICES);
+        let mut slices = Vec::with_capacity(cuts.len() + 1);
+        let mut start = range.start_ms;
+        for cut in cuts {
+            slices.push(EventRange { start_ms: start, end_ms: Some(cut), ..range.clone() });
+            start = Some(cut);
+        }
+        slices.push(EventRange { start_ms: start, ..range.clone() });
+        Ok(slices)
+    }
+
+    /// One scan of [`group_events`](Self::group_events).
+    async fn scan_group(
         &self,
         group_id: i64,
         streams: Option<&[i64]>,
@@ -315,13 +412,14 @@ impl Store {
             ids.push_unseparated(")");
         }
         if !all_of.is_empty() {
+            // GLOB compares bytes; instr() would count characters to say where it matched.
             q.push(" AND ((1");
             for literal in all_of {
-                q.push(" AND instr(message, ").push_bind(literal.as_str()).push(") > 0");
+                q.push(" AND message GLOB ").push_bind(glob_containing(literal));
             }
             q.push(")");
             if unless_backslash {
-                q.push(" OR instr(message, '\\') > 0");
+                q.push(" OR message GLOB '*\\*'");
             }
             q.push(")");
         }
@@ -351,5 +449,48 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(done.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_share_the_span_and_stay_inside_it() {
+        assert_eq!(slice_cuts(0, 100, 2), vec![50]);
+        assert_eq!(slice_cuts(10, 13, 3), vec![11, 12]);
+        assert!(slice_cuts(10, 11, 2).is_empty());
+        assert!(slice_cuts(0, 1_000, 1).is_empty());
+        for (lo, hi, n) in [(-5, 1_000_003, 4), (1_700_000_000_000, 1_700_000_010_000, 3), (0, i64::MAX, 2)] {
+            let cuts = slice_cuts(lo, hi, n);
+            assert_eq!(cuts.len(), n - 1);
+            assert!(cuts.windows(2).all(|w| w[0] < w[1]) && cuts.iter().all(|c| lo < *c && *c < hi), "{cuts:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_glob_finds_exactly_the_messages_holding_the_literal() {
+        let db = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let cases = [
+            ("a*b", "xa*by", true),
+            ("a*b", "xaZZby", false),
+            ("a?b", "a?b", true),
+            ("a?b", "aXb", false),
+            ("[10/Oct", "frank [10/Oct/2000", true),
+            ("[10/Oct", "frank 1/Oct", false),
+            ("]x", "a]x", true),
+            ("50%_", "50%_done", true),
+            ("ERROR", "error", false),
+        ];
+        for (literal, message, expected) in cases {
+            let hit: bool = sqlx::query_scalar("SELECT ?1 GLOB ?2")
+                .bind(message)
+                .bind(glob_containing(literal))
+                .fetch_one(&db)
+                .await
+                .unwrap();
+            assert_eq!(hit, expected, "{literal:?} in {message:?}");
+        }
     }
 }

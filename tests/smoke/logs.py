@@ -201,7 +201,7 @@ def check_filter():
                   "127.0.0.1 frank [10/Oct/2000:13:55:36 -0700] \"GET /a.gif HTTP/1.0\" 404 2326"],
         "web/2": ["WARN slow request", "ERROR Exiting now", '{"level": "info", "latency": 20, "user": {"id": 8}}',
                   "10.0.0.2 bob [10/Oct/2000:13:56:00 -0700] \"GET /b.gif HTTP/1.0\" 200 512"],
-        "worker/1": ["Failed to connect", "all good"],
+        "worker/1": ["Failed to connect", "all good", "retry? [*] 50%_done"],
     }
     for stream, messages in lines.items():
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
@@ -214,12 +214,16 @@ def check_filter():
         assert out["searchedLogStreams"] == [], out
         return [e["message"] for e in out["events"]]
 
-    assert len(found()) == 10
+    assert len(found()) == 11
     assert found("ERROR") == ["ERROR timeout talking to db", "ERROR Exiting now"]
     assert found("ERROR -Exiting") == ["ERROR timeout talking to db"]
     assert found("?WARN ?Failed") == ["WARN slow request", "Failed to connect"]
     assert found('"Failed to"') == ["Failed to connect"]
     assert found("Timeout") == []  # case-sensitive
+    # Characters that mean something to SQL's LIKE and GLOB are only themselves here.
+    assert found('"? [*] 50%_"') == ["retry? [*] 50%_done"]
+    assert found('"[10/Oct/2000:13:55"') == [lines["web/1"][3]]
+    assert found('"a*b"') == [] and found('"r?y"') == []
     assert found("%ERROR|WARN%") == ["WARN slow request", "ERROR timeout talking to db", "ERROR Exiting now"]
     assert found('{ $.level = "error" }') == [lines["web/1"][2]]
     assert found("{ $.latency > 100 }") == [lines["web/1"][2]]
