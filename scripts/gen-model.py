@@ -23,6 +23,7 @@ SERVICES = {
     "cloudwatch": "cloudwatch/2010-08-01",
     "ecs": "ecs/2014-11-13",
     "logs": "logs/2014-03-28",
+    "secretsmanager": "secretsmanager/2017-10-17",
     "sts": "sts/2011-06-15",
 }
 DROP = {"documentation", "documentationUrl", "examples", "deprecatedMessage"}

@@ -190,6 +190,24 @@ codes! {
     MissingRequiredParameterException,
     /// No such resource (CloudWatch's query code).
     ResourceNotFound,
+
+    // Secrets Manager.
+    /// The secret could not be decrypted with its KMS key.
+    DecryptionFailure,
+    /// The secret could not be encrypted with its KMS key.
+    EncryptionFailure,
+    /// A fault of Secrets Manager (HTTP 500).
+    InternalServiceError,
+    /// The paging token is not valid.
+    InvalidNextTokenException,
+    /// The request is not valid in the resource's state (a secret scheduled for deletion, ...).
+    InvalidRequestException,
+    /// A precondition of the request does not hold.
+    PreconditionNotMetException,
+    /// The resource policy would grant public access.
+    PublicPolicyException,
+    /// The resource already exists (Secrets Manager's spelling).
+    ResourceExistsException,
 }
 
 impl Code {
@@ -201,7 +219,8 @@ impl Code {
             Code::ServerException
             | Code::InternalServerException
             | Code::ServiceUnavailableException
-            | Code::InternalServiceFault => 500,
+            | Code::InternalServiceFault
+            | Code::InternalServiceError => 500,
             _ => 400,
         }
     }

@@ -8,6 +8,7 @@ pub mod deployment;
 pub mod instance;
 pub mod log_filter;
 pub mod log_multiline;
+pub mod secrets;
 pub mod task_definition;
 
 use std::time::SystemTime;

@@ -1,10 +1,13 @@
 //! The AWS services on berth's endpoint, one folder each. A service registers itself here with
 //! one line: the protocol layer routes to it by what its model (`api-models/<service>.json`)
-//! says of the wire. A service may call another's small pub API, never its handlers.
+//! says of the wire. A service may call another's small pub API, never its handlers; `paging`
+//! is the maxResults / nextToken paging they share.
 
 pub mod cloudwatch;
 pub mod ecs;
 pub mod logs;
+pub mod paging;
+pub mod secretsmanager;
 pub mod sts;
 
 use std::sync::Arc;
@@ -21,11 +24,12 @@ pub fn all(ecs: Arc<ecs::Api>, store: &Store, account: &str, region: &str) -> Ve
         Arc::new(sts::Sts::new(account.to_owned())),
         Arc::new(logs::Logs::new(store.clone(), account.to_owned(), region.to_owned())),
         Arc::new(cloudwatch::CloudWatch::new(store.clone(), region.to_owned())),
+        Arc::new(secretsmanager::SecretsManager::new(store.clone(), account.to_owned(), region.to_owned())),
     ]
 }
 
 /// The model of every service, for the checks that must cover them all.
 #[must_use]
 pub fn all_models() -> Vec<&'static Model> {
-    vec![ecs::model(), sts::model(), logs::model(), cloudwatch::model()]
+    vec![ecs::model(), sts::model(), logs::model(), cloudwatch::model(), secretsmanager::model()]
 }

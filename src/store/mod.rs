@@ -25,6 +25,7 @@ mod log_shipping;
 mod logs;
 mod metrics;
 mod named;
+mod secrets;
 mod services;
 mod tags;
 mod task_definitions;
@@ -52,6 +53,7 @@ pub use log_shipping::Shipment;
 pub use logs::{LogGroupRow, MetricFilterRow};
 pub use metrics::{MetricPoint, MetricRow};
 pub use named::{Named, NamedRow};
+pub use secrets::{PutVersion, SecretRow, SecretValue, VersionRow};
 pub use services::ServiceRow;
 pub use task_definitions::{FamilyStatus, TaskDefinitionKey};
 pub use tasks::{
@@ -282,6 +284,7 @@ mod tests {
         (15, "33af46b7ed65ca2d"),
         (16, "6f4efa0f1c2842ae"),
         (17, "eff5c599a0647ba6"),
+        (18, "651bd21dbc0fb4f0"),
     ];
 
     /// berth refuses a data dir whose applied migration changed since ("migration N was

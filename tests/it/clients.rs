@@ -73,6 +73,27 @@ async fn boto3_drives_every_cloudwatch_logs_operation() {
 }
 
 #[tokio::test]
+async fn boto3_drives_every_secrets_manager_operation_and_no_value_reaches_the_log() {
+    let berth = Berth::start_logging("debug").await;
+    let marker = format!("s3cr3t-{}", uuid_like());
+    run("python3", &["tests/smoke/secretsmanager.py", &berth.url, &marker], &[], "secrets: ok").await;
+    let log = berth.log();
+    assert!(log.contains("secretsmanager.GetSecretValue"), "berth logged its requests at debug: {log}");
+    assert!(!log.contains(&marker), "a secret value reached berth's log");
+}
+
+#[tokio::test]
+async fn aws_cli_creates_reads_versions_and_deletes_secrets() {
+    let berth = Berth::start().await;
+    run("bash", &["tests/smoke/secrets_cli.sh", &berth.url], &[], "secrets-cli: ok").await;
+}
+
+/// A random-enough marker for one test run.
+fn uuid_like() -> String {
+    format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos())
+}
+
+#[tokio::test]
 async fn aws_cli_puts_reads_and_filters_log_events() {
     let berth = Berth::start().await;
     run("bash", &["tests/smoke/logs_cli.sh", &berth.url], &[], "logs-cli: ok").await;

@@ -20,6 +20,8 @@ pub struct Berth {
     /// `127.0.0.1:PORT`.
     pub addr: String,
     dir: Option<tempfile::TempDir>,
+    /// Where its stderr goes, when a test reads berth's log.
+    log: Option<std::path::PathBuf>,
 }
 
 impl Berth {
@@ -32,24 +34,42 @@ impl Berth {
     pub async fn start_with(env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().to_path_buf();
-        let mut berth = Self::spawn(&data_dir, env).await;
+        let mut berth = Self::spawn(&data_dir, env, None).await;
         berth.dir = Some(dir);
         berth
     }
 
-    /// Starts berth on an existing data dir (the caller keeps it alive).
-    pub async fn start_in(data_dir: &Path) -> Self {
-        Self::spawn(data_dir, &[]).await
+    /// Starts berth logging at `level` into a file of its own, which [`Berth::log`] reads.
+    pub async fn start_logging(level: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("stderr.log");
+        let mut berth = Self::spawn(dir.path(), &[("RUST_LOG", level)], Some(&log)).await;
+        berth.dir = Some(dir);
+        berth
     }
 
-    async fn spawn(data_dir: &Path, env: &[(&str, &str)]) -> Self {
+    /// What berth has logged so far (started with [`Berth::start_logging`]).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log.as_ref().expect("berth logs to a file")).unwrap()
+    }
+
+    /// Starts berth on an existing data dir (the caller keeps it alive).
+    pub async fn start_in(data_dir: &Path) -> Self {
+        Self::spawn(data_dir, &[], None).await
+    }
+
+    async fn spawn(data_dir: &Path, env: &[(&str, &str)], log: Option<&Path>) -> Self {
+        let stderr = match log {
+            Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
+            None => Stdio::inherit(),
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
-            .envs(env.iter().copied())
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
             .unwrap();
@@ -61,7 +81,7 @@ impl Berth {
             .unwrap();
         let url = line.trim().strip_prefix("berth listening on ").expect("address line").to_owned();
         let addr = url.trim_start_matches("http://").to_owned();
-        Self { child, url, addr, dir: None }
+        Self { child, url, addr, dir: None, log: log.map(Path::to_path_buf) }
     }
 
     /// The temporary data dir, while this berth owns it.

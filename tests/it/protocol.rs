@@ -244,6 +244,9 @@ async fn reset_leaves_every_table_empty() {
     ];
     let metric = br#"{"Namespace": "App", "MetricData": [{"MetricName": "m", "Value": 1}]}"#;
     assert_eq!(berth.raw("POST", "/", &cw, metric).await.status, 200);
+    let sm = [("X-Amz-Target", "secretsmanager.CreateSecret"), ("Content-Type", "application/x-amz-json-1.1")];
+    let secret = br#"{"Name": "again", "SecretString": "v1", "Tags": [{"Key": "k", "Value": "v"}]}"#;
+    assert_eq!(berth.raw("POST", "/", &sm, secret).await.status, 200);
 
     let db = berth.data_dir().join(berth::store::DB_FILE);
     let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&db).read_only(true);

@@ -15,7 +15,6 @@ pub(crate) mod daemon_task_definitions;
 pub(crate) mod daemons;
 mod execute_command;
 pub(crate) mod launch;
-mod paging;
 pub(crate) mod placement;
 mod service_deployment_ops;
 pub(crate) mod service_deployments;
@@ -36,6 +35,7 @@ use crate::error::{ApiError, Code, Result};
 use crate::protocol::model::{Model, Validation};
 use crate::protocol::{BoxFuture, Call, Output, Service};
 use crate::runtime::TaskRuntime;
+use crate::services::paging;
 use crate::store::{Named, NamedRow, Store};
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! maxResults / nextToken paging, the same for every List operation.
+//! maxResults / nextToken paging, the same for every List operation of every service.
 //!
 //! A token is the position after the last item returned (its sort key), base64url-encoded JSON,
 //! tagged with the operation so a token from one list is refused by another. Each page is one
