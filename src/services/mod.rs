@@ -16,6 +16,14 @@ use crate::protocol::Service;
 use crate::protocol::model::Model;
 use crate::store::Store;
 
+/// A request's input (JSON without null members) as an operation's input type.
+///
+/// # Errors
+/// `SerializationException` naming what does not fit.
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(input: serde_json::Value) -> crate::error::Result<T> {
+    serde_json::from_value(input).map_err(|e| aws_error!(SerializationException, "Could not read the request: {e}"))
+}
+
 /// Every service berth serves, ECS first.
 #[must_use]
 pub fn all(ecs: Arc<ecs::Api>, store: &Store, account: &str, region: &str) -> Vec<Arc<dyn Service>> {

@@ -5,9 +5,7 @@
 
 mod metrics;
 
-use serde::de::DeserializeOwned;
-use serde_json::Value;
-
+use super::parse;
 use crate::error::{Code, Result};
 use crate::protocol::model::{Model, Validation};
 use crate::protocol::{BoxFuture, Call, Output, Service};
@@ -39,10 +37,6 @@ impl CloudWatch {
 
 /// The operations berth implements, as named in the model.
 pub const IMPLEMENTED: &[&str] = &["PutMetricData", "ListMetrics"];
-
-fn parse<T: DeserializeOwned>(input: Value) -> Result<T> {
-    serde_json::from_value(input).map_err(|e| aws_error!(SerializationException, "Could not read the request: {e}"))
-}
 
 impl Service for CloudWatch {
     fn model(&self) -> &'static Model {

@@ -26,9 +26,9 @@ mod task_protection;
 mod task_sets;
 mod tasks;
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::parse;
 use crate::config::InstanceSpec;
 use crate::domain::arn::{NameOrArn, Scope};
 use crate::error::{ApiError, Code, Result};
@@ -205,10 +205,6 @@ fn cluster_scoped_id<'a>(cluster: &NamedRow, reference: &'a str, resource_type: 
 
 /// Turns a checked request body into a handler's input type. The model check ran first, so a
 /// failure here means a shape the model allows but the handler's type does not.
-fn parse<T: DeserializeOwned>(input: Value) -> Result<T> {
-    serde_json::from_value(input).map_err(|e| aws_error!(SerializationException, "Could not read the request: {e}"))
-}
-
 impl Api {
     /// The API over `store`, answering as `account` in `default_region` unless a request's
     /// credential scope names another region.

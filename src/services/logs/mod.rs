@@ -9,9 +9,7 @@ mod groups;
 mod streams;
 mod tags;
 
-use serde::de::DeserializeOwned;
-use serde_json::Value;
-
+use super::parse;
 use crate::domain::arn::Scope;
 use crate::error::{Code, Result};
 use crate::protocol::model::{Model, Validation};
@@ -118,10 +116,6 @@ pub const IMPLEMENTED: &[&str] = &[
     "DeleteMetricFilter",
     "DescribeSubscriptionFilters",
 ];
-
-fn parse<T: DeserializeOwned>(input: Value) -> Result<T> {
-    serde_json::from_value(input).map_err(|e| aws_error!(SerializationException, "Could not read the request: {e}"))
-}
 
 impl Service for Logs {
     fn model(&self) -> &'static Model {

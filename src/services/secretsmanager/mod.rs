@@ -11,9 +11,9 @@ mod values;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use super::parse;
 use crate::domain::arn::Scope;
 use crate::error::{ApiError, Code, Result};
 use crate::protocol::model::{Model, Validation};
@@ -167,10 +167,6 @@ pub const IMPLEMENTED: &[&str] = &[
     "ListSecretVersionIds",
     "GetRandomPassword",
 ];
-
-fn parse<T: DeserializeOwned>(input: Value) -> Result<T> {
-    serde_json::from_value(input).map_err(|e| aws_error!(SerializationException, "Could not read the request: {e}"))
-}
 
 impl Service for SecretsManager {
     fn model(&self) -> &'static Model {
