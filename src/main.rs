@@ -26,6 +26,21 @@ enum Command {
     Logs(berth::tail::LogsArgs),
 }
 
+/// `RUST_LOG` (info by default), with bollard held at info unless `RUST_LOG` names it: at debug
+/// it logs Docker's request and response bodies, which hold containers' environments (resolved
+/// secrets among them) and their output.
+fn log_filter() -> EnvFilter {
+    let given = std::env::var("RUST_LOG").ok();
+    let mut filter =
+        given.as_deref().and_then(|g| EnvFilter::try_new(g).ok()).unwrap_or_else(|| EnvFilter::new("info"));
+    if !given.is_some_and(|g| g.contains("bollard"))
+        && let Ok(quiet) = "bollard=info".parse()
+    {
+        filter = filter.add_directive(quiet);
+    }
+    filter
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match cli.command {
@@ -33,10 +48,7 @@ fn main() -> ExitCode {
         Some(Command::Logs(args)) => return logs(&args),
         None => cli.serve,
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(log_filter()).with_writer(std::io::stderr).init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

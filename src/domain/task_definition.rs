@@ -343,6 +343,14 @@ pub fn normalize(request: &Map<String, Value>) -> Result<Map<String, Value>> {
     if let Some(problem) = firelens_problem(&normalized) {
         return Err(client(problem));
     }
+    // The execution role is what fetches secrets on AWS.
+    if normalized.iter().any(|c| c.as_object().is_some_and(|c| !list_of(c, "secrets").is_empty()))
+        && request.get("executionRoleArn").and_then(Value::as_str).is_none_or(str::is_empty)
+    {
+        return Err(client(
+            "When you are specifying container secrets, you must also specify a value for 'executionRoleArn'.",
+        ));
+    }
     if !any_essential {
         return Err(client("Task definition doesn't have any essential container."));
     }

@@ -20,7 +20,6 @@ use serde_json::{Map, Value, json};
 use tokio::sync::Notify;
 
 use super::TaskRuntime;
-use super::awslogs;
 use super::dependencies::dependencies_met;
 use super::holder::{adopt_warm_holder, fits_warm_holder, holder_name, holder_spec, start_holder};
 use super::spec::{
@@ -28,6 +27,7 @@ use super::spec::{
 };
 use super::task::{Failure, Running, failed};
 use super::volumes::prepare_volumes;
+use super::{awslogs, secrets};
 use crate::domain::arn::{daemon_task_definition_parts, task_definition_parts};
 use crate::domain::now;
 use crate::driver::{Docker, Health, NetworkAttachment, PortBinding, Protocol};
@@ -383,6 +383,8 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
         });
     }
 
+    let secrets = secrets::resolve(rt.store(), &containers).await.map_err(|r| fail(failed(r)))?;
+
     // Containers, dependencies first.
     let overrides: Vec<Value> = doc
         .get("overrides")
@@ -408,7 +410,9 @@ async fn start(rt: &Arc<TaskRuntime>, key: &TaskKey, stop: &Notify) -> Result<St
             memory: doc.get("memory").and_then(Value::as_str).and_then(|m| m.parse().ok()),
             fargate: doc.get("launchType").and_then(Value::as_str) == Some("FARGATE"),
         };
-        let spec = container_spec(key, &labels, c, over, &attachment, &volumes, limits);
+        let mut spec = container_spec(key, &labels, c, over, &attachment, &volumes, limits);
+        spec.env.retain(|(k, _)| !secrets[index].iter().any(|(s, _)| s == k));
+        spec.env.extend(secrets[index].iter().cloned());
         let id = docker.create(&spec).await.map_err(|e| fail(failed(format!("CannotStartContainerError: {e}"))))?;
         running.push(Running {
             index,

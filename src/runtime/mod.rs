@@ -14,6 +14,7 @@ mod awslogs;
 pub mod dependencies;
 pub mod holder;
 pub mod lifecycle;
+mod secrets;
 pub mod spec;
 mod task;
 pub mod volumes;

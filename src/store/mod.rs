@@ -53,7 +53,7 @@ pub use log_shipping::Shipment;
 pub use logs::{LogGroupRow, MetricFilterRow};
 pub use metrics::{MetricPoint, MetricRow};
 pub use named::{Named, NamedRow};
-pub use secrets::{PutVersion, SecretRow, SecretValue, VersionRow};
+pub use secrets::{PutVersion, SecretLookup, SecretRow, SecretValue, VersionRow};
 pub use services::ServiceRow;
 pub use task_definitions::{FamilyStatus, TaskDefinitionKey};
 pub use tasks::{

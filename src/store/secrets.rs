@@ -73,6 +73,50 @@ pub enum PutVersion {
     Conflict,
 }
 
+/// What looking up one version of a secret found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretLookup {
+    /// The region has no secret of that id.
+    NoSecret,
+    /// The secret is scheduled for deletion.
+    Deleted,
+    /// The secret has no version of that id.
+    NoVersion(String),
+    /// No version of the secret has that label.
+    NoStage(String),
+    /// The version named does not have the label named.
+    StageNotOnVersion,
+    /// The version, of that secret.
+    Found(Box<SecretRow>, VersionRow),
+}
+
+impl SecretLookup {
+    /// Secrets Manager's error code and message for a lookup that found no value (GetSecretValue
+    /// answers them; a task's stop reason quotes them); None when it found one.
+    #[must_use]
+    pub fn problem(&self) -> Option<(&'static str, String)> {
+        let not_found = "ResourceNotFoundException";
+        Some(match self {
+            SecretLookup::NoSecret => (not_found, "Secrets Manager can't find the specified secret.".to_owned()),
+            SecretLookup::Deleted => (
+                "InvalidRequestException",
+                "You can't perform this operation on the secret because it was marked for deletion.".to_owned(),
+            ),
+            SecretLookup::NoVersion(id) => {
+                (not_found, format!("Secrets Manager can't find the specified secret value for VersionId: {id}"))
+            }
+            SecretLookup::NoStage(stage) => {
+                (not_found, format!("Secrets Manager can't find the specified secret value for staging label: {stage}"))
+            }
+            SecretLookup::StageNotOnVersion => (
+                "InvalidRequestException",
+                "You provided a VersionStage that is not associated to the provided VersionId.".to_owned(),
+            ),
+            SecretLookup::Found(..) => return None,
+        })
+    }
+}
+
 const SECRET_COLUMNS: &str =
     "id, name, arn, description, kms_key_id, created_ms, changed_ms, accessed_ms, deleted_ms, purge_ms, policy";
 
@@ -239,6 +283,41 @@ impl Store {
         .fetch_optional(&self.read)
         .await?;
         row.as_ref().map(secret_of).transpose()
+    }
+
+    /// One version of a secret, as GetSecretValue and a task's `secrets` choose it: by id, by
+    /// label (AWSCURRENT unless told), or by both, which must agree.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn secret_version(
+        &self,
+        region: &str,
+        secret_id: &str,
+        version_id: Option<&str>,
+        stage: Option<&str>,
+    ) -> Result<SecretLookup> {
+        let Some(secret) = self.find_secret(region, secret_id).await? else { return Ok(SecretLookup::NoSecret) };
+        if secret.deleted_ms.is_some() {
+            return Ok(SecretLookup::Deleted);
+        }
+        let versions = self.secret_versions(secret.id).await?;
+        let has = |v: &VersionRow, stage: &str| v.stages.iter().any(|s| s == stage);
+        let found = match (version_id, stage) {
+            (Some(id), stage) => match versions.into_iter().find(|v| v.version_id == id) {
+                None => return Ok(SecretLookup::NoVersion(id.to_owned())),
+                Some(v) if stage.is_some_and(|s| !has(&v, s)) => return Ok(SecretLookup::StageNotOnVersion),
+                Some(v) => v,
+            },
+            (None, stage) => {
+                let stage = stage.unwrap_or(secrets::CURRENT);
+                match versions.into_iter().find(|v| has(v, stage)) {
+                    None => return Ok(SecretLookup::NoStage(stage.to_owned())),
+                    Some(v) => v,
+                }
+            }
+        };
+        Ok(SecretLookup::Found(Box::new(secret), found))
     }
 
     /// Every secret of a region, oldest first; those whose deletion is due are deleted first.

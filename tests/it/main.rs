@@ -24,6 +24,7 @@ mod managed_instances;
 mod placement;
 mod protocol;
 mod readme;
+mod secrets;
 mod services;
 mod tags;
 mod task_definitions;

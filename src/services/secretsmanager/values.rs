@@ -8,7 +8,7 @@ use super::secrets::{DAY_MS, Filter, filtered, page};
 use super::{Ctx, secs, value_json, value_of, version_id};
 use crate::domain::secrets::{self, PasswordRules};
 use crate::error::{ApiError, Result};
-use crate::store::{PutVersion, SecretRow};
+use crate::store::{PutVersion, SecretLookup};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -74,40 +74,17 @@ pub(super) struct GetRandomPasswordInput {
     require_each_included_type: Option<bool>,
 }
 
-/// The value of one version of a live secret, chosen by id, by label (AWSCURRENT unless told),
-/// or both (which must agree); reading it stamps the day it was accessed.
-async fn value_of_secret(ctx: &Ctx<'_>, secret: &SecretRow, id: Option<&str>, stage: Option<&str>) -> Result<Value> {
-    if secret.deleted_ms.is_some() {
-        return Err(super::marked_for_deletion());
-    }
-    let versions = ctx.store.secret_versions(secret.id).await?;
-    let version = match (id, stage) {
-        (Some(id), stage) => {
-            let v = versions.iter().find(|v| v.version_id == id).ok_or_else(|| {
-                aws_error!(
-                    ResourceNotFoundException,
-                    "Secrets Manager can't find the specified secret value for VersionId: {id}"
-                )
-            })?;
-            if let Some(stage) = stage
-                && !v.stages.iter().any(|s| s == stage)
-            {
-                return Err(aws_error!(
-                    InvalidRequestException,
-                    "You provided a VersionStage that is not associated to the provided VersionId."
-                ));
-            }
-            v
-        }
-        (None, stage) => {
-            let stage = stage.unwrap_or(secrets::CURRENT);
-            versions.iter().find(|v| v.stages.iter().any(|s| s == stage)).ok_or_else(|| {
-                aws_error!(
-                    ResourceNotFoundException,
-                    "Secrets Manager can't find the specified secret value for staging label: {stage}"
-                )
-            })?
-        }
+/// GetSecretValue's answer for one version of a live secret, chosen by id, by label
+/// (AWSCURRENT unless told), or both (which must agree); reading it stamps the day it was
+/// accessed.
+async fn value_of_secret(ctx: &Ctx<'_>, secret_id: &str, id: Option<&str>, stage: Option<&str>) -> Result<Value> {
+    let lookup = ctx.store.secret_version(ctx.scope.region, secret_id, id, stage).await?;
+    let SecretLookup::Found(secret, version) = lookup else {
+        return Err(match lookup.problem() {
+            Some(("InvalidRequestException", message)) => aws_error!(InvalidRequestException, "{message}"),
+            Some((_, message)) => aws_error!(ResourceNotFoundException, "{message}"),
+            None => super::not_found(),
+        });
     };
     let now = crate::domain::now_ms();
     ctx.store.secret_accessed(secret.id, &version.version_id, now - now.rem_euclid(DAY_MS)).await?;
@@ -124,8 +101,7 @@ async fn value_of_secret(ctx: &Ctx<'_>, secret: &SecretRow, id: Option<&str>, st
 }
 
 pub(super) async fn get_secret_value(ctx: &Ctx<'_>, input: GetSecretValueInput) -> Result<Value> {
-    let secret = ctx.secret(&input.secret_id).await?;
-    value_of_secret(ctx, &secret, input.version_id.as_deref(), input.version_stage.as_deref()).await
+    value_of_secret(ctx, &input.secret_id, input.version_id.as_deref(), input.version_stage.as_deref()).await
 }
 
 /// A failure of one secret of a batch, as BatchGetSecretValue lists it.
@@ -148,11 +124,7 @@ pub(super) async fn batch_get_secret_value(ctx: &Ctx<'_>, input: BatchGetSecretV
             }
             let (mut values, mut errors) = (Vec::new(), Vec::new());
             for id in &ids {
-                let found = match ctx.store.find_secret(ctx.scope.region, id).await? {
-                    Some(secret) => value_of_secret(ctx, &secret, None, None).await,
-                    None => Err(super::not_found()),
-                };
-                match found {
+                match value_of_secret(ctx, id, None, None).await {
                     Ok(value) => values.push(value),
                     Err(e) if !e.code.is_fault() => errors.push(batch_error(id, &e)),
                     Err(e) => return Err(e),
@@ -165,7 +137,7 @@ pub(super) async fn batch_get_secret_value(ctx: &Ctx<'_>, input: BatchGetSecretV
             let (rows, next) = page("BatchGetSecretValue", found, input.max_results, input.next_token.as_deref(), 20)?;
             let (mut values, mut errors) = (Vec::new(), Vec::new());
             for (secret, _) in rows {
-                match value_of_secret(ctx, &secret, None, None).await {
+                match value_of_secret(ctx, &secret.arn, None, None).await {
                     Ok(value) => values.push(value),
                     Err(e) if !e.code.is_fault() => errors.push(batch_error(&secret.arn, &e)),
                     Err(e) => return Err(e),
