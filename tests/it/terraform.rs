@@ -64,6 +64,14 @@ fn provider_calls(dir: &Path) -> BTreeSet<String> {
             continue;
         };
         let status = field(line, "http.status_code").unwrap_or_default();
+        let error = field(line, "http.response.header.x_amzn_errortype").unwrap_or_default();
+        // After DeleteSecret the provider polls DescribeSecret until the secret is gone, as on AWS.
+        let awaited_gone = (service.as_str(), method.as_str(), error.as_str())
+            == ("Secrets", "DescribeSecret", "ResourceNotFoundException");
+        if awaited_gone {
+            calls.insert(format!("{service} {method} -> {error}"));
+            continue;
+        }
         assert_eq!(status, "200", "berth answered the provider's {service} {method} with {status}:\n{line}");
         calls.insert(format!("{service} {method}"));
     }
@@ -194,10 +202,20 @@ async fn terraform_applies_plans_clean_updates_in_place_and_destroys() {
         berth.raw("POST", "/", &headers, br#"{"logGroupName": "web", "logStreamNamePrefix": "web/web/"}"#).await;
     assert!(!streams.json()["logStreams"].as_array().unwrap().is_empty(), "{}", streams.body);
 
-    // destroy leaves nothing: no cluster, no task, no container.
+    // The secret got the new revision's value as its AWSCURRENT version, the old one AWSPREVIOUS.
+    let headers = [("X-Amz-Target", "secretsmanager.GetSecretValue"), ("Content-Type", "application/x-amz-json-1.1")];
+    let current = berth.raw("POST", "/", &headers, br#"{"SecretId": "full/db"}"#).await.json();
+    assert_eq!(current["SecretString"], r#"{"password":"pw-two","user":"web"}"#, "{current}");
+
+    // destroy leaves nothing: no cluster, no task, no container, no secret.
     let destroy = with(&["destroy", "-auto-approve", "-input=false", "-no-color"], &vars("two", 3));
     terraform(dir.path(), &destroy, &[]).await;
     assert_destroyed(&ecs, "full").await;
+    let headers = [("X-Amz-Target", "secretsmanager.DescribeSecret"), ("Content-Type", "application/x-amz-json-1.1")];
+    berth
+        .raw("POST", "/", &headers, br#"{"SecretId": "full/db"}"#)
+        .await
+        .assert_error(400, "ResourceNotFoundException");
 
     check_recorded_calls(&provider_calls(dir.path()));
 }

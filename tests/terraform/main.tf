@@ -3,7 +3,7 @@
 # destroy. It uses what an ECS module uses: a cluster with settings and configuration, its
 # capacity providers with a default strategy, an Auto Scaling group provider with managed
 # scaling, a Fargate task definition with several containers (ports, environment, health check,
-# dependsOn, logging, a volume) and an EC2 one, a Fargate service waiting for steady state with
+# dependsOn, logging, a volume, a Secrets Manager secret) and an EC2 one, a Fargate service waiting for steady state with
 # the circuit breaker, an EC2 service with placement, a tag and an account setting default.
 terraform {
   required_providers {
@@ -29,17 +29,32 @@ variable "log_retention" {
   type    = number
   default = 7
 }
-# The smallest provider block that works: berth answers ECS, CloudWatch Logs and STS's
-# GetCallerIdentity.
+# The smallest provider block that works: berth answers ECS, CloudWatch Logs, Secrets Manager
+# and STS's GetCallerIdentity.
 provider "aws" {
   region     = "us-east-1"
   access_key = "test"
   secret_key = "test"
   endpoints {
-    ecs  = var.endpoint
-    logs = var.endpoint
-    sts  = var.endpoint
+    ecs            = var.endpoint
+    logs           = var.endpoint
+    secretsmanager = var.endpoint
+    sts            = var.endpoint
   }
+}
+
+# The web task's database password: a secret whose version changes with the revision, one key
+# of which reaches the web container's environment.
+resource "aws_secretsmanager_secret" "db" {
+  name                    = "full/db"
+  description             = "The web task's database password"
+  recovery_window_in_days = 0
+  tags                    = { team = "berth" }
+}
+
+resource "aws_secretsmanager_secret_version" "db" {
+  secret_id     = aws_secretsmanager_secret.db.id
+  secret_string = jsonencode({ user = "web", password = "pw-${var.revision}" })
 }
 
 # The web task's awslogs group: its containers' output is shipped there.
@@ -88,6 +103,7 @@ resource "aws_ecs_cluster_capacity_providers" "main" {
 }
 resource "aws_ecs_task_definition" "web" {
   family                   = "full-web"
+  execution_role_arn       = "arn:aws:iam::000000000000:role/ecsTaskExecutionRole"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = "256"
@@ -103,6 +119,7 @@ resource "aws_ecs_task_definition" "web" {
       command   = ["sh", "-c", "mkdir -p /www && echo hi > /www/index.html && exec httpd -f -p 8080 -h /www"]
       portMappings = [{ containerPort = 8080, protocol = "tcp" }]
       environment  = [{ name = "MODE", value = "web" }, { name = "REVISION", value = var.revision }]
+      secrets      = [{ name = "DB_PASSWORD", valueFrom = "${aws_secretsmanager_secret_version.db.arn}:password::" }]
       healthCheck = {
         command  = ["CMD-SHELL", "wget -qO- http://127.0.0.1:8080/ || exit 1"]
         interval = 5
