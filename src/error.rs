@@ -225,6 +225,12 @@ impl Code {
         }
     }
 
+    /// The code AWS spells `name`, if berth has it.
+    #[must_use]
+    pub fn named(name: &str) -> Option<Code> {
+        Code::ALL.iter().copied().find(|c| c.as_str() == name)
+    }
+
     /// Whether the code is a fault of berth rather than of the client.
     #[must_use]
     pub fn is_fault(self) -> bool {
@@ -325,6 +331,12 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_code_is_found_by_its_name() {
+        assert!(Code::ALL.iter().all(|c| Code::named(c.as_str()) == Some(*c)));
+        assert_eq!(Code::named("NoSuchCode"), None);
     }
 
     #[test]

@@ -9,6 +9,10 @@ use serde_json::{Map, Value};
 use crate::domain::str_of;
 use crate::store::{SecretLookup, SecretValue, Store};
 
+/// How ECS begins the stop reason of a task whose secrets it could not fetch.
+const UNABLE: &str =
+    "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed:";
+
 /// Where a `valueFrom` points.
 #[derive(Debug, PartialEq, Eq)]
 struct SecretRef<'a> {
@@ -40,9 +44,8 @@ fn secret_ref(value_from: &str) -> Option<SecretRef<'_>> {
 /// ECS's stop reason for a secret it could not fetch.
 fn unable(value_from: &str, why: &str) -> String {
     format!(
-        "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: \
-         unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret {value_from} \
-         from secrets manager: {why}"
+        "{UNABLE} unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret \
+         {value_from} from secrets manager: {why}"
     )
 }
 
@@ -50,8 +53,7 @@ fn unable(value_from: &str, why: &str) -> String {
 async fn resolve_one(store: &Store, value_from: &str) -> Result<String, String> {
     let Some(secret) = secret_ref(value_from) else {
         return Err(format!(
-            "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: \
-             unable to retrieve secrets from ssm: {value_from}: berth does not serve SSM Parameter Store yet; \
+            "{UNABLE} unable to retrieve secrets from ssm: {value_from}: berth does not serve SSM Parameter Store yet; \
              reference a Secrets Manager secret by its ARN"
         ));
     };
@@ -76,8 +78,7 @@ async fn resolve_one(store: &Store, value_from: &str) -> Result<String, String> 
         Some(Value::String(s)) => Ok(s),
         Some(other) => Ok(other.to_string()),
         None => Err(format!(
-            "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: \
-             unable to retrieve secret from asm: retrieved secret from Secrets Manager did not contain json key {key}"
+            "{UNABLE} unable to retrieve secret from asm: retrieved secret from Secrets Manager did not contain json key {key}"
         )),
     }
 }

@@ -350,16 +350,13 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a secret now, with its versions and tags.
+    /// Deletes a secret now, with its tags; its versions and their labels go with it (the
+    /// schema's ON DELETE CASCADE).
     ///
     /// # Errors
     /// On a database failure; then nothing was deleted.
     pub async fn delete_secret(&self, arn: &str) -> Result<()> {
         let mut tx = self.write.begin().await?;
-        sqlx::query("DELETE FROM secret_stages WHERE secret_id IN (SELECT id FROM secrets WHERE arn = ?)")
-            .bind(arn)
-            .execute(&mut *tx)
-            .await?;
         sqlx::query("DELETE FROM secrets WHERE arn = ?").bind(arn).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM tags WHERE resource_arn = ?").bind(arn).execute(&mut *tx).await?;
         tx.commit().await?;

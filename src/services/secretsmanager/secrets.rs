@@ -141,9 +141,8 @@ pub(super) async fn create_secret(ctx: &Ctx<'_>, input: CreateSecretInput) -> Re
     }
     let value = value_of(input.secret_string, input.secret_binary)?;
     let version = version_id(input.client_request_token);
-    if let Some(existing) = ctx.store.find_secret(ctx.scope.region, &input.name).await?
-        && existing.name == input.name
-    {
+    // A checked name holds no `:`, so it finds a secret by its name only.
+    if let Some(existing) = ctx.store.find_secret(ctx.scope.region, &input.name).await? {
         if existing.deleted_ms.is_some() {
             return Err(aws_error!(
                 InvalidRequestException,

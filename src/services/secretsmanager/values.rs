@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::secrets::{DAY_MS, Filter, filtered, page};
 use super::{Ctx, secs, value_json, value_of, version_id};
 use crate::domain::secrets::{self, PasswordRules};
-use crate::error::{ApiError, Result};
+use crate::error::{ApiError, Code, Result};
 use crate::store::{PutVersion, SecretLookup};
 
 #[derive(Deserialize)]
@@ -80,11 +80,9 @@ pub(super) struct GetRandomPasswordInput {
 async fn value_of_secret(ctx: &Ctx<'_>, secret_id: &str, id: Option<&str>, stage: Option<&str>) -> Result<Value> {
     let lookup = ctx.store.secret_version(ctx.scope.region, secret_id, id, stage).await?;
     let SecretLookup::Found(secret, version) = lookup else {
-        return Err(match lookup.problem() {
-            Some(("InvalidRequestException", message)) => aws_error!(InvalidRequestException, "{message}"),
-            Some((_, message)) => aws_error!(ResourceNotFoundException, "{message}"),
-            None => super::not_found(),
-        });
+        return Err(lookup.problem().map_or_else(super::not_found, |(code, message)| {
+            ApiError::new(Code::named(code).unwrap_or(Code::ResourceNotFoundException), message)
+        }));
     };
     let now = crate::domain::now_ms();
     ctx.store.secret_accessed(secret.id, &version.version_id, now - now.rem_euclid(DAY_MS)).await?;
